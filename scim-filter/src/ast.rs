@@ -1,0 +1,430 @@
+//! The abstract syntax of SCIM filters (RFC 7644 §3.4.2.2) and PATCH paths (§3.5.2).
+//!
+//! Every type here is a plain public data type so that a user can walk a parsed filter and
+//! translate it into another query language. Strings are [`Cow`]s: a parsed filter borrows
+//! names and unescaped string values from its input and allocates only for string values that
+//! contained escapes. [`Filter::into_owned`] detaches a filter from its input.
+//!
+//! Names keep the case they were written in; comparing them is the evaluator's job
+//! (attribute names are case-insensitive in SCIM). `PartialEq` on these types is structural
+//! and case-sensitive: `parse(&f.to_string()) == f` holds for every filter.
+
+use std::borrow::Cow;
+
+/// A SCIM filter: the `FILTER` rule of RFC 7644 §3.4.2.2.
+///
+/// `and` and `or` are n-ary: an unparenthesised chain `a or b or c` is one [`Filter::Or`]
+/// with three children, so a long chain is wide, not deep. Parentheses that group a chain
+/// inside another chain of the same kind are kept as a nested node (`a and (b and c)` is an
+/// `And` holding an `And`), and [`Display`](std::fmt::Display) prints every nested group in
+/// parentheses, so printing and parsing again gives the same tree.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter<'a> {
+    /// `attrPath compareOp compValue`, e.g. `userName eq "bjensen"`.
+    Compare(Comparison<'a>),
+    /// `attrPath pr`: the attribute has a non-empty value.
+    Present(AttrPath<'a>),
+    /// `not (filter)`.
+    Not(Box<Filter<'a>>),
+    /// Two or more filters joined by `and`.
+    And(Vec<Filter<'a>>),
+    /// Two or more filters joined by `or`.
+    Or(Vec<Filter<'a>>),
+    /// `attrPath[valFilter]`: a filter over the elements of a (usually multi-valued) complex
+    /// attribute, whose conditions must all hold within one element.
+    ValuePath(ValuePath<'a>),
+}
+
+/// `attrPath compareOp compValue`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison<'a> {
+    /// The attribute compared. Inside a value path it is relative to the value path's
+    /// attribute (`type` in `emails[type eq "work"]`).
+    pub attr: AttrPath<'a>,
+    /// The operator.
+    pub op: CompareOp,
+    /// The literal the attribute is compared with.
+    pub value: CompValue<'a>,
+}
+
+/// `attrPath[valFilter]` inside a filter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValuePath<'a> {
+    /// The (multi-valued, complex) attribute whose elements are filtered. Its `sub_attr` is
+    /// `None`: the grammar puts no sub-attribute before `[`.
+    pub attr: AttrPath<'a>,
+    /// The filter each element is tested against; attribute paths in it name
+    /// sub-attributes of `attr`. It contains no further value path.
+    pub filter: Box<Filter<'a>>,
+}
+
+/// An attribute path: `[URI ":"] ATTRNAME ["." subAttr]`.
+///
+/// A URN prefix is split at the last colon before the attribute name, so in
+/// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value` the `urn` is
+/// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`, the `name` is `manager` and
+/// the `sub_attr` is `value`. A path that is only a schema URN (such as
+/// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`) cannot be told apart from a
+/// URN plus an attribute by the grammar; it parses as `urn` = `...:2.0` and `name` = `User`,
+/// and [`AttrPath::full_urn`] gives back the whole text for resolution against a schema
+/// registry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AttrPath<'a> {
+    /// The schema URN prefix, without the trailing colon, if one was written.
+    pub urn: Option<Cow<'a, str>>,
+    /// The attribute name (`ATTRNAME`, or `$ref`).
+    pub name: Cow<'a, str>,
+    /// The sub-attribute name after `.`, if any.
+    pub sub_attr: Option<Cow<'a, str>>,
+}
+
+/// A PATCH operation's `path` (RFC 7644 §3.5.2): `attrPath / valuePath [subAttr]`.
+///
+/// - `name.givenName`: `attr` = `name` with `sub_attr` `givenName`, `filter` `None`;
+/// - `members[value eq "2819c223"]`: `attr` = `members`, `filter` set;
+/// - `emails[type eq "work"].value`: `attr` = `emails` with `sub_attr` `value`, `filter` set.
+///   The sub-attribute applies to the elements the filter selects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Path<'a> {
+    /// The attribute, and the sub-attribute addressed (after the filter if there is one).
+    pub attr: AttrPath<'a>,
+    /// The value filter selecting elements of a multi-valued attribute, if any.
+    pub filter: Option<Box<Filter<'a>>>,
+}
+
+/// A comparison operator (RFC 7644 §3.4.2.2, Table 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CompareOp {
+    /// `eq`: equal.
+    Eq,
+    /// `ne`: not equal.
+    Ne,
+    /// `co`: contains.
+    Co,
+    /// `sw`: starts with.
+    Sw,
+    /// `ew`: ends with.
+    Ew,
+    /// `gt`: greater than.
+    Gt,
+    /// `lt`: less than.
+    Lt,
+    /// `ge`: greater than or equal.
+    Ge,
+    /// `le`: less than or equal.
+    Le,
+}
+
+/// A comparison literal: `compValue` of RFC 7644 §3.4.2.2.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CompValue<'a> {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A JSON number, kept as written.
+    Number(Number<'a>),
+    /// A JSON string, unescaped.
+    String(Cow<'a, str>),
+}
+
+/// A JSON number as written in a filter (RFC 8259 §6 syntax), e.g. `-1.5e3`.
+///
+/// The text is kept so that printing gives back what was parsed; [`Number::as_f64`] and
+/// [`Number::as_i64`] read it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Number<'a>(Cow<'a, str>);
+
+impl<'a> Number<'a> {
+    /// Wraps `text` if it is a JSON number (`-? int frac? exp?`), else `None`.
+    pub fn new(text: impl Into<Cow<'a, str>>) -> Option<Self> {
+        let text = text.into();
+        is_json_number(&text).then_some(Number(text))
+    }
+
+    /// The number as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The value as an `f64` (the nearest one; huge exponents give infinity).
+    pub fn as_f64(&self) -> f64 {
+        // The text is a valid JSON number, which Rust's float syntax accepts.
+        self.0.parse().unwrap_or(f64::NAN)
+    }
+
+    /// The value as an `i64` if it is written as an integer (no fraction or exponent) that
+    /// fits.
+    pub fn as_i64(&self) -> Option<i64> {
+        self.0.parse().ok()
+    }
+
+    /// Detaches the number from the input it borrows from.
+    pub fn into_owned(self) -> Number<'static> {
+        Number(Cow::Owned(self.0.into_owned()))
+    }
+}
+
+impl From<i64> for Number<'static> {
+    fn from(n: i64) -> Self {
+        Number(Cow::Owned(n.to_string()))
+    }
+}
+
+impl From<u64> for Number<'static> {
+    fn from(n: u64) -> Self {
+        Number(Cow::Owned(n.to_string()))
+    }
+}
+
+/// Whether `s` is a number in RFC 8259 §6 syntax.
+pub(crate) fn is_json_number(s: &str) -> bool {
+    json_number_len(s.as_bytes()) == Some(s.len())
+}
+
+/// The length of the JSON number at the start of `b`, if one starts there.
+pub(crate) fn json_number_len(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    if b.first() == Some(&b'-') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => {
+            while matches!(b.get(i), Some(b'0'..=b'9')) {
+                i += 1;
+            }
+        }
+        _ => return None,
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while matches!(b.get(i), Some(b'0'..=b'9')) {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let start = i;
+        while matches!(b.get(i), Some(b'0'..=b'9')) {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+    }
+    Some(i)
+}
+
+impl CompareOp {
+    /// Every operator, in the RFC's order.
+    pub const ALL: [CompareOp; 9] = [
+        CompareOp::Eq,
+        CompareOp::Ne,
+        CompareOp::Co,
+        CompareOp::Sw,
+        CompareOp::Ew,
+        CompareOp::Gt,
+        CompareOp::Lt,
+        CompareOp::Ge,
+        CompareOp::Le,
+    ];
+
+    /// The operator's canonical (lower-case) spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "eq",
+            CompareOp::Ne => "ne",
+            CompareOp::Co => "co",
+            CompareOp::Sw => "sw",
+            CompareOp::Ew => "ew",
+            CompareOp::Gt => "gt",
+            CompareOp::Lt => "lt",
+            CompareOp::Ge => "ge",
+            CompareOp::Le => "le",
+        }
+    }
+
+    /// Reads an operator, case-insensitively (`EQ`, `Eq` and `eq` are all [`CompareOp::Eq`]).
+    pub fn from_keyword(word: &str) -> Option<CompareOp> {
+        let b = word.as_bytes();
+        if b.len() != 2 {
+            return None;
+        }
+        let w = [b[0].to_ascii_lowercase(), b[1].to_ascii_lowercase()];
+        Some(match &w {
+            b"eq" => CompareOp::Eq,
+            b"ne" => CompareOp::Ne,
+            b"co" => CompareOp::Co,
+            b"sw" => CompareOp::Sw,
+            b"ew" => CompareOp::Ew,
+            b"gt" => CompareOp::Gt,
+            b"lt" => CompareOp::Lt,
+            b"ge" => CompareOp::Ge,
+            b"le" => CompareOp::Le,
+            _ => return None,
+        })
+    }
+
+    /// Whether the operator orders values (`gt`, `lt`, `ge`, `le`).
+    pub const fn is_ordering(self) -> bool {
+        matches!(
+            self,
+            CompareOp::Gt | CompareOp::Lt | CompareOp::Ge | CompareOp::Le
+        )
+    }
+
+    /// Whether the operator is a substring test (`co`, `sw`, `ew`).
+    pub const fn is_substring(self) -> bool {
+        matches!(self, CompareOp::Co | CompareOp::Sw | CompareOp::Ew)
+    }
+}
+
+impl<'a> AttrPath<'a> {
+    /// A path to the attribute `name` with no URN and no sub-attribute.
+    pub fn new(name: impl Into<Cow<'a, str>>) -> Self {
+        AttrPath {
+            urn: None,
+            name: name.into(),
+            sub_attr: None,
+        }
+    }
+
+    /// Sets the URN prefix.
+    pub fn with_urn(mut self, urn: impl Into<Cow<'a, str>>) -> Self {
+        self.urn = Some(urn.into());
+        self
+    }
+
+    /// Sets the sub-attribute.
+    pub fn with_sub_attr(mut self, sub_attr: impl Into<Cow<'a, str>>) -> Self {
+        self.sub_attr = Some(sub_attr.into());
+        self
+    }
+
+    /// The URN and the attribute name joined by `:` (the whole text before any `.subAttr`),
+    /// for telling whether the path names a whole schema such as
+    /// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`. `None` without a URN.
+    pub fn full_urn(&self) -> Option<String> {
+        self.urn
+            .as_deref()
+            .map(|urn| format!("{urn}:{}", self.name))
+    }
+
+    /// Detaches the path from the input it borrows from.
+    pub fn into_owned(self) -> AttrPath<'static> {
+        AttrPath {
+            urn: self.urn.map(|u| Cow::Owned(u.into_owned())),
+            name: Cow::Owned(self.name.into_owned()),
+            sub_attr: self.sub_attr.map(|s| Cow::Owned(s.into_owned())),
+        }
+    }
+}
+
+impl CompValue<'_> {
+    /// Detaches the value from the input it borrows from.
+    pub fn into_owned(self) -> CompValue<'static> {
+        match self {
+            CompValue::Null => CompValue::Null,
+            CompValue::Bool(b) => CompValue::Bool(b),
+            CompValue::Number(n) => CompValue::Number(n.into_owned()),
+            CompValue::String(s) => CompValue::String(Cow::Owned(s.into_owned())),
+        }
+    }
+}
+
+impl Filter<'_> {
+    /// Detaches the filter from the input it borrows from.
+    ///
+    /// Recursion is bounded by the depth of the tree, which the parser bounds by its nesting
+    /// budget.
+    pub fn into_owned(self) -> Filter<'static> {
+        match self {
+            Filter::Compare(c) => Filter::Compare(Comparison {
+                attr: c.attr.into_owned(),
+                op: c.op,
+                value: c.value.into_owned(),
+            }),
+            Filter::Present(a) => Filter::Present(a.into_owned()),
+            Filter::Not(f) => Filter::Not(Box::new(f.into_owned())),
+            Filter::And(fs) => Filter::And(fs.into_iter().map(Filter::into_owned).collect()),
+            Filter::Or(fs) => Filter::Or(fs.into_iter().map(Filter::into_owned).collect()),
+            Filter::ValuePath(v) => Filter::ValuePath(ValuePath {
+                attr: v.attr.into_owned(),
+                filter: Box::new(v.filter.into_owned()),
+            }),
+        }
+    }
+
+    /// The depth of the tree: 1 for a comparison or `pr`, one more for each enclosing
+    /// `not`, `and`, `or` or value path.
+    pub fn depth(&self) -> usize {
+        match self {
+            Filter::Compare(_) | Filter::Present(_) => 1,
+            Filter::Not(f) => 1 + f.depth(),
+            Filter::And(fs) | Filter::Or(fs) => 1 + fs.iter().map(Filter::depth).max().unwrap_or(0),
+            Filter::ValuePath(v) => 1 + v.filter.depth(),
+        }
+    }
+}
+
+impl Path<'_> {
+    /// Detaches the path from the input it borrows from.
+    pub fn into_owned(self) -> Path<'static> {
+        Path {
+            attr: self.attr.into_owned(),
+            filter: self.filter.map(|f| Box::new(f.into_owned())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_numbers() {
+        for ok in [
+            "0", "-0", "1", "-12", "1.5", "1e3", "1E+3", "-1.25e-7", "10",
+        ] {
+            assert!(is_json_number(ok), "{ok}");
+        }
+        for bad in [
+            "", "-", "01", "1.", ".5", "1e", "1e+", "+1", "0x10", "1.5.2", "NaN",
+        ] {
+            assert!(!is_json_number(bad), "{bad}");
+        }
+        assert_eq!(json_number_len(b"12 and"), Some(2));
+        assert_eq!(Number::new("2.5").map(|n| n.as_f64()), Some(2.5));
+        assert_eq!(Number::new("42").and_then(|n| n.as_i64()), Some(42));
+        assert_eq!(Number::new("4e2").and_then(|n| n.as_i64()), None);
+    }
+
+    #[test]
+    fn operators_case_insensitive() {
+        for op in CompareOp::ALL {
+            assert_eq!(CompareOp::from_keyword(op.as_str()), Some(op));
+            let upper = op.as_str().to_ascii_uppercase();
+            assert_eq!(CompareOp::from_keyword(&upper), Some(op));
+        }
+        assert_eq!(CompareOp::from_keyword("lte"), None);
+        assert_eq!(CompareOp::from_keyword("pr"), None);
+    }
+
+    #[test]
+    fn full_urn_joins() {
+        let p =
+            AttrPath::new("User").with_urn("urn:ietf:params:scim:schemas:extension:enterprise:2.0");
+        assert_eq!(
+            p.full_urn().as_deref(),
+            Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+        );
+    }
+}
