@@ -1,5 +1,5 @@
 //! Schemas as data: attribute definitions with every RFC 7643 §7 characteristic, schemas,
-//! resource types, and the [`Registry`] that resolves attribute paths against them.
+//! resource types, and the [`Registry`](crate::registry::Registry) that resolves attribute paths against them.
 //!
 //! The types serialise to the RFC 7643 §7 JSON form (`/Schemas` and `/ResourceTypes`
 //! bodies are generated from them, never hand-written).
