@@ -6,9 +6,11 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod core_schemas;
+pub mod error;
 pub mod registry;
 pub mod schema;
 
+pub use error::{Error, ScimType};
 pub use registry::{Registry, ResolveError, Resolved, ResourceSchema};
 pub use schema::{
     AttrType, AttributeDef, Mutability, ResourceType, Returned, Schema, SchemaExtension, Uniqueness,
