@@ -6,10 +6,12 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod core_schemas;
+pub mod dialects;
 pub mod error;
 pub mod registry;
 pub mod schema;
 
+pub use dialects::Dialects;
 pub use error::{Error, ScimType};
 pub use registry::{Registry, ResolveError, Resolved, ResourceSchema};
 pub use schema::{
