@@ -1058,6 +1058,13 @@ impl<'a> State<'a> {
                 ));
             }
         }
+        if seg_start == last {
+            return Err(Fault::new(
+                ParseErrorKind::InvalidUrn,
+                start + last..start + last + 1,
+                Expected::NOTHING,
+            ));
+        }
         Ok(())
     }
 
