@@ -5,117 +5,7 @@
 //! (type, `caseExact`), and [`Filter::check`] validates a filter against that schema once,
 //! before any resource is seen.
 //!
-//! # Semantics
-//!
-//! **Finding values.** Attribute and sub-attribute names match ASCII case-insensitively
-//! (`USERNAME`, `name.GIVENNAME`), and so do the schema URNs that key extension objects. A
-//! path with a URN prefix looks inside the resource's object keyed by that URN
-//! (`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber`); a URN
-//! that keys no object of the resource is taken for the resource's core schema, and the
-//! attribute is looked up at the top level (`urn:ietf:params:scim:schemas:core:2.0:User:userName`).
-//! A URN and name that together key an extension object name that whole object. An
-//! unqualified name that the top level lacks is looked up in the extension objects, in
-//! the resource's order, since identity providers send `manager` or `department`
-//! unqualified.
-//!
-//! **Multi-valued and complex attributes.** A multi-valued attribute matches if any of its
-//! values matches. A sub-attribute path over a multi-valued complex attribute
-//! (`emails.value eq "x"`, `members.value eq "id"`) matches if any element's sub-attribute
-//! does. A value path (`emails[type eq "work" and value co "@example.com"]`) matches if one
-//! element satisfies the whole inner filter: its conditions are correlated within that
-//! element; elements that are unassigned (null, `{}`) are skipped. A complex attribute,
-//! single- or multi-valued, compared without a sub-attribute compares its `value`
-//! sub-attribute (`emails co "example.com"`, `manager eq "26118915"`). The other way round,
-//! the `value` of a simple value is the value itself, so `manager.value eq "26118915"`
-//! also reads a `manager` stored as a bare string, and `schemas[value eq "..."]` reads a
-//! multi-valued string attribute. A single object where an array is expected (`emails` as
-//! one object) is read as one element.
-//!
-//! **Types without a schema.** Booleans and numbers compare by their JSON type; numbers
-//! compare numerically (`10 eq 10.0`). A string compared by `eq`, `ne`, `gt`, `ge`, `lt` or
-//! `le` with a string literal compares as an instant when both are xsd:dateTime values
-//! (RFC 7643 §2.3.5: any number of fraction digits, `Z` or `±hh:mm`, no offset meaning
-//! UTC); otherwise strings compare case-insensitively (`caseExact` false). The strings
-//! `"true"` and `"false"`, in any case, compare equal to the booleans they name, on either
-//! side: identity providers send booleans as strings. A value whose JSON type does not fit
-//! the literal does not match; `co`, `sw` and `ew` only match strings.
-//!
-//! **Types with a schema.** The attribute's type decides: `string` and `reference` compare
-//! as text per its `caseExact`, `binary` as case-exact text, `integer` and `decimal`
-//! numerically, `dateTime` as instants (a stored value that is not an xsd:dateTime does not
-//! match), `boolean` as a boolean. A stored value of another JSON type than the schema's
-//! does not match: the stored data never causes an error.
-//!
-//! **Case.** Case-insensitive comparison folds each character with Unicode's lowercase
-//! mapping (final sigma folded to sigma), like comparing `to_lowercase()` forms. ASCII text
-//! is compared byte by byte without building lowercase copies.
-//!
-//! **Unassigned attributes** (RFC 7643 §2.5). A missing attribute is unassigned, never an
-//! error. Null, `[]`, `{}` and arrays or objects of only such values are unassigned too.
-//! `pr` is false for unassigned attributes and for `""` (and for a multi-valued attribute
-//! whose elements are all empty). `eq null` matches an unassigned attribute, `ne null` an
-//! assigned one (which may be `""`).
-//!
-//! **`ne` is the negation of `eq`.** Over a multi-valued attribute, `emails.value ne "a"`
-//! holds iff no element's value equals `"a"`, and `title ne "x"` holds for a resource
-//! without `title`. The "any value matches" reading would make `ne` hold for `["a", "b"]`,
-//! so `ne "a"` and `eq "a"` would both match; defining `ne` as `not (eq)` keeps every filter
-//! and its negation complementary, and it is what a SQL `NOT EXISTS` gives, which keeps this
-//! evaluator and a filter compiled to SQL in agreement.
-//!
-//! **Logic.** `not` negates; `and` and `or` evaluate their operands in order and stop at the
-//! first that decides. An error in an evaluated comparison is the result.
-//!
-//! **Errors** ([`EvalError`], which a service reports as 400 `invalidFilter`):
-//! - `gt`, `ge`, `lt`, `le` on a boolean, binary or complex value
-//!   ([`EvalError::UnsupportedOperator`]); without a schema, the error arises when such a
-//!   value is met;
-//! - `co`, `sw`, `ew` on a boolean, number or dateTime attribute (with a schema), or with a
-//!   literal that is not a string;
-//! - `gt null` and any operator but `eq` and `ne` with `null` ([`EvalError::InvalidValue`]);
-//! - with a schema, a literal of the wrong type ([`EvalError::InvalidValue`]): a number for
-//!   a string attribute, a string that is not an xsd:dateTime for a dateTime attribute
-//!   (`"true"`/`"false"` are accepted for booleans); a comparison of a complex attribute
-//!   without a `value` sub-attribute (only `pr`, `eq null` and `ne null` apply); an
-//!   attribute the schema does not know ([`EvalError::UnknownAttribute`]).
-//!
-//! With a schema, [`Filter::check`] reports every such error before evaluation, so the
-//! answer never depends on the stored data. [`Filter::matches_with`] makes the same checks
-//! for the comparisons it reaches, so it never panics or misbehaves if `check` was not
-//! called; it only may not see an error in a branch that short-circuiting skipped.
-//!
-//! # Example
-//!
-//! ```
-//! use scim_filter::{AttrPath, CompValue, CompareOp, Comparison, Filter, ValuePath};
-//! use serde_json::json;
-//!
-//! // emails[type eq "work" and value co "@example.com"]
-//! let cond = |name, op, value: &'static str| {
-//!     Filter::Compare(Comparison {
-//!         attr: AttrPath::new(name),
-//!         op,
-//!         value: CompValue::String(value.into()),
-//!     })
-//! };
-//! let filter = Filter::ValuePath(ValuePath {
-//!     attr: AttrPath::new("emails"),
-//!     filter: Box::new(Filter::And(vec![
-//!         cond("type", CompareOp::Eq, "work"),
-//!         cond("value", CompareOp::Co, "@example.com"),
-//!     ])),
-//! });
-//! let user = json!({
-//!     "userName": "bjensen",
-//!     "emails": [
-//!         {"type": "home", "value": "babs@example.com"},
-//!         {"type": "work", "value": "bjensen@EXAMPLE.COM"}
-//!     ]
-//! });
-//! assert_eq!(filter.matches(&user), Ok(true));
-//! let other = json!({"emails": [{"type": "home", "value": "x@example.com"}]});
-//! assert_eq!(filter.matches(&other), Ok(false));
-//! ```
+#![doc = include_str!("eval/semantics.md")]
 
 use serde_json::Value;
 
@@ -217,7 +107,9 @@ impl Filter<'_> {
     /// Whether `resource` matches the filter, inferring types from the JSON and treating
     /// every string as case-insensitive (`caseExact` false).
     ///
-    /// See the [module documentation](self) for the semantics and the errors.
+    /// Evaluation follows these rules:
+    ///
+    #[doc = include_str!("eval/semantics.md")]
     pub fn matches(&self, resource: &Value) -> Result<bool, EvalError> {
         Eval::<NoSchema> { schema: None }.filter(self, Scope::Resource(resource))
     }
