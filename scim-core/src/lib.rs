@@ -10,6 +10,7 @@ pub mod dialects;
 pub mod error;
 pub mod registry;
 pub mod schema;
+pub mod validate;
 
 pub use dialects::Dialects;
 pub use error::{Error, ScimType};
@@ -17,3 +18,4 @@ pub use registry::{Registry, ResolveError, Resolved, ResourceSchema};
 pub use schema::{
     AttrType, AttributeDef, Mutability, ResourceType, Returned, Schema, SchemaExtension, Uniqueness,
 };
+pub use validate::{Mode, ValidateOptions, normalize_value, validate_resource};
