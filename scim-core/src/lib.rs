@@ -8,12 +8,14 @@
 pub mod core_schemas;
 pub mod dialects;
 pub mod error;
+pub mod patch;
 pub mod registry;
 pub mod schema;
 pub mod validate;
 
 pub use dialects::Dialects;
 pub use error::{Error, ScimType};
+pub use patch::{PatchOp, PatchOptions, PatchOutcome, apply_patch};
 pub use registry::{Registry, ResolveError, Resolved, ResourceSchema};
 pub use schema::{
     AttrType, AttributeDef, Mutability, ResourceType, Returned, Schema, SchemaExtension, Uniqueness,
