@@ -576,10 +576,18 @@ fn items_or_none(items: Vec<Value>) -> Option<Value> {
 /// and required sub-attributes.
 fn edit_sub(
     obj: &mut Map<String, Value>,
+    attr: &AttributeDef,
     sub: &AttributeDef,
     new: Option<Value>,
     text: &str,
 ) -> Result<(), Error> {
+    let named = || format!("{}.{}", attr.name, sub.name);
+    let at = |mut e: Error| {
+        if named() != text {
+            e.detail = format!("{} (path {})", e.detail, quote_input(text));
+        }
+        e
+    };
     let old = take_ci(obj, &sub.name);
     let assigned = is_assigned(old.as_ref());
     match new {
@@ -588,16 +596,16 @@ fn edit_sub(
                 && assigned
                 && !old.as_ref().is_some_and(|o| same_value(sub, o, &n))
             {
-                return Err(immutable_error(text));
+                return Err(at(immutable_error(&named())));
             }
             obj.insert(sub.name.clone(), n);
         }
         _ => {
             if assigned && sub.mutability == Mutability::Immutable {
-                return Err(immutable_error(text));
+                return Err(at(immutable_error(&named())));
             }
             if assigned && sub.required {
-                return Err(required_error(text));
+                return Err(at(required_error(&named())));
             }
         }
     }
@@ -614,12 +622,12 @@ fn merge_into(
     text: &str,
 ) -> Result<(), Error> {
     for sub in nulls {
-        edit_sub(obj, sub, None, &format!("{text}.{}", sub.name))?;
+        edit_sub(obj, attr, sub, None, text)?;
     }
     if let Value::Object(n) = normalized {
         for (k, v) in n {
             match attr.sub_attribute(&k) {
-                Some(sub) => edit_sub(obj, sub, Some(v), &format!("{text}.{}", sub.name))?,
+                Some(sub) => edit_sub(obj, attr, sub, Some(v), text)?,
                 // Kept unknown sub-attributes.
                 None => {
                     obj.insert(k, v);
@@ -720,7 +728,7 @@ fn write_attr(
         (None, Some(sub)) if !attr.multi_valued => {
             let n = normalize(ctx, sub, v, text)?;
             let mut obj = into_object(cur);
-            edit_sub(&mut obj, sub, Some(n), text)?;
+            edit_sub(&mut obj, attr, sub, Some(n), text)?;
             object_or_none(obj)
         }
         (None, Some(sub)) => {
@@ -736,7 +744,7 @@ fn write_attr(
             } else {
                 for item in &mut items {
                     if let Value::Object(obj) = item {
-                        edit_sub(obj, sub, Some(n.clone()), text)?;
+                        edit_sub(obj, attr, sub, Some(n.clone()), text)?;
                     }
                 }
                 items.retain(|i| is_assigned(Some(i)));
@@ -770,15 +778,22 @@ fn write_single(
     let merge = v.is_object();
     let nulls = null_keys(attr, &v);
     let n = normalize(ctx, attr, v, text)?;
-    if n.is_null() && !merge {
-        // null, [], or an empty manager id: the attribute becomes unassigned.
+    if !merge {
+        // null, [], an empty manager id: the attribute becomes unassigned. A value given in
+        // another form (`manager` as a bare id or a one-element array) replaces it whole.
         let obj = into_object(cur);
         for sub in &attr.sub_attributes {
-            if sub.mutability == Mutability::Immutable && is_assigned(obj.get(&sub.name)) {
+            let old = obj.get(&sub.name);
+            if sub.mutability == Mutability::Immutable
+                && is_assigned(old)
+                && !old
+                    .zip(n.get(&sub.name))
+                    .is_some_and(|(o, v)| same_value(sub, o, v))
+            {
                 return Err(immutable_error(&format!("{text}.{}", sub.name)));
             }
         }
-        return Ok(None);
+        return Ok((!n.is_null()).then_some(n));
     }
     let mut obj = into_object(cur);
     merge_into(&mut obj, attr, n, &nulls, text)?;
@@ -856,7 +871,7 @@ fn write_filtered(
             let n = normalize(ctx, sub, v, text)?;
             for &i in &matched {
                 if let Some(Value::Object(obj)) = items.get_mut(i) {
-                    edit_sub(obj, sub, Some(n.clone()), text)?;
+                    edit_sub(obj, attr, sub, Some(n.clone()), text)?;
                 }
             }
             if sub.name == "primary" && n == Value::Bool(true) {
@@ -998,14 +1013,14 @@ fn remove_attr(
         }
         (None, Some(sub)) if !attr.multi_valued => {
             let mut obj = into_object(Some(cur));
-            edit_sub(&mut obj, sub, None, text)?;
+            edit_sub(&mut obj, attr, sub, None, text)?;
             Ok(object_or_none(obj))
         }
         (None, Some(sub)) => {
             let mut items = into_items(Some(cur));
             for item in &mut items {
                 if let Value::Object(obj) = item {
-                    edit_sub(obj, sub, None, text)?;
+                    edit_sub(obj, attr, sub, None, text)?;
                 }
             }
             items.retain(|i| is_assigned(Some(i)));
@@ -1026,7 +1041,7 @@ fn remove_attr(
                 Some(sub) => {
                     for &i in &matched {
                         if let Some(Value::Object(obj)) = items.get_mut(i) {
-                            edit_sub(obj, sub, None, text)?;
+                            edit_sub(obj, attr, sub, None, text)?;
                         }
                     }
                     items.retain(|i| is_assigned(Some(i)));
