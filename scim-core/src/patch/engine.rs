@@ -193,7 +193,8 @@ impl<'r> Engine<'r> {
             PatchOpKind::Add | PatchOpKind::Replace => {
                 let Some(v) = value else {
                     return Err(Error::invalid_value(format!(
-                        "an {kind} operation on {} needs a \"value\"",
+                        "{} operation on {} needs a \"value\"",
+                        article(kind),
                         quote_input(text)
                     )));
                 };
@@ -207,7 +208,8 @@ impl<'r> Engine<'r> {
     fn apply_no_path(&mut self, kind: PatchOpKind, value: &Value, top: bool) -> Result<(), Error> {
         let Value::Object(obj) = value else {
             return Err(Error::invalid_value(format!(
-                "an {kind} operation without a \"path\" needs an object \"value\""
+                "{} operation without a \"path\" needs an object \"value\"",
+                article(kind)
             )));
         };
         let schema = self.ctx.schema;
@@ -298,7 +300,8 @@ impl<'r> Engine<'r> {
             (PatchOpKind::Remove, _) => true,
             (_, None) => {
                 return Err(Error::invalid_value(format!(
-                    "an {kind} operation on {} needs a \"value\"",
+                    "{} operation on {} needs a \"value\"",
+                    article(kind),
                     quote_input(text)
                 )));
             }
@@ -306,7 +309,26 @@ impl<'r> Engine<'r> {
         };
         self.touch(ext);
         if unassign {
-            take_ci(&mut self.res, &ext.id);
+            if let Some(Value::Object(obj)) = take_ci(&mut self.res, &ext.id) {
+                for attr in &ext.attributes {
+                    let text = format!("{}:{}", ext.id, attr.name);
+                    if let Some(cur) = get_ci(&obj, &attr.name) {
+                        // What removing the attribute alone would check.
+                        remove_attr(
+                            &self.ctx,
+                            &AttrTarget {
+                                ext: Some(ext),
+                                attr,
+                                sub: None,
+                                filter: None,
+                            },
+                            cur.clone(),
+                            None,
+                            &text,
+                        )?;
+                    }
+                }
+            }
             return Ok(());
         }
         let Some(Value::Object(obj)) = value else {
@@ -462,10 +484,19 @@ fn is_ambiguity(e: &Error) -> bool {
 fn require_value<'o>(op: &'o PatchOperation, what: &str) -> Result<&'o Value, Error> {
     op.value.as_ref().ok_or_else(|| {
         Error::invalid_value(format!(
-            "an {} operation on {what} needs a \"value\"",
-            op.op
+            "{} operation on {what} needs a \"value\"",
+            article(op.op)
         ))
     })
+}
+
+/// "an add", "a replace", "a remove".
+fn article(kind: PatchOpKind) -> &'static str {
+    match kind {
+        PatchOpKind::Add => "an add",
+        PatchOpKind::Remove => "a remove",
+        PatchOpKind::Replace => "a replace",
+    }
 }
 
 fn required_error(path: &str) -> Error {
