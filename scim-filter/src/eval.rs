@@ -181,11 +181,13 @@ impl<S: AttrSchema + ?Sized> Eval<'_, S> {
         match f {
             Filter::Compare(cmp) => {
                 let attr = || render(scope.parent(), &cmp.attr);
-                let plan = match self.schema {
-                    None => compare::plan(cmp, None, &attr)?,
+                // Without a schema any object compares through its `value`; with one, only
+                // a complex attribute does.
+                let (plan, through_value) = match self.schema {
+                    None => (compare::plan(cmp, None, &attr)?, true),
                     Some(schema) => {
-                        let chars = comparison_chars(schema, scope.parent(), &cmp.attr)?;
-                        compare::plan(cmp, Some(chars), &attr)?
+                        let (chars, complex) = comparison_chars(schema, scope.parent(), &cmp.attr)?;
+                        (compare::plan(cmp, Some(chars), &attr)?, complex)
                     }
                 };
                 let Some(value) = resolve(scope, &cmp.attr) else {
@@ -204,7 +206,12 @@ impl<S: AttrSchema + ?Sized> Eval<'_, S> {
                     }
                     Plan::Test { test, negate } => {
                         let hit = lookup::any_value(value, sub, |v| {
-                            test.value(lookup::comparable(v), &attr)
+                            let v = if through_value {
+                                lookup::comparable(v)
+                            } else {
+                                v
+                            };
+                            test.value(v, &attr)
                         })?;
                         Ok(hit != negate)
                     }
@@ -278,7 +285,7 @@ fn check<S: AttrSchema + ?Sized>(
 ) -> Result<(), EvalError> {
     match f {
         Filter::Compare(cmp) => {
-            let chars = comparison_chars(schema, parent, &cmp.attr)?;
+            let (chars, _) = comparison_chars(schema, parent, &cmp.attr)?;
             compare::plan(cmp, Some(chars), &|| render(parent, &cmp.attr)).map(drop)
         }
         Filter::Present(path) => attr_chars(schema, parent, path).map(drop),
@@ -312,22 +319,24 @@ fn attr_chars<S: AttrSchema + ?Sized>(
 }
 
 /// The characteristics a comparison of `attr` uses: the attribute's own, or for a complex
-/// attribute those of its `value` sub-attribute (`None` inside if it has none).
+/// attribute those of its `value` sub-attribute (`None` if it has none); and whether the
+/// attribute is complex.
 fn comparison_chars<S: AttrSchema + ?Sized>(
     schema: &S,
     parent: Option<&AttrPath<'_>>,
     attr: &AttrPath<'_>,
-) -> Result<Option<Characteristics>, EvalError> {
+) -> Result<(Option<Characteristics>, bool), EvalError> {
     let chars = attr_chars(schema, parent, attr)?;
     if chars.attr_type != AttrType::Complex {
-        return Ok(Some(chars));
+        return Ok((Some(chars), false));
     }
-    Ok(match (parent, &attr.sub_attr) {
+    let value = match (parent, &attr.sub_attr) {
         (None, None) => schema
             .characteristics(attr.urn.as_deref(), &attr.name, Some("value"))
             .filter(|c| c.attr_type != AttrType::Complex),
         _ => None,
-    })
+    };
+    Ok((value, true))
 }
 
 /// Checks the attribute of a value path: known, and not itself inside a value path.
