@@ -7,8 +7,12 @@
 
 pub mod core_schemas;
 pub mod dialects;
+pub mod discovery;
 pub mod error;
+pub mod message;
+pub mod project;
 pub mod registry;
+pub mod resource;
 pub mod schema;
 pub mod validate;
 
