@@ -7,9 +7,13 @@
 
 pub mod core_schemas;
 pub mod dialects;
+pub mod discovery;
 pub mod error;
+pub mod message;
 pub mod patch;
+pub mod project;
 pub mod registry;
+pub mod resource;
 pub mod schema;
 pub mod validate;
 

@@ -632,8 +632,8 @@ fn check_required(
 ///   readOnly attributes (`id`, `meta`) stay. Immutable attributes are compared with
 ///   `existing`.
 /// - [`Mode::Patch`]: `body` is the resource after the PATCH engine applied the operations;
-///   readOnly attributes are kept as they are; a required attribute left unassigned is
-///   400 `mutability`.
+///   readOnly attributes (and sub-attributes) are kept, normalised like the others
+///   (unassigned values dropped); a required attribute left unassigned is 400 `mutability`.
 ///
 /// # Errors
 ///
@@ -701,10 +701,9 @@ pub fn validate_resource(
                value: Value,
                path: &str|
      -> Result<(), Error> {
-        if def.mutability == Mutability::ReadOnly {
-            if mode == Mode::Patch {
-                target.insert(def.name.clone(), value);
-            }
+        // Client-sent readOnly attributes are ignored; in a PATCH result they are the stored
+        // ones the engine preserved, normalised like the rest.
+        if def.mutability == Mutability::ReadOnly && mode != Mode::Patch {
             return Ok(());
         }
         let v = normalize_value_with(def, value, &ctx, path)?;

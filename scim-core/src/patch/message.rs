@@ -9,8 +9,7 @@ use serde_json::Value;
 
 use crate::error::{Error, quote_input};
 
-/// The URN of the PatchOp message.
-pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub use crate::message::PATCH_OP_SCHEMA;
 
 /// A PATCH request body: `{"schemas": [PATCH_OP_SCHEMA], "Operations": [...]}`.
 ///
