@@ -15,6 +15,7 @@ pub mod project;
 pub mod registry;
 pub mod resource;
 pub mod schema;
+pub mod service;
 pub mod store;
 pub mod validate;
 

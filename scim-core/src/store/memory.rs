@@ -776,7 +776,7 @@ impl ResourceStore for MemoryStore {
         ctx: &RequestContext,
         resource_type: &str,
         id: &str,
-        change: &MemberChange,
+        changes: &[MemberChange],
         expected_version: Option<&str>,
     ) -> Result<MembersModified, StoreError> {
         let mut tenants = self.write();
@@ -794,41 +794,65 @@ impl ResourceStore for MemoryStore {
         let members = rec.members.get_or_insert_with(Members::default);
         let mut added = Vec::new();
         let mut removed = Vec::new();
-        match change {
-            MemberChange::Add(list) => {
-                for m in list {
-                    if let Some(v) = str_attr(m, "value")
-                        && members.add(m.clone())
-                    {
-                        added.push(v.to_owned());
+        for change in changes {
+            match change {
+                MemberChange::Add(list) => {
+                    for m in list {
+                        if let Some(v) = str_attr(m, "value")
+                            && members.add(m.clone())
+                        {
+                            added.push(v.to_owned());
+                        }
                     }
                 }
-            }
-            MemberChange::Remove(values) => {
-                for v in values {
-                    if members.remove(v) {
-                        removed.push(v.clone());
+                MemberChange::Remove(values) => {
+                    for v in values {
+                        if members.remove(v) {
+                            removed.push(v.clone());
+                        }
                     }
                 }
+                MemberChange::RemoveAll => {
+                    removed.extend(members.values().map(str::to_owned));
+                    *members = Members::default();
+                }
             }
-            MemberChange::RemoveAll => {
-                removed = members.values().map(str::to_owned).collect();
-                *members = Members::default();
+        }
+        // A value both added and removed by one request is not reported as either.
+        if !added.is_empty() && !removed.is_empty() {
+            let a: std::collections::HashSet<String> = added.iter().cloned().collect();
+            let r: std::collections::HashSet<String> = removed.iter().cloned().collect();
+            let both: std::collections::HashSet<&String> = a.intersection(&r).collect();
+            if !both.is_empty() {
+                let keep_added: Vec<String> = added
+                    .iter()
+                    .filter(|v| !both.contains(v) || members.by_value.contains_key(v.as_str()))
+                    .cloned()
+                    .collect();
+                let keep_removed: Vec<String> = removed
+                    .iter()
+                    .filter(|v| !both.contains(v) || !members.by_value.contains_key(v.as_str()))
+                    .cloned()
+                    .collect();
+                added = keep_added;
+                removed = keep_removed;
             }
         }
         if !added.is_empty() || !removed.is_empty() {
             rec.version = self.next_version();
             rec.last_modified = now();
         }
-        for v in &added {
-            tenant
-                .member_of
-                .entry(v.clone())
-                .or_default()
-                .insert(id.to_owned());
-        }
-        for v in &removed {
-            tenant.unlink(id, v);
+        let present: Vec<(String, bool)> = added
+            .iter()
+            .chain(removed.iter())
+            .map(|v| (v.clone(), members.by_value.contains_key(v.as_str())))
+            .collect();
+        for (v, is_member) in present {
+            if is_member {
+                tenant.member_of.entry(v).or_default().insert(id.to_owned());
+            } else {
+                tenant.unlink(id, &v);
+            }
         }
         let rec = tenant
             .tables

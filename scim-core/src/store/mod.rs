@@ -308,7 +308,7 @@ pub trait ResourceStore: Send + Sync {
         query: &ListQuery<'_>,
     ) -> impl Future<Output = Result<ListPage, StoreError>> + Send;
 
-    /// Adds or removes members of a group (if its version is `expected_version`, when
+    /// Adds or removes members of a group, the changes in order and atomically (if its version is `expected_version`, when
     /// given). A store that keeps members apart from the group overrides this so that
     /// adding one member does not rewrite the group. The default reads the group, edits
     /// `members` and [`replace`](Self::replace)s it with the version read, so it may fail
@@ -322,7 +322,7 @@ pub trait ResourceStore: Send + Sync {
         ctx: &RequestContext,
         resource_type: &str,
         id: &str,
-        change: &MemberChange,
+        changes: &[MemberChange],
         expected_version: Option<&str>,
     ) -> impl Future<Output = Result<MembersModified, StoreError>> + Send {
         async move {
@@ -337,7 +337,13 @@ pub trait ResourceStore: Send + Sync {
                 Some(Value::Array(a)) => a,
                 _ => Vec::new(),
             };
-            let (added, removed) = apply_member_change(&mut members, change);
+            let mut added = Vec::new();
+            let mut removed = Vec::new();
+            for change in changes {
+                let (a, r) = apply_member_change(&mut members, change);
+                added.extend(a);
+                removed.extend(r);
+            }
             if added.is_empty() && removed.is_empty() {
                 let mut resource = current;
                 resource.attributes.remove("members");
