@@ -43,7 +43,7 @@ pub enum Mode {
     Replace,
     /// The result of applying a PatchOp to the stored resource: required attributes and
     /// immutable attributes (against the stored resource) are checked; readOnly attributes
-    /// are left as they are, since the PATCH engine preserved them.
+    /// are kept (the PATCH engine preserved the stored ones), not ignored.
     Patch,
 }
 
@@ -270,7 +270,7 @@ fn normalize_multi(
 
 /// At most one element with `primary: true`: the last one keeps it, the others get `false`
 /// (RFC 7643 §2.4).
-pub(crate) fn keep_last_primary(items: &mut [Value]) {
+pub fn keep_last_primary(items: &mut [Value]) {
     let is_primary = |v: &Value| v.get("primary").and_then(Value::as_bool) == Some(true);
     if let Some(last) = items.iter().rposition(is_primary) {
         for item in &mut items[..last] {
