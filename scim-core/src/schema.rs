@@ -25,6 +25,13 @@ pub const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Re
 pub const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
     "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 
+/// Whether `s` starts with `urn:` (any case) and has more after it.
+pub fn is_urn(s: &str) -> bool {
+    s.len() > 4
+        && s.get(..4)
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("urn:"))
+}
+
 /// When an attribute may be written (RFC 7643 §7, `mutability`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -98,12 +105,8 @@ pub fn attr_type_from_name(name: &str) -> Option<AttrType> {
 }
 
 mod attr_type_serde {
-    use super::{AttrType, attr_type_from_name, attr_type_name};
-    use serde::{Deserialize, Deserializer, Serializer, de::Error};
-
-    pub(super) fn serialize<S: Serializer>(t: &AttrType, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(attr_type_name(*t))
-    }
+    use super::{AttrType, attr_type_from_name};
+    use serde::{Deserialize, Deserializer, de::Error};
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<AttrType, D::Error> {
         let name = String::deserialize(d)?;
@@ -114,14 +117,17 @@ mod attr_type_serde {
 
 /// One attribute definition with every RFC 7643 §7 characteristic.
 ///
-/// Serialises to the JSON form used in `/Schemas` responses.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Serialises to the JSON form used in `/Schemas` responses, in the style of RFC 7643
+/// §8.7.1: `caseExact` is written for string, reference and binary attributes (for other
+/// types only when `true`), `uniqueness` is left out for boolean and complex attributes when
+/// it is `none`; readers apply the RFC 7643 §2.2 defaults to what is absent.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AttributeDef {
     /// The attribute's name, in its canonical case (`userName`).
     pub name: String,
     /// The data type.
-    #[serde(rename = "type", with = "attr_type_serde")]
+    #[serde(rename = "type", deserialize_with = "attr_type_serde::deserialize")]
     pub attr_type: AttrType,
     /// Whether the attribute holds an array of values.
     pub multi_valued: bool,
@@ -152,6 +158,43 @@ pub struct AttributeDef {
     /// For `complex` attributes: the sub-attributes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sub_attributes: Vec<AttributeDef>,
+}
+
+impl Serialize for AttributeDef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let textual = matches!(
+            self.attr_type,
+            AttrType::String | AttrType::Reference | AttrType::Binary
+        );
+        let write_case_exact = textual || self.case_exact;
+        let write_uniqueness = !matches!(self.attr_type, AttrType::Boolean | AttrType::Complex)
+            || self.uniqueness != Uniqueness::None;
+        let mut st = s.serialize_struct("AttributeDef", 12)?;
+        st.serialize_field("name", &self.name)?;
+        st.serialize_field("type", attr_type_name(self.attr_type))?;
+        if !self.reference_types.is_empty() {
+            st.serialize_field("referenceTypes", &self.reference_types)?;
+        }
+        st.serialize_field("multiValued", &self.multi_valued)?;
+        st.serialize_field("description", &self.description)?;
+        st.serialize_field("required", &self.required)?;
+        if write_case_exact {
+            st.serialize_field("caseExact", &self.case_exact)?;
+        }
+        if !self.canonical_values.is_empty() {
+            st.serialize_field("canonicalValues", &self.canonical_values)?;
+        }
+        if !self.sub_attributes.is_empty() {
+            st.serialize_field("subAttributes", &self.sub_attributes)?;
+        }
+        st.serialize_field("mutability", &self.mutability)?;
+        st.serialize_field("returned", &self.returned)?;
+        if write_uniqueness {
+            st.serialize_field("uniqueness", &self.uniqueness)?;
+        }
+        st.end()
+    }
 }
 
 impl AttributeDef {
