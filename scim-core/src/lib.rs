@@ -19,7 +19,7 @@ pub mod validate;
 
 pub use dialects::Dialects;
 pub use error::{Error, ScimType};
-pub use patch::{PatchOp, PatchOptions, PatchOutcome, apply_patch};
+pub use patch::{PatchOp, PatchOptions, PatchOutcome, apply_patch, apply_patch_in_place};
 pub use registry::{Registry, ResolveError, Resolved, ResourceSchema};
 pub use schema::{
     AttrType, AttributeDef, Mutability, ResourceType, Returned, Schema, SchemaExtension, Uniqueness,
