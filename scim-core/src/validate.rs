@@ -43,7 +43,7 @@ pub enum Mode {
     Replace,
     /// The result of applying a PatchOp to the stored resource: required attributes and
     /// immutable attributes (against the stored resource) are checked; readOnly attributes
-    /// are left as they are, since the PATCH engine preserved them.
+    /// are kept (the PATCH engine preserved the stored ones), not ignored.
     Patch,
 }
 
@@ -270,7 +270,7 @@ fn normalize_multi(
 
 /// At most one element with `primary: true`: the last one keeps it, the others get `false`
 /// (RFC 7643 §2.4).
-pub(crate) fn keep_last_primary(items: &mut [Value]) {
+pub fn keep_last_primary(items: &mut [Value]) {
     let is_primary = |v: &Value| v.get("primary").and_then(Value::as_bool) == Some(true);
     if let Some(last) = items.iter().rposition(is_primary) {
         for item in &mut items[..last] {
@@ -685,7 +685,16 @@ pub fn validate_resource(
         drop_read_only: mode != Mode::Patch,
         keep_unknown: options.keep_unknown_attributes,
     };
-    check_schemas(schema, body.get("schemas"), mode, dialects)?;
+    let schemas_key = body
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case("schemas"))
+        .cloned();
+    check_schemas(
+        schema,
+        schemas_key.as_ref().and_then(|k| body.get(k)),
+        mode,
+        dialects,
+    )?;
 
     let extensions: Vec<&Schema> = schema.extensions().map(|(s, _)| s).collect();
     let mut core_asserted = Map::new();
@@ -712,10 +721,10 @@ pub fn validate_resource(
     };
 
     for (key, value) in body {
-        if key == "schemas" {
+        if key.eq_ignore_ascii_case("schemas") {
             continue;
         }
-        if key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:") {
+        if crate::schema::is_urn(&key) {
             if let Some(i) = extensions
                 .iter()
                 .position(|e| e.id.eq_ignore_ascii_case(&key))
@@ -1174,6 +1183,21 @@ mod tests {
             None,
             &ValidateOptions::default(),
         )
+    }
+
+    #[test]
+    fn non_ascii_keys_and_schemas_case() {
+        let reg = Registry::core();
+        let out = create(
+            &reg,
+            json!({"Schemas": [crate::schema::USER_SCHEMA], "userName": "a", "ab€": 1, "€": 2, "urn€": 3,
+                   "name": {"gï": "x", "givenName": "é"}}),
+        )
+        .expect("valid");
+        assert_eq!(
+            Value::Object(out),
+            json!({"schemas": [crate::schema::USER_SCHEMA], "userName": "a", "name": {"givenName": "é"}})
+        );
     }
 
     #[test]

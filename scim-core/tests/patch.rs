@@ -241,3 +241,55 @@ fn keep_unknown_attributes_keeps_no_path_keys() {
     assert_eq!(kept.resource["x-custom"], 1);
     assert_eq!(kept.resource["nickName"], "n");
 }
+
+#[test]
+fn in_place_rollback_restores_everything() {
+    use scim_core::patch::apply_patch_in_place;
+    let reg = Registry::core();
+    let groups = reg.resource_type("Group").expect("Group");
+    let users = reg.resource_type("User").expect("User");
+    let before = group(50);
+    let mut g = before.clone();
+    let patch = PatchOp::new(vec![
+        PatchOperation::add("members", json!([{"value": "new1"}, {"value": "m3"}])),
+        PatchOperation::remove("members[value eq \"m0\" or value eq \"m49\"]"),
+        PatchOperation::new(
+            PatchOpKind::Remove,
+            Some("members".into()),
+            Some(json!([{"value": "m7"}, {"value": "new1"}])),
+        ),
+        PatchOperation::add("members", json!({"value": "new2"})),
+        PatchOperation::replace("displayName", json!("Renamed")),
+        PatchOperation::remove("displayName"),
+    ]);
+    let e = apply_patch_in_place(&groups, &mut g, &patch, &PatchOptions::default())
+        .expect_err("displayName is required");
+    assert_eq!(e.scim_type, Some(ScimType::Mutability));
+    assert_eq!(g, before);
+    // The same operations without the last one apply.
+    let ok = PatchOp::new(patch.operations[..5].to_vec());
+    assert!(apply_patch_in_place(&groups, &mut g, &ok, &PatchOptions::default()).expect("ok"));
+    let ids: Vec<&str> = g["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .filter_map(|m| m["value"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 48);
+    assert_eq!(ids[0], "m1");
+    assert_eq!(&ids[46..], ["m48", "new2"]);
+    assert!(!ids.contains(&"m7") && !ids.contains(&"new1"));
+
+    // A cleared primary comes back, and an emptied attribute too.
+    let mut u = user();
+    u.insert("emails".into(), json!([{"value": "a@x", "primary": true}]));
+    let before = u.clone();
+    let patch = PatchOp::new(vec![
+        PatchOperation::add("emails", json!([{"value": "b@x", "primary": true}])),
+        PatchOperation::remove("emails[value eq \"a@x\"]"),
+        PatchOperation::remove("emails[value eq \"b@x\"]"),
+        PatchOperation::replace("userName", json!(7)),
+    ]);
+    assert!(apply_patch_in_place(&users, &mut u, &patch, &PatchOptions::default()).is_err());
+    assert_eq!(u, before);
+}

@@ -1,12 +1,13 @@
 //! Property: arbitrary operation lists never panic; they either fail, leaving the input as
-//! it was, or produce a resource that passes validation as a PATCH result, with `changed`
-//! true exactly when the resource differs and `id` / `meta` untouched.
+//! it was (also in place, through the undo log), or produce a resource that passes
+//! validation as a PATCH result, with `changed` true whenever the resource differs and
+//! `id` / `meta` untouched.
 
 mod patch_support;
 
 use patch_support::{ACME_USER, acme_registry, assert_valid, object};
 use proptest::prelude::*;
-use scim_core::patch::{PatchOp, PatchOptions, apply_patch};
+use scim_core::patch::{PatchOp, PatchOptions, apply_patch, apply_patch_in_place};
 use scim_core::{Dialects, Registry};
 use serde_json::{Map, Value, json};
 
@@ -211,14 +212,33 @@ proptest! {
         let patch: PatchOp = serde_json::from_value(json!({"Operations": ops}))
             .expect("every generated op reads");
         let pristine = before.clone();
-        match apply_patch(&schema, &before, &patch, &PatchOptions::default().dialects(d)) {
+        let options = PatchOptions::default().dialects(d);
+        let copied = apply_patch(&schema, &before, &patch, &options);
+        // In place: the same outcome, and on error the resource exactly as it was (the undo
+        // log puts back whatever the operations before the failing one did).
+        let mut in_place = before.clone();
+        let changed_in_place = apply_patch_in_place(&schema, &mut in_place, &patch, &options);
+        match (&copied, &changed_in_place) {
+            (Ok(out), Ok(changed)) => {
+                prop_assert_eq!(&out.resource, &in_place);
+                prop_assert_eq!(out.changed, *changed);
+            }
+            (Err(a), Err(b)) => {
+                prop_assert_eq!(a, b);
+                prop_assert_eq!(&in_place, &pristine);
+            }
+            _ => prop_assert!(false, "apply_patch and apply_patch_in_place disagree"),
+        }
+        match copied {
             Err(e) => {
                 prop_assert_eq!(&before, &pristine);
                 prop_assert!(e.status == 400, "{}", e);
                 prop_assert!(e.scim_type.is_some());
             }
             Ok(out) => {
-                prop_assert_eq!(out.changed, out.resource != before);
+                // A change is always reported; operations that cancel out on a multi-valued
+                // attribute may report one that is none.
+                prop_assert!(out.changed || out.resource == before);
                 prop_assert_eq!(out.resource.get("id"), before.get("id"));
                 prop_assert_eq!(out.resource.get("meta"), before.get("meta"));
                 assert_valid(&schema, &before, &out.resource, "generated patch");

@@ -144,9 +144,27 @@ fn check_status(expect: &str, method: &str, status: u16, body: &Value, step: &st
 
 #[test]
 fn every_captured_request_gets_the_expected_answer() {
-    // `SCIM_IDP_REQUESTS` overrides the location (for a checkout elsewhere).
-    let path = std::env::var("SCIM_IDP_REQUESTS").unwrap_or_else(|_| REQUESTS.to_owned());
-    let text = std::fs::read_to_string(&path)
+    // `SCIM_IDP_REQUESTS` overrides the location; a git worktree one level deeper than
+    // the main checkout finds the file one directory further up.
+    let candidates = [
+        std::env::var("SCIM_IDP_REQUESTS").ok(),
+        Some(REQUESTS.to_owned()),
+        Some(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/idp/requests.json"
+            )
+            .to_owned(),
+        ),
+    ];
+    let path = candidates
+        .iter()
+        .flatten()
+        .find(|p| std::path::Path::new(p).is_file())
+        .unwrap_or_else(|| {
+            panic!("the identity-provider captures are missing: expected {REQUESTS}")
+        });
+    let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("cannot read the identity-provider captures at {path}: {e}"));
     let requests: Vec<Value> = serde_json::from_str(&text).expect("requests.json is JSON");
     assert!(requests.len() >= 60, "expected the 60 captured requests");

@@ -9,20 +9,23 @@ use crate::error::RandomnessError;
 pub(crate) const ALPHABET: &[u8; 62] =
     b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-/// Whether `byte` is a base62 digit.
+/// Whether `byte` is a base62 digit, without branches.
 #[inline]
 pub(crate) fn is_digit(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric()
+    let digit = byte.wrapping_sub(b'0') < 10;
+    let letter = (byte | 0x20).wrapping_sub(b'a') < 26;
+    digit | letter
 }
 
-/// Whether every byte of `bytes` is a base62 digit.
+/// Whether every byte of `bytes` is a base62 digit. Looks at every byte (no early exit), so
+/// the compiler can check them many at a time.
 #[inline]
 pub(crate) fn all_digits(bytes: &[u8]) -> bool {
-    bytes.iter().all(|&b| is_digit(b))
+    bytes.iter().fold(true, |ok, &b| ok & is_digit(b))
 }
 
 /// The value of a base62 digit, or `None`.
-#[inline]
+#[cfg(test)]
 fn value(byte: u8) -> Option<u64> {
     match byte {
         b'0'..=b'9' => Some(u64::from(byte - b'0')),
@@ -34,7 +37,7 @@ fn value(byte: u8) -> Option<u64> {
 
 /// Writes `n` as exactly `out.len()` base62 digits, most significant first, zero-padded.
 /// The caller chooses a width whose range covers `n` (6 digits cover any `u32`).
-pub(crate) fn encode_fixed(mut n: u64, out: &mut [u8]) {
+pub(crate) fn encode_fixed(mut n: u32, out: &mut [u8]) {
     for slot in out.iter_mut().rev() {
         *slot = ALPHABET[(n % 62) as usize];
         n /= 62;
@@ -42,7 +45,8 @@ pub(crate) fn encode_fixed(mut n: u64, out: &mut [u8]) {
 }
 
 /// Reads fixed-width base62 digits; `None` on a non-digit or overflow of `u64`.
-pub(crate) fn decode_fixed(digits: &[u8]) -> Option<u64> {
+#[cfg(test)]
+fn decode_fixed(digits: &[u8]) -> Option<u64> {
     digits
         .iter()
         .try_fold(0u64, |acc, &d| acc.checked_mul(62)?.checked_add(value(d)?))
@@ -86,20 +90,23 @@ mod tests {
         }
         assert!(!all_digits(b"ab_c"));
         assert!(!all_digits(b"ab-c"));
+        for b in 0..=255u8 {
+            assert_eq!(is_digit(b), b.is_ascii_alphanumeric(), "{b}");
+        }
         assert_eq!(value(b'/'), None);
     }
 
     #[test]
     fn fixed_width_round_trip() {
-        for n in [0u64, 1, 61, 62, 3843, u64::from(u32::MAX)] {
+        for n in [0u32, 1, 61, 62, 3843, u32::MAX] {
             let mut out = [0u8; 6];
             encode_fixed(n, &mut out);
-            assert_eq!(decode_fixed(&out), Some(n));
+            assert_eq!(decode_fixed(&out), Some(u64::from(n)));
         }
         let mut out = [0u8; 6];
         encode_fixed(0, &mut out);
         assert_eq!(&out, b"000000");
-        encode_fixed(u64::from(u32::MAX), &mut out);
+        encode_fixed(u32::MAX, &mut out);
         assert_eq!(&out, b"4gfFC3");
         assert_eq!(decode_fixed(b"zzzzzzzzzzzzzzzzzzzz"), None);
         assert_eq!(decode_fixed(b"00_0"), None);

@@ -119,7 +119,7 @@ impl TokenFormat {
         let secret_start = p + 2 + ID_LEN;
         base62::fill_random(&mut text[secret_start..secret_start + SECRET_LEN])?;
         let checksum = crc32(&[&text[..len - CHECKSUM_LEN]]);
-        base62::encode_fixed(u64::from(checksum), &mut text[len - CHECKSUM_LEN..]);
+        base62::encode_fixed(checksum, &mut text[len - CHECKSUM_LEN..]);
         // Every byte is ASCII; the conversion moves the buffer without copying it.
         let text = String::from_utf8(std::mem::take(&mut *text)).unwrap_or_default();
         Ok(SecretToken {
@@ -147,17 +147,20 @@ impl TokenFormat {
         {
             return Err(Malformed::Shape);
         }
-        let id_bytes = &text[p + 1..p + 1 + ID_LEN];
+        let id_bytes: [u8; ID_LEN] = text[p + 1..p + 1 + ID_LEN]
+            .try_into()
+            .map_err(|_| Malformed::Shape)?;
         let tail = &text[p + 2 + ID_LEN..];
-        if !base62::all_digits(id_bytes) || !base62::all_digits(tail) {
+        if !(base62::all_digits(&id_bytes) & base62::all_digits(tail)) {
             return Err(Malformed::Character);
         }
         let body_len = text.len() - CHECKSUM_LEN;
-        let expected = base62::decode_fixed(&text[body_len..]);
-        if expected != Some(u64::from(crc32(&[&text[..body_len]]))) {
+        let mut expected = [0u8; CHECKSUM_LEN];
+        base62::encode_fixed(crc32(&[&text[..body_len]]), &mut expected);
+        if text[body_len..] != expected {
             return Err(Malformed::Checksum);
         }
-        let id = TokenId::from_bytes(id_bytes).map_err(|_| Malformed::Character)?;
+        let id = TokenId::from_checked(id_bytes);
         let secret = &tail[..SECRET_LEN];
         Ok(ParsedToken { id, secret })
     }

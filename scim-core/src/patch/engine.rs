@@ -5,9 +5,9 @@ use std::collections::HashSet;
 use scim_filter::{Filter, Path};
 use serde_json::{Map, Value};
 
+use super::PatchOptions;
 use super::message::{PatchOpKind, PatchOperation};
 use super::select::{check_filter, element_from_filter, select};
-use super::{PatchOptions, PatchOutcome};
 use crate::dialects::Dialects;
 use crate::error::{Error, quote_input};
 use crate::registry::{ResolveError, ResourceSchema};
@@ -39,19 +39,47 @@ struct Ctx<'r> {
     keep_unknown: bool,
 }
 
-/// The working copy and what the operations touched.
-pub(super) struct Engine<'r> {
+/// How to take back one change to a top-level attribute of the resource.
+enum Undo {
+    /// Remove `written` and put back what the attribute held (`None`: it was absent).
+    Restore {
+        written: String,
+        original: Option<(String, Value)>,
+    },
+    /// Drop the elements appended to the array under `key`, and give back `primary: true`
+    /// to the elements at `primaries`.
+    Truncate {
+        key: String,
+        len: usize,
+        primaries: Vec<usize>,
+    },
+    /// Put back elements removed from the array under `key`, at their indices (ascending).
+    Reinsert {
+        key: String,
+        removed: Vec<(usize, Value)>,
+    },
+}
+
+/// The resource being patched, in place, with an undo log so that a failing operation
+/// leaves it as it was. Only the attributes the operations touch are copied: a large
+/// group's members are appended to and removed from in place.
+pub(super) struct Engine<'r, 'm> {
     ctx: Ctx<'r>,
-    res: Map<String, Value>,
+    res: &'m mut Map<String, Value>,
     /// Extensions whose object an operation wrote or removed: their `schemas` entry is
     /// brought in line at the end.
     touched: Vec<&'r Schema>,
+    undo: Vec<Undo>,
+    /// Top-level attributes with a `Restore` entry (their whole value was saved).
+    saved: Vec<String>,
+    /// Whether an append or removal done in place changed something.
+    changed_in_place: bool,
 }
 
-impl<'r> Engine<'r> {
+impl<'r, 'm> Engine<'r, 'm> {
     pub(super) fn new(
         schema: ResourceSchema<'r>,
-        resource: Map<String, Value>,
+        resource: &'m mut Map<String, Value>,
         options: &PatchOptions,
     ) -> Self {
         Engine {
@@ -65,6 +93,75 @@ impl<'r> Engine<'r> {
             },
             res: resource,
             touched: Vec::new(),
+            undo: Vec::new(),
+            saved: Vec::new(),
+            changed_in_place: false,
+        }
+    }
+
+    /// Saves the top-level attribute `name` (any case) before it is first changed.
+    fn save(&mut self, name: &str) {
+        if self.saved.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+            return;
+        }
+        let original = match self.res.get_key_value(name) {
+            Some((k, v)) => Some((k.clone(), v.clone())),
+            None => self
+                .res
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(k, v)| (k.clone(), v.clone())),
+        };
+        self.undo.push(Undo::Restore {
+            written: name.to_owned(),
+            original,
+        });
+        self.saved.push(name.to_owned());
+    }
+
+    /// Takes back every change, newest first.
+    pub(super) fn rollback(self) {
+        let res = self.res;
+        for undo in self.undo.into_iter().rev() {
+            match undo {
+                Undo::Restore { written, original } => {
+                    res.remove(&written);
+                    if let Some((k, v)) = original {
+                        res.insert(k, v);
+                    }
+                }
+                Undo::Truncate {
+                    key,
+                    len,
+                    primaries,
+                } => {
+                    if let Some(Value::Array(items)) = res.get_mut(&key) {
+                        items.truncate(len);
+                        for i in primaries {
+                            if let Some(Value::Object(obj)) = items.get_mut(i) {
+                                obj.insert("primary".to_owned(), Value::Bool(true));
+                            }
+                        }
+                    }
+                }
+                Undo::Reinsert { key, removed } => {
+                    let slot = res.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+                    if let Value::Array(items) = slot {
+                        let rest = std::mem::take(items);
+                        let mut rest = rest.into_iter();
+                        for (i, v) in removed {
+                            while items.len() < i {
+                                match rest.next() {
+                                    Some(x) => items.push(x),
+                                    None => break,
+                                }
+                            }
+                            items.push(v);
+                        }
+                        items.extend(rest);
+                    }
+                }
+            }
         }
     }
 
@@ -280,6 +377,7 @@ impl<'r> Engine<'r> {
     /// An unknown key of a no-path value: dropped, or kept as given when the setting says so.
     fn keep_unknown(&mut self, key: &str, v: &Value) {
         if self.ctx.keep_unknown {
+            self.save(key);
             if v.is_null() {
                 self.res.remove(key);
             } else {
@@ -309,7 +407,8 @@ impl<'r> Engine<'r> {
         };
         self.touch(ext);
         if unassign {
-            if let Some(Value::Object(obj)) = take_ci(&mut self.res, &ext.id) {
+            self.save(&ext.id);
+            if let Some(Value::Object(obj)) = take_ci(self.res, &ext.id) {
                 for attr in &ext.attributes {
                     let text = format!("{}:{}", ext.id, attr.name);
                     if let Some(cur) = get_ci(&obj, &attr.name) {
@@ -377,10 +476,11 @@ impl<'r> Engine<'r> {
         f: impl FnOnce(&Ctx<'r>, &mut Map<String, Value>) -> Result<T, Error>,
     ) -> Result<Option<T>, Error> {
         let Some(ext) = ext else {
-            return f(&self.ctx, &mut self.res).map(Some);
+            return f(&self.ctx, self.res).map(Some);
         };
         self.touch(ext);
-        let mut obj = match take_ci(&mut self.res, &ext.id) {
+        self.save(&ext.id);
+        let mut obj = match take_ci(self.res, &ext.id) {
             Some(Value::Object(obj)) => obj,
             _ if create => Map::new(),
             _ => return Ok(None),
@@ -399,6 +499,47 @@ impl<'r> Engine<'r> {
         v: Value,
         text: &str,
     ) -> Result<(), Error> {
+        let attr = t.attr;
+        if kind == PatchOpKind::Add
+            && t.ext.is_none()
+            && t.filter.is_none()
+            && t.sub.is_none()
+            && attr.multi_valued
+            && attr.mutability != Mutability::Immutable
+            && !self
+                .saved
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(&attr.name))
+            && matches!(self.res.get(&attr.name), Some(Value::Array(a)) if !a.is_empty())
+        {
+            // Append in place: undone by truncating.
+            let new_items = match normalize(&self.ctx, attr, v, text)? {
+                Value::Array(a) => a,
+                Value::Null => {
+                    // null or []: the attribute becomes unassigned.
+                    self.save(&attr.name);
+                    self.res.remove(&attr.name);
+                    return Ok(());
+                }
+                other => vec![other],
+            };
+            if let Some(Value::Array(items)) = self.res.get_mut(&attr.name) {
+                let len = items.len();
+                let primaries = append_new(attr, items, new_items);
+                if items.len() != len || !primaries.is_empty() {
+                    self.changed_in_place = true;
+                }
+                self.undo.push(Undo::Truncate {
+                    key: attr.name.clone(),
+                    len,
+                    primaries,
+                });
+            }
+            return Ok(());
+        }
+        if t.ext.is_none() {
+            self.save(&attr.name);
+        }
         self.in_container(t.ext, true, |ctx, container| {
             let cur = take_ci(container, &t.attr.name);
             if let Some(new) = write_attr(ctx, kind, &t, cur, v, text)? {
@@ -416,6 +557,65 @@ impl<'r> Engine<'r> {
         value: Option<&Value>,
         text: &str,
     ) -> Result<(), Error> {
+        let attr = t.attr;
+        let listed = t.filter.is_none()
+            && attr.multi_valued
+            && self.ctx.dialects.remove_listed_values
+            && value.is_some_and(|v| !v.is_null());
+        if t.ext.is_none()
+            && t.sub.is_none()
+            && (t.filter.is_some() || listed)
+            && !self
+                .saved
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(&attr.name))
+            && matches!(self.res.get(&attr.name), Some(Value::Array(_)))
+        {
+            // Remove elements in place: undone by putting them back.
+            let listed = match value {
+                Some(v) if listed => Some(listed_elements(&self.ctx, attr, v.clone(), text)?),
+                _ => None,
+            };
+            let Some(Value::Array(items)) = self.res.get_mut(&attr.name) else {
+                return Ok(());
+            };
+            let drop = match (&listed, t.filter) {
+                (Some(listed), _) => listed_mask(attr, items, listed),
+                (None, Some(filter)) => {
+                    let matched = select(attr, filter, items, text)?;
+                    let mut mask = vec![false; items.len()];
+                    for i in matched {
+                        mask[i] = true;
+                    }
+                    mask
+                }
+                (None, None) => return Ok(()),
+            };
+            let mut removed = Vec::new();
+            let old = std::mem::take(items);
+            for ((i, v), gone) in old.into_iter().enumerate().zip(drop) {
+                if gone {
+                    removed.push((i, v));
+                } else {
+                    items.push(v);
+                }
+            }
+            let empty = items.is_empty();
+            if !removed.is_empty() {
+                self.changed_in_place = true;
+                if empty {
+                    self.res.remove(&attr.name);
+                }
+                self.undo.push(Undo::Reinsert {
+                    key: attr.name.clone(),
+                    removed,
+                });
+            }
+            return Ok(());
+        }
+        if t.ext.is_none() {
+            self.save(&attr.name);
+        }
         self.in_container(t.ext, false, |ctx, container| {
             let Some(cur) = take_ci(container, &t.attr.name) else {
                 return Ok(());
@@ -428,33 +628,58 @@ impl<'r> Engine<'r> {
         .map(drop)
     }
 
-    /// Brings `schemas` in line with the extensions touched, checks required attributes
-    /// against the original, and reports whether anything changed.
-    pub(super) fn finish(mut self, original: &Map<String, Value>) -> Result<PatchOutcome, Error> {
+    /// Brings `schemas` in line with the extensions touched, checks that no required
+    /// attribute the operations touched was left unassigned, and reports whether anything
+    /// changed.
+    pub(super) fn finish(&mut self) -> Result<bool, Error> {
         let schema = self.ctx.schema;
         for ext in std::mem::take(&mut self.touched) {
-            let present = match get_ci(&self.res, &ext.id) {
+            let present = match get_ci(self.res, &ext.id) {
                 Some(Value::Object(obj)) => !obj.is_empty(),
                 _ => false,
             };
             if !present {
-                take_ci(&mut self.res, &ext.id);
+                take_ci(self.res, &ext.id);
             }
-            set_listed(&mut self.res, &schema.core.id, &ext.id, present);
+            let listed = match self.res.get("schemas") {
+                Some(Value::Array(list)) => list
+                    .iter()
+                    .any(|v| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case(&ext.id))),
+                _ => false,
+            };
+            if listed != present {
+                self.save("schemas");
+                set_listed(self.res, &schema.core.id, &ext.id, present);
+            }
         }
-        for def in &schema.core.attributes {
-            if def.required
-                && is_assigned(get_ci(original, &def.name))
-                && !is_assigned(get_ci(&self.res, &def.name))
+        // Untouched attributes are as they were; a touched one was saved whole (Restore)
+        // or changed in place (an array that had elements).
+        let original = |name: &str| -> Option<Option<&Value>> {
+            self.undo.iter().find_map(|u| match u {
+                Undo::Restore { written, original } if written.eq_ignore_ascii_case(name) => {
+                    Some(original.as_ref().map(|(_, v)| v))
+                }
+                Undo::Truncate { key, .. } | Undo::Reinsert { key, .. }
+                    if key.eq_ignore_ascii_case(name) =>
+                {
+                    Some(Some(&ASSIGNED))
+                }
+                _ => None,
+            })
+        };
+        for def in schema.core.attributes.iter().filter(|d| d.required) {
+            if let Some(before) = original(&def.name)
+                && is_assigned(before)
+                && !is_assigned(get_ci(self.res, &def.name))
             {
                 return Err(required_error(&def.name));
             }
         }
         for (ext, required) in schema.extensions() {
-            let Some(Value::Object(before)) = get_ci(original, &ext.id) else {
+            let Some(Some(Value::Object(before))) = original(&ext.id) else {
                 continue;
             };
-            let after = match get_ci(&self.res, &ext.id) {
+            let after = match get_ci(self.res, &ext.id) {
                 Some(Value::Object(obj)) => Some(obj),
                 _ => None,
             };
@@ -469,11 +694,17 @@ impl<'r> Engine<'r> {
                 }
             }
         }
-        let changed = self.res != *original;
-        Ok(PatchOutcome {
-            resource: self.res,
-            changed,
-        })
+        if self.changed_in_place {
+            return Ok(true);
+        }
+        let changed = self.undo.iter().any(|u| match u {
+            Undo::Restore { written, original } => match original {
+                None => self.res.contains_key(written),
+                Some((k, v)) => k != written || self.res.get(written) != Some(v),
+            },
+            _ => false,
+        });
+        Ok(changed)
     }
 }
 
@@ -489,6 +720,9 @@ fn require_value<'o>(op: &'o PatchOperation, what: &str) -> Result<&'o Value, Er
         ))
     })
 }
+
+/// Stands for the value of an array changed in place: it had elements.
+static ASSIGNED: Value = Value::Bool(true);
 
 /// "an add", "a replace", "a remove".
 fn article(kind: PatchOpKind) -> &'static str {
@@ -722,16 +956,20 @@ fn is_primary(v: &Value) -> bool {
     v.get("primary").and_then(Value::as_bool) == Some(true)
 }
 
-/// `primary: true` on element `keep` clears it on the others (RFC 7643 §2.4).
-fn clear_primary_except(items: &mut [Value], keep: usize) {
+/// `primary: true` on element `keep` clears it on the others (RFC 7643 §2.4). Returns the
+/// indices where it was cleared.
+fn clear_primary_except(items: &mut [Value], keep: usize) -> Vec<usize> {
+    let mut cleared = Vec::new();
     for (i, item) in items.iter_mut().enumerate() {
         if i != keep
             && is_primary(item)
             && let Some(obj) = item.as_object_mut()
         {
             obj.insert("primary".to_owned(), Value::Bool(false));
+            cleared.push(i);
         }
     }
+    cleared
 }
 
 /// Add or replace: the attribute's new value (`None`: unassigned) from its current one.
@@ -846,6 +1084,13 @@ fn add_elements(
         other => vec![other],
     };
     let mut items = into_items(cur);
+    append_new(attr, &mut items, new_items);
+    Ok(items_or_none(items))
+}
+
+/// Appends the elements of `new_items` that `items` does not hold yet; a new element with
+/// `primary: true` clears it on the others. Returns the indices where it was cleared.
+fn append_new(attr: &AttributeDef, items: &mut Vec<Value>, new_items: Vec<Value>) -> Vec<usize> {
     let by_value = identified_by_value(attr);
     // Many elements identified by value (a large group's members): index them.
     let mut index: Option<HashSet<String>> = (by_value && new_items.len() > 8).then(|| {
@@ -872,10 +1117,10 @@ fn add_elements(
         }
         items.push(item);
     }
-    if let Some(k) = primary_at {
-        clear_primary_except(&mut items, k);
+    match primary_at {
+        Some(k) => clear_primary_except(items, k),
+        None => Vec::new(),
     }
-    Ok(items_or_none(items))
 }
 
 /// Add or replace through a value path (`emails[type eq "work"]`, with or without a
@@ -1092,15 +1337,36 @@ fn remove_listed(
     listed: Value,
     text: &str,
 ) -> Result<Option<Value>, Error> {
-    let listed = match normalize(ctx, attr, listed, text)? {
+    let listed = listed_elements(ctx, attr, listed, text)?;
+    let items = into_items(Some(cur));
+    let mask = listed_mask(attr, &items, &listed);
+    let kept: Vec<Value> = items
+        .into_iter()
+        .zip(mask)
+        .filter_map(|(v, gone)| (!gone).then_some(v))
+        .collect();
+    Ok(items_or_none(kept))
+}
+
+/// The elements a remove lists in its `value`, normalised.
+fn listed_elements(
+    ctx: &Ctx<'_>,
+    attr: &AttributeDef,
+    listed: Value,
+    text: &str,
+) -> Result<Vec<Value>, Error> {
+    Ok(match normalize(ctx, attr, listed, text)? {
         Value::Array(a) => a,
         Value::Null => Vec::new(),
         other => vec![other],
-    };
-    let mut items = into_items(Some(cur));
+    })
+}
+
+/// Which of `items` the listed elements denote.
+fn listed_mask(attr: &AttributeDef, items: &[Value], listed: &[Value]) -> Vec<bool> {
     let by_value = identified_by_value(attr);
     if by_value && listed.len() > 8 {
-        let drop: HashSet<&str> = listed
+        let keys: HashSet<&str> = listed
             .iter()
             .filter_map(|l| l.get("value").and_then(Value::as_str))
             .collect();
@@ -1108,17 +1374,21 @@ fn remove_listed(
             .iter()
             .filter(|l| l.get("value").and_then(Value::as_str).is_none())
             .collect();
-        items.retain(|e| {
-            let by_key = e
-                .get("value")
-                .and_then(Value::as_str)
-                .is_some_and(|k| drop.contains(k));
-            !by_key && !others.iter().any(|l| same_element(attr, by_value, e, l))
-        });
+        items
+            .iter()
+            .map(|e| {
+                e.get("value")
+                    .and_then(Value::as_str)
+                    .is_some_and(|k| keys.contains(k))
+                    || others.iter().any(|l| same_element(attr, by_value, e, l))
+            })
+            .collect()
     } else {
-        items.retain(|e| !listed.iter().any(|l| same_element(attr, by_value, e, l)));
+        items
+            .iter()
+            .map(|e| listed.iter().any(|l| same_element(attr, by_value, e, l)))
+            .collect()
     }
-    Ok(items_or_none(items))
 }
 
 // Case-insensitive access to attribute names (stored resources use the canonical case; a

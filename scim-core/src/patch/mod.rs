@@ -142,7 +142,9 @@ pub struct PatchOutcome {
 }
 
 /// Applies `patch` to `resource`, a resource of the type `schema` describes, atomically:
-/// every operation in order on a copy, or none.
+/// every operation in order, or none. The input is not changed; the outcome holds the new
+/// resource. [`apply_patch_in_place`] does the same on a resource the caller owns, without
+/// copying what the operations do not touch.
 ///
 /// `patch.schemas` is not looked at (see [`PatchOp::check_schemas`]).
 ///
@@ -162,14 +164,65 @@ pub fn apply_patch(
     patch: &PatchOp,
     options: &PatchOptions,
 ) -> Result<PatchOutcome, Error> {
+    check_operations(patch, options)?;
+    let mut copy = resource.clone();
+    let changed = apply_checked(schema, &mut copy, patch, options)?;
+    Ok(PatchOutcome {
+        resource: copy,
+        changed,
+    })
+}
+
+/// [`apply_patch`] on a resource the caller owns: applies every operation to `resource`, or,
+/// on error, leaves it exactly as it was. Returns whether anything changed (when not, the
+/// service leaves `meta.lastModified` and `meta.version` as they are).
+///
+/// Only the attributes the operations touch are saved for the rollback; appending members
+/// to a large group and removing some are done in place and undone without a copy. After
+/// operations that cancel out on a multi-valued attribute (an add, then a remove of the
+/// same member) it may report a change that is none.
+///
+/// # Errors
+///
+/// As [`apply_patch`].
+///
+/// ```
+/// use scim_core::Registry;
+/// use scim_core::patch::{PatchOp, PatchOperation, PatchOptions, apply_patch_in_place};
+/// use serde_json::json;
+///
+/// let registry = Registry::core();
+/// let groups = registry.resource_type("Group").unwrap();
+/// let mut group = json!({
+///     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+///     "id": "g1",
+///     "displayName": "Admins",
+///     "members": [{"value": "u1"}],
+/// }).as_object().cloned().unwrap();
+/// let add = PatchOp::new(vec![PatchOperation::add("members", json!([{"value": "u2"}]))]);
+/// assert!(apply_patch_in_place(&groups, &mut group, &add, &PatchOptions::default())?);
+/// let bad = PatchOp::new(vec![
+///     PatchOperation::remove("members[value eq \"u1\"]"),
+///     PatchOperation::remove("displayName"), // required: 400 mutability
+/// ]);
+/// assert!(apply_patch_in_place(&groups, &mut group, &bad, &PatchOptions::default()).is_err());
+/// assert_eq!(group["members"], json!([{"value": "u1"}, {"value": "u2"}]));
+/// # Ok::<(), scim_core::Error>(())
+/// ```
+pub fn apply_patch_in_place(
+    schema: &ResourceSchema<'_>,
+    resource: &mut Map<String, Value>,
+    patch: &PatchOp,
+    options: &PatchOptions,
+) -> Result<bool, Error> {
+    check_operations(patch, options)?;
+    apply_checked(schema, resource, patch, options)
+}
+
+/// The checks before any operation: not empty (unless the dialect says so), not too many.
+fn check_operations(patch: &PatchOp, options: &PatchOptions) -> Result<(), Error> {
     let n = patch.operations.len();
-    if n == 0 {
-        if options.dialects.empty_operations_noop {
-            return Ok(PatchOutcome {
-                resource: resource.clone(),
-                changed: false,
-            });
-        }
+    if n == 0 && !options.dialects.empty_operations_noop {
         return Err(Error::invalid_value(
             "the PatchOp has no operations: \"Operations\" must hold at least one",
         ));
@@ -180,12 +233,28 @@ pub fn apply_patch(
             options.max_operations
         )));
     }
-    let mut engine = engine::Engine::new(*schema, resource.clone(), options);
+    Ok(())
+}
+
+fn apply_checked(
+    schema: &ResourceSchema<'_>,
+    resource: &mut Map<String, Value>,
+    patch: &PatchOp,
+    options: &PatchOptions,
+) -> Result<bool, Error> {
+    let mut engine = engine::Engine::new(*schema, resource, options);
     for (i, op) in patch.operations.iter().enumerate() {
-        engine.apply(op).map_err(|mut e| {
+        if let Err(mut e) = engine.apply(op) {
+            engine.rollback();
             e.detail = format!("Operations[{i}]: {}", e.detail);
-            e
-        })?;
+            return Err(e);
+        }
     }
-    engine.finish(resource)
+    match engine.finish() {
+        Ok(changed) => Ok(changed),
+        Err(e) => {
+            engine.rollback();
+            Err(e)
+        }
+    }
 }
