@@ -88,6 +88,13 @@ fn create_get_etag_location() {
         ),
     );
     assert_eq!(r.status(), 200);
+    let r = send(
+        &svc,
+        with_headers("HEAD", &format!("/Users/{id}"), &[], b""),
+    );
+    assert_eq!(r.status(), 200);
+    assert!(r.body().is_empty(), "HEAD has no body");
+    assert_eq!(r.headers()["etag"], etag.as_str());
 }
 
 #[test]

@@ -50,6 +50,19 @@
 //! before reading, stops reading a chunked body at that limit, and passes the collected
 //! bytes to [`ScimService::handle`] (which checks the limit again).
 //!
+//! # Input safety
+//!
+//! - Bodies: at most [`ScimService::max_body_bytes`] (413 above); arrays and objects
+//!   nested at most [`ServiceSettings::max_json_depth`] deep (default 64, checked in one
+//!   pass before parsing; serde_json's own limit of 128 is a second bound); a PatchOp at
+//!   most 1000 operations; a bulk request at most `bulk_max_operations` operations and
+//!   `bulk_max_payload_size` bytes.
+//! - Query strings: decoded with `form_urlencoded`; `startIndex` and `count` are digits
+//!   with an optional sign (saturating, clamped); filters are parsed by scim-filter within
+//!   its depth and size budget.
+//! - Nothing walks input recursively: bulk references are found with an explicit stack.
+//! - Error `detail`s quote at most 200 bytes of input.
+//!
 //! # Concurrency
 //!
 //! PUT and PATCH read the resource, compute the new one and write it with the version read
@@ -414,7 +427,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
     /// The `/ServiceProviderConfig` these settings advertise.
     pub fn service_provider_config(&self) -> ServiceProviderConfig {
         let c = ServiceProviderConfig::default()
-            .with_filter(self.settings.max_results)
+            .with_filter(self.max_results())
             .with_change_password(self.passwords.is_some())
             .with_sort(true)
             .with_etag(true)
@@ -427,6 +440,11 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                 self.settings.bulk_max_payload_size,
             )
         }
+    }
+
+    /// The page maximum: the setting, never below 100.
+    fn max_results(&self) -> u64 {
+        self.settings.max_results.max(100)
     }
 
     fn base_url(&self) -> &str {
@@ -466,10 +484,14 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                 return r;
             }
         };
-        match self.route(&ctx, &parts, body.as_ref(), plain).await {
+        let mut r = match self.route(&ctx, &parts, body.as_ref(), plain).await {
             Ok(r) => r,
             Err(e) => error_response(&e, plain),
+        };
+        if parts.method == Method::HEAD {
+            *r.body_mut() = Bytes::new();
         }
+        r
     }
 
     async fn route(
@@ -1272,7 +1294,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
             .map(|s| query::parse_int("count", s))
             .transpose()?;
         let start = query::clamp_start(start);
-        let count = query::clamp_count(count, self.settings.max_results);
+        let count = query::clamp_count(count, self.max_results());
         let sort_order = query::parse_sort_order(q.sort_order.as_deref())?;
         let parser = self.settings.dialects.filter_parser();
         let filter = match q.filter.as_deref().map(str::trim) {
