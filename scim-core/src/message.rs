@@ -426,6 +426,22 @@ mod tests {
     }
 
     #[test]
+    fn typed_list_response() {
+        use crate::resource::User;
+        let page = ListResponse::new(vec![User::new("a"), User::new("b")], 10, 3);
+        let v = serde_json::to_value(&page).expect("json");
+        assert_eq!(v["Resources"][1]["userName"], "b");
+        assert_eq!(
+            (v["itemsPerPage"].clone(), v["startIndex"].clone()),
+            (json!(2), json!(3))
+        );
+        let back: ListResponse<User> = serde_json::from_value(v).expect("typed");
+        assert_eq!(back, page);
+        let values = back.map(Value::from);
+        assert_eq!(values.resources[0]["userName"], "a");
+    }
+
+    #[test]
     fn search_request_tolerance() {
         let r = SearchRequest::from_json(json!({
             "attributes": "userName, emails", "filter": "userName eq \"a\"",

@@ -846,8 +846,14 @@ pub fn validate_resource(
             out.insert(k, v);
         }
     }
+    // Unknown attributes (kept by the setting) follow the same rules: given replaces, null
+    // clears. Their names never collide with a schema attribute's (those resolve).
     for (k, v) in unknown {
-        out.entry(k).or_insert(v);
+        if v.is_null() {
+            out.remove(&k);
+        } else {
+            out.insert(k, v);
+        }
     }
     let mut schemas = vec![Value::String(schema.core.id.clone())];
     for (i, ext) in extensions.iter().enumerate() {
@@ -1320,6 +1326,45 @@ mod tests {
         )
         .expect_err("required null");
         assert_eq!(e.scim_type, Some(ScimType::InvalidValue));
+    }
+
+    #[test]
+    fn dialect_switches_and_unknown_in_replace() {
+        let reg = Registry::core();
+        let u = users(&reg);
+        let mut strict = Dialects::strict();
+        strict.scim1_core_urn = true;
+        let opts = ValidateOptions::default().dialects(strict);
+        let out = validate_resource(
+            &u,
+            json!({"schemas": [crate::schema::USER_SCHEMA], "userName": "a", "department": "D"}),
+            Mode::Create,
+            None,
+            &opts,
+        )
+        .expect("valid");
+        assert!(out.get(crate::schema::ENTERPRISE_USER_SCHEMA).is_none());
+        assert!(out.get("department").is_none());
+        let keep = ValidateOptions::default().keep_unknown_attributes(true);
+        let stored =
+            obj(json!({"schemas": [crate::schema::USER_SCHEMA], "userName": "a", "x": 1, "y": 2}));
+        let out = validate_resource(
+            &u,
+            json!({"schemas": [crate::schema::USER_SCHEMA], "userName": "a", "x": 3, "y": null}),
+            Mode::Replace,
+            Some(&stored),
+            &keep,
+        )
+        .expect("valid");
+        assert_eq!(out.get("x"), Some(&json!(3)));
+        assert!(out.get("y").is_none());
+    }
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(o) => o,
+            _ => Map::new(),
+        }
     }
 
     #[test]
