@@ -650,7 +650,10 @@ fn check_required(
 ///   (and per extension attribute): attributes the body omits keep their stored value,
 ///   `null` or `[]` clears them, a given value replaces the stored one whole. The stored
 ///   readOnly attributes (`id`, `meta`) stay. Immutable attributes are compared with
-///   `existing`.
+///   `existing`: one that is set may only be sent unchanged (strings compared
+///   case-insensitively unless `caseExact`). For an immutable sub-attribute of a
+///   multi-valued attribute (Group `members.value`) elements are added, removed or replaced
+///   whole, so only the PATCH engine can see an in-place edit; here it is not compared.
 /// - [`Mode::Patch`]: `body` is the resource after the PATCH engine applied the operations;
 ///   readOnly attributes (and sub-attributes) are kept, normalised like the others
 ///   (unassigned values dropped); a required attribute left unassigned is 400 `mutability`.
