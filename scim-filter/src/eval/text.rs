@@ -69,10 +69,48 @@ pub(super) fn ascii_caseless_eq(a: &[u8], b: &[u8]) -> bool {
     eq_by_words(a, b, lower8)
 }
 
-/// `a == b`, eight bytes at a time (short keys compare faster than through `memcmp`).
+/// How two names compare: ASCII case-insensitively equal, and if so, exactly equal too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NameMatch {
+    /// Different names.
+    No,
+    /// Equal but for ASCII case.
+    Caseless,
+    /// Byte for byte equal.
+    Exact,
+}
+
+/// Compares two names in one pass, eight bytes at a time.
 #[inline]
-pub(super) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
-    eq_by_words(a, b, |w| w)
+pub(super) fn name_match(a: &[u8], b: &[u8]) -> NameMatch {
+    let n = a.len();
+    if n != b.len() {
+        return NameMatch::No;
+    }
+    let mut exact = true;
+    let mut same = |x: u64, y: u64| {
+        if x == y {
+            return true;
+        }
+        exact = false;
+        lower8(x) == lower8(y)
+    };
+    let equal = if n < 8 {
+        same(short_word(a), short_word(b))
+    } else {
+        let mut i = 0;
+        let mut ok = true;
+        while ok && i + 8 < n {
+            ok = same(word_at(a, i), word_at(b, i));
+            i += 8;
+        }
+        ok && same(word_at(a, n - 8), word_at(b, n - 8))
+    };
+    match (equal, exact) {
+        (false, _) => NameMatch::No,
+        (true, false) => NameMatch::Caseless,
+        (true, true) => NameMatch::Exact,
+    }
 }
 
 #[inline]
@@ -330,6 +368,36 @@ mod tests {
                 u64::from_le_bytes([byte.to_ascii_lowercase(); 8]),
                 "{byte}"
             );
+        }
+    }
+
+    #[test]
+    fn names_match_in_one_pass() {
+        use NameMatch::*;
+        for (a, b, want) in [
+            ("userName", "userName", Exact),
+            ("userName", "USERNAME", Caseless),
+            ("userName", "userNam", No),
+            ("userName", "userNamf", No),
+            (
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                "URN:ietf:params:scim:schemas:extension:enterprise:2.0:user",
+                Caseless,
+            ),
+            (
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                Exact,
+            ),
+            (
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:Usr_",
+                No,
+            ),
+            ("", "", Exact),
+            ("a_", "A\u{7f}", No),
+        ] {
+            assert_eq!(name_match(a.as_bytes(), b.as_bytes()), want, "{a} {b}");
         }
     }
 
