@@ -52,7 +52,8 @@ pub enum ParseErrorKind {
     UnexpectedEnd,
     /// Something that does not fit the grammar at this place.
     Unexpected,
-    /// A complete filter is followed by more text that is not `and` or `or`.
+    /// A complete filter or path is followed by more text (in a filter, text that is not
+    /// `and` or `or`).
     TrailingInput,
     /// An attribute name that is not `ALPHA *(ALPHA / DIGIT / "-" / "_")` (or `$ref`), such as
     /// one starting with a digit, or a missing name (`name.`).
@@ -126,7 +127,7 @@ impl fmt::Display for ParseErrorKind {
             }
             ParseErrorKind::UnexpectedEnd => f.write_str("unexpected end of input"),
             ParseErrorKind::Unexpected => f.write_str("unexpected input"),
-            ParseErrorKind::TrailingInput => f.write_str("unexpected text after the filter"),
+            ParseErrorKind::TrailingInput => f.write_str("unexpected trailing text"),
             ParseErrorKind::InvalidAttrName => f.write_str("invalid attribute name"),
             ParseErrorKind::InvalidUrn => f.write_str("invalid schema URN prefix"),
             ParseErrorKind::TooManySubAttrs => {

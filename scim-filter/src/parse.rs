@@ -32,7 +32,8 @@ pub const DEFAULT_MAX_COMPARISONS: usize = 1000;
 ///
 /// - **bare words** ([`Parser::bare_words`]): an unquoted comparison value such as
 ///   `externalId eq jyoung` or `id eq 54D382A4-2050-4B4F-9A5B-2F2E2D2A9B3C` is read as a
-///   string. The value runs to the next space, tab, parenthesis, bracket or `"`; a run that
+///   string. The value runs to the next whitespace, control character, parenthesis, bracket
+///   or `"`; a run that
 ///   is exactly `true`, `false`, `null` (in any case) or a JSON number keeps that meaning.
 ///   A run starting with `'` is still rejected (single quotes are never string delimiters).
 /// - **Entra value paths** ([`Parser::entra_value_paths`]): Microsoft Entra ID's
@@ -122,7 +123,7 @@ impl Parser {
     }
 
     /// Checks the size budget and emptiness before parsing.
-    fn precheck(&self, input: &str) -> Result<(), Fault> {
+    fn precheck(&self, input: &str, target: Target) -> Result<(), Fault> {
         if input.len() > self.max_len {
             return Err(Fault::new(
                 ParseErrorKind::TooLong { max: self.max_len },
@@ -134,7 +135,10 @@ impl Parser {
             return Err(Fault::new(
                 ParseErrorKind::Empty,
                 0..input.len(),
-                Expected::FILTER,
+                match target {
+                    Target::Filter => Expected::FILTER,
+                    Target::Path => Expected::ATTR_PATH,
+                },
             ));
         }
         Ok(())
@@ -152,7 +156,7 @@ impl Parser {
     /// # Ok::<(), scim_filter::ParseError>(())
     /// ```
     pub fn parse<'a>(&self, input: &'a str) -> Result<Filter<'a>, ParseError> {
-        self.precheck(input)
+        self.precheck(input, Target::Filter)
             .and_then(|()| {
                 let mut st = State::new(self, input);
                 st.filter(Opener::Top, 0).map(|(f, _)| f)
@@ -172,7 +176,7 @@ impl Parser {
     /// # Ok::<(), scim_filter::ParseError>(())
     /// ```
     pub fn parse_path<'a>(&self, input: &'a str) -> Result<Path<'a>, ParseError> {
-        self.precheck(input)
+        self.precheck(input, Target::Path)
             .and_then(|()| State::new(self, input).path())
             .map_err(|e| e.into_error(input, Target::Path))
     }
@@ -273,7 +277,8 @@ fn is(b: u8, class: u8) -> bool {
 }
 
 /// What opened the group being parsed.
-enum Opener<'a> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opener {
     /// The whole filter.
     Top,
     /// The `[` of a PATCH path.
@@ -282,13 +287,13 @@ enum Opener<'a> {
     Paren,
     /// `not (`.
     Not,
-    /// The `[` of a value path on this attribute.
-    Bracket(AttrPath<'a>),
+    /// The `[` of a value path (whose attribute is kept aside: value paths do not nest).
+    Bracket,
 }
 
 /// A group being parsed: the terms of its `or` chain and of the current `and` chain.
 struct Frame<'a> {
-    opener: Opener<'a>,
+    opener: Opener,
     /// Where the opener is in the input.
     at: usize,
     ands: Vec<Filter<'a>>,
@@ -298,7 +303,7 @@ struct Frame<'a> {
 }
 
 impl<'a> Frame<'a> {
-    fn new(opener: Opener<'a>, at: usize) -> Self {
+    const fn new(opener: Opener, at: usize) -> Self {
         Frame {
             opener,
             at,
@@ -309,12 +314,17 @@ impl<'a> Frame<'a> {
         }
     }
 
+    #[inline]
     fn push_and(&mut self, term: Filter<'a>, depth: usize) {
+        if self.ands.capacity() == 0 {
+            self.ands = Vec::with_capacity(4);
+        }
         self.ands.push(term);
         self.and_depth = self.and_depth.max(depth);
     }
 
     /// Ends the current `and` chain with `term`: the chain's node (or `term` alone).
+    #[inline(always)]
     fn close_and(&mut self, term: Filter<'a>, depth: usize) -> (Filter<'a>, usize) {
         if self.ands.is_empty() {
             return (term, depth);
@@ -325,12 +335,17 @@ impl<'a> Frame<'a> {
         (Filter::And(mem::take(&mut self.ands)), depth)
     }
 
+    #[inline]
     fn push_or(&mut self, term: Filter<'a>, depth: usize) {
+        if self.ors.capacity() == 0 {
+            self.ors = Vec::with_capacity(4);
+        }
         self.ors.push(term);
         self.or_depth = self.or_depth.max(depth);
     }
 
     /// Ends the group with `term`: the group's filter and its depth.
+    #[inline(always)]
     fn finish(&mut self, term: Filter<'a>, depth: usize) -> (Filter<'a>, usize) {
         let (term, depth) = self.close_and(term, depth);
         if self.ors.is_empty() {
@@ -400,6 +415,22 @@ impl<'a> State<'a> {
         self.src.get(start..self.pos).unwrap_or_default()
     }
 
+    /// Reads a word like [`State::run`], with the classes all its bytes share.
+    #[inline]
+    fn run_classes(&mut self) -> (&'a str, u8) {
+        let start = self.pos;
+        let mut shared = !0;
+        while let Some(&b) = self.b.get(self.pos) {
+            let class = CLASS[b as usize];
+            if class & RUN == 0 {
+                break;
+            }
+            shared &= class;
+            self.pos += 1;
+        }
+        (self.src.get(start..self.pos).unwrap_or_default(), shared)
+    }
+
     /// The span of the character (or end of input) at `at`.
     fn char_span(&self, at: usize) -> Range<usize> {
         let len = self
@@ -411,6 +442,7 @@ impl<'a> State<'a> {
     }
 
     /// Counts one comparison against the budget.
+    #[inline]
     fn count(&mut self, span: Range<usize>) -> PResult<()> {
         self.comparisons += 1;
         if self.comparisons > self.max_comparisons {
@@ -426,6 +458,7 @@ impl<'a> State<'a> {
     }
 
     /// Checks a finished node's depth against the budget.
+    #[inline]
     fn check_depth(&self, depth: usize, span: Range<usize>) -> PResult<()> {
         if depth > self.max_depth {
             return Err(self.too_deep(span));
@@ -448,11 +481,14 @@ impl<'a> State<'a> {
         &self,
         stack: &mut Vec<Frame<'a>>,
         cur: &mut Frame<'a>,
-        opener: Opener<'a>,
+        opener: Opener,
         at: usize,
     ) -> PResult<()> {
         if stack.len() >= self.max_depth {
             return Err(self.too_deep(at..at + 1));
+        }
+        if stack.capacity() == 0 {
+            *stack = Vec::with_capacity(8);
         }
         stack.push(mem::replace(cur, Frame::new(opener, at)));
         Ok(())
@@ -460,10 +496,12 @@ impl<'a> State<'a> {
 
     /// Parses a filter up to the end of the input (`Top`) or up to and including the `]` of a
     /// PATCH path (`PathBracket` at `at`).
-    fn filter(&mut self, base: Opener<'a>, at: usize) -> PResult<(Filter<'a>, usize)> {
+    fn filter(&mut self, base: Opener, at: usize) -> PResult<(Filter<'a>, usize)> {
         let mut stack: Vec<Frame<'a>> = Vec::new();
         let mut cur = Frame::new(base, at);
-        let mut in_bracket = matches!(cur.opener, Opener::PathBracket);
+        // The attribute of the open value path, if any.
+        let mut bracket: Option<AttrPath<'a>> = None;
+        let mut in_bracket = base == Opener::PathBracket;
         loop {
             // An operand: `(`, `not (`, a value path's `attr[`, or `attrPath op value`.
             self.skip_ws();
@@ -480,7 +518,7 @@ impl<'a> State<'a> {
                 self.pos += 1;
                 continue;
             }
-            let run = self.run();
+            let (run, classes) = self.run_classes();
             if run.is_empty() {
                 let kind = match c {
                     b')' if stack.is_empty() => ParseErrorKind::UnmatchedParen,
@@ -495,24 +533,34 @@ impl<'a> State<'a> {
                 self.pos += 1;
                 continue;
             }
-            let attr = self.attr_path(run, start)?;
+            let attr = if classes & NAME != 0 && is(c, ALPHA) {
+                // Fast path: a plain name, no URN or sub-attribute.
+                AttrPath {
+                    urn: None,
+                    name: Cow::Borrowed(run),
+                    sub_attr: None,
+                }
+            } else {
+                self.attr_path(run, start)?
+            };
             if self.peek() == Some(b'[') {
-                let bracket = self.pos;
+                let at_bracket = self.pos;
                 if let Some(sub) = &attr.sub_attr {
                     return Err(Fault::new(
                         ParseErrorKind::SubAttrBeforeValuePath,
-                        bracket - sub.len() - 1..bracket,
+                        at_bracket - sub.len() - 1..at_bracket,
                         Expected::OPEN_BRACKET.union(Expected::OPERATOR),
                     ));
                 }
                 if in_bracket {
                     return Err(Fault::new(
                         ParseErrorKind::NestedValuePath,
-                        bracket..bracket + 1,
+                        at_bracket..at_bracket + 1,
                         Expected::OPERATOR,
                     ));
                 }
-                self.open(&mut stack, &mut cur, Opener::Bracket(attr), bracket)?;
+                self.open(&mut stack, &mut cur, Opener::Bracket, at_bracket)?;
+                bracket = Some(attr);
                 in_bracket = true;
                 self.pos += 1;
                 continue;
@@ -536,7 +584,7 @@ impl<'a> State<'a> {
                             cur.at..cur.at + 1,
                             Expected::CLOSE_PAREN,
                         )),
-                        Opener::Bracket(_) | Opener::PathBracket => Err(Fault::new(
+                        Opener::Bracket | Opener::PathBracket => Err(Fault::new(
                             ParseErrorKind::UnclosedBracket,
                             cur.at..cur.at + 1,
                             Expected::CLOSE_BRACKET,
@@ -547,7 +595,7 @@ impl<'a> State<'a> {
                     b')' => {
                         match cur.opener {
                             Opener::Paren | Opener::Not => {}
-                            Opener::Bracket(_) | Opener::PathBracket => {
+                            Opener::Bracket | Opener::PathBracket => {
                                 return Err(Fault::new(
                                     ParseErrorKind::UnclosedBracket,
                                     cur.at..cur.at + 1,
@@ -580,7 +628,7 @@ impl<'a> State<'a> {
                     }
                     b']' => {
                         match cur.opener {
-                            Opener::Bracket(_) => {}
+                            Opener::Bracket => {}
                             Opener::PathBracket => {
                                 self.pos += 1;
                                 let (f, d) = cur.finish(term, depth);
@@ -609,7 +657,7 @@ impl<'a> State<'a> {
                             return Err(self.too_deep(at..at + 1));
                         };
                         let done = mem::replace(&mut cur, parent);
-                        let Opener::Bracket(attr) = done.opener else {
+                        let Some(attr) = bracket.take() else {
                             return Err(self.too_deep(at..at + 1));
                         };
                         in_bracket = false;
@@ -640,7 +688,7 @@ impl<'a> State<'a> {
                             break;
                         }
                         return Err(self.after_operand_fault(
-                            &cur.opener,
+                            cur.opener,
                             at,
                             run,
                             present,
@@ -655,7 +703,7 @@ impl<'a> State<'a> {
     /// The error for something after an operand that is not `and`, `or` or a closer.
     fn after_operand_fault(
         &self,
-        opener: &Opener<'a>,
+        opener: Opener,
         at: usize,
         run: &str,
         present: bool,
@@ -669,7 +717,7 @@ impl<'a> State<'a> {
         let closer = match opener {
             Opener::Top => Expected::END,
             Opener::Paren | Opener::Not => Expected::CLOSE_PAREN,
-            Opener::Bracket(_) | Opener::PathBracket => Expected::CLOSE_BRACKET,
+            Opener::Bracket | Opener::PathBracket => Expected::CLOSE_BRACKET,
         };
         let expected = Expected::AND | Expected::OR | closer;
         let looks_like_value = self.b.get(at) == Some(&b'"')
@@ -717,6 +765,7 @@ impl<'a> State<'a> {
 
     /// `attrPath SP "pr"` or `attrPath SP compareOp SP compValue`, after the path (which
     /// started at `start`). Returns the leaf and whether it is `pr`.
+    #[inline]
     fn attr_exp(&mut self, attr: AttrPath<'a>, start: usize) -> PResult<(Filter<'a>, bool)> {
         self.skip_ws();
         let at = self.pos;
@@ -747,6 +796,7 @@ impl<'a> State<'a> {
     }
 
     /// `compValue`: a JSON string, number, `true`, `false` or `null`; or a bare word.
+    #[inline]
     fn comp_value(&mut self) -> PResult<CompValue<'a>> {
         let at = self.pos;
         let Some(c) = self.peek() else {
@@ -794,7 +844,10 @@ impl<'a> State<'a> {
             return Ok(CompValue::String(Cow::Borrowed(word)));
         } else if word.eq_ignore_ascii_case("and") || word.eq_ignore_ascii_case("or") {
             ParseErrorKind::MissingValue
-        } else if word.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+        } else if word
+            .bytes()
+            .all(|c| matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+        {
             ParseErrorKind::InvalidNumber
         } else {
             ParseErrorKind::BareWord
@@ -803,6 +856,7 @@ impl<'a> State<'a> {
     }
 
     /// A JSON string, at its opening `"`: borrowed unless it has escapes.
+    #[inline]
     fn string(&mut self) -> PResult<Cow<'a, str>> {
         let open = self.pos;
         let b = self.b;
@@ -942,6 +996,7 @@ impl<'a> State<'a> {
     }
 
     /// Splits a word (at `start`) into an attribute path: `[urn ":"] name ["." sub]`.
+    #[inline]
     fn attr_path(&self, run: &'a str, start: usize) -> PResult<AttrPath<'a>> {
         let b = run.as_bytes();
         let (urn, name_start) = if b.len() > 4 && b[..4].eq_ignore_ascii_case(b"urn:") {
@@ -970,7 +1025,7 @@ impl<'a> State<'a> {
             Some(b'.') => Err(Fault::new(
                 ParseErrorKind::TooManySubAttrs,
                 start + end..start + run.len(),
-                Expected::OPERATOR,
+                Expected::NOTHING,
             )),
             Some(_) => Err(self.bad_name_char(run, end, start)),
         }
@@ -1004,10 +1059,18 @@ impl<'a> State<'a> {
                 ));
             }
         }
+        if seg_start == last {
+            return Err(Fault::new(
+                ParseErrorKind::InvalidUrn,
+                start + last..start + last + 1,
+                Expected::NOTHING,
+            ));
+        }
         Ok(())
     }
 
     /// `ATTRNAME` (or `$ref`) at `i` in `run` (which is at `start`): the name and its end.
+    #[inline]
     fn attr_name(&self, run: &'a str, i: usize, start: usize) -> PResult<(Cow<'a, str>, usize)> {
         let b = run.as_bytes();
         if let Some(r) = b.get(i..i + 4)
