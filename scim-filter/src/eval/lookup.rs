@@ -56,7 +56,7 @@ fn is_extension(key: &str, value: &Value) -> bool {
 /// - Any other URN is taken for the resource's core schema: the attribute is looked up at the
 ///   top level.
 /// - Without a URN, an attribute absent from the top level is looked up in the extension
-///   objects, in the resource's order (identity providers send `manager` unqualified).
+///   objects, in the order of their keys (identity providers send `manager` unqualified).
 pub(super) fn resolve<'v>(resource: &'v Value, path: &AttrPath<'_>) -> Option<&'v Value> {
     let obj = resource.as_object()?;
     let name: &str = &path.name;
