@@ -189,7 +189,13 @@ impl<'r, 'm> Engine<'r, 'm> {
                     .filter_parser()
                     .parse_path(text)
                     .map_err(|e| {
-                        Error::invalid_path(format!("path {} is not valid: {e}", quote_input(text)))
+                        // The first line: what and where (the rest draws a caret).
+                        let why = e.to_string();
+                        let why = why.lines().next().unwrap_or_default().to_owned();
+                        Error::invalid_path(format!(
+                            "path {} is not valid: {why}",
+                            quote_input(text)
+                        ))
                     })?;
                 let target = self.resolve(&path, text)?;
                 self.apply_target(kind, target, op.value.as_ref(), text, false)
@@ -332,13 +338,17 @@ impl<'r, 'm> Engine<'r, 'm> {
             if self.ctx.dialects.value_keys_as_paths && key.contains(['.', ':', '[']) {
                 let parsed = self.ctx.dialects.filter_parser().parse_path(key);
                 let target = match &parsed {
-                    Ok(path) => match self.resolve(path, key) {
-                        Ok(t) => Some(t),
-                        Err(e) if is_ambiguity(&e) => return Err(e),
+                    Ok(path) => {
+                        if let Err(e @ ResolveError::Ambiguous(_)) = schema.resolve(&path.attr) {
+                            return Err(Error::invalid_path(format!(
+                                "key {}: {e}",
+                                quote_input(key)
+                            )));
+                        }
                         // Unknown names (and unregistered URNs) are dropped like unknown
                         // attributes.
-                        Err(_) => None,
-                    },
+                        self.resolve(path, key).ok()
+                    }
                     Err(_) => None,
                 };
                 match target {
@@ -706,10 +716,6 @@ impl<'r, 'm> Engine<'r, 'm> {
         });
         Ok(changed)
     }
-}
-
-fn is_ambiguity(e: &Error) -> bool {
-    e.detail.contains("ambiguous")
 }
 
 fn require_value<'o>(op: &'o PatchOperation, what: &str) -> Result<&'o Value, Error> {
