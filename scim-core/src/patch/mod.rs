@@ -132,13 +132,24 @@ impl PatchOptions {
 }
 
 /// The result of [`apply_patch`].
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `Debug` shows the attribute names, never the values (a resource may hold a password).
+#[derive(Clone, PartialEq)]
 pub struct PatchOutcome {
     /// The resource after every operation.
     pub resource: Map<String, Value>,
     /// Whether the operations changed anything. When false the service leaves
     /// `meta.lastModified` and `meta.version` (so the ETag) unchanged (RFC 7644 §3.5.2.1).
     pub changed: bool,
+}
+
+impl std::fmt::Debug for PatchOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PatchOutcome")
+            .field("attributes", &self.resource.keys().collect::<Vec<_>>())
+            .field("changed", &self.changed)
+            .finish()
+    }
 }
 
 /// Applies `patch` to `resource`, a resource of the type `schema` describes, atomically:
