@@ -7,8 +7,8 @@ use std::cmp::Ordering;
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::text::{self, Needle};
-use super::{AttrType, Characteristics, EvalError, datetime, lookup};
+use super::text;
+use super::{AttrType, Characteristics, EvalError, Fallible, datetime, lookup};
 use crate::ast::{CompValue, CompareOp, Comparison, Number};
 
 /// A comparison made ready for testing values.
@@ -35,10 +35,7 @@ enum Kind<'f> {
     /// No schema: the value's JSON type decides.
     Infer(Literal<'f>),
     /// A `string`, `reference` or `binary` attribute.
-    Text {
-        needle: Needle<'f>,
-        case_exact: bool,
-    },
+    Text { lit: &'f str, case_exact: bool },
     /// A `boolean` attribute.
     Bool(bool),
     /// An `integer` or `decimal` attribute.
@@ -50,12 +47,8 @@ enum Kind<'f> {
 /// A literal without a schema to interpret it.
 #[derive(Debug, Clone, Copy)]
 enum Literal<'f> {
-    Text {
-        needle: Needle<'f>,
-        /// The instant the literal names, if it is an xsd:dateTime and the operator can
-        /// compare instants.
-        instant: Option<Timestamp>,
-    },
+    /// A string; compared as an instant with a stored xsd:dateTime if it is one too.
+    Text(&'f str),
     Bool(bool),
     Num(Num),
 }
@@ -117,13 +110,15 @@ pub(super) fn plan<'f>(
     cmp: &'f Comparison<'f>,
     chars: Option<Option<Characteristics>>,
     attr: &dyn Fn() -> String,
-) -> Result<Plan<'f>, EvalError> {
+) -> Fallible<Plan<'f>> {
     let op = cmp.op;
-    let unsupported = || EvalError::UnsupportedOperator { attr: attr(), op };
-    let invalid = |reason: &'static str| EvalError::InvalidValue {
-        attr: attr(),
-        op,
-        reason,
+    let unsupported = || Box::new(EvalError::UnsupportedOperator { attr: attr(), op });
+    let invalid = |reason: &'static str| {
+        Box::new(EvalError::InvalidValue {
+            attr: attr(),
+            op,
+            reason,
+        })
     };
     if let CompValue::Null = cmp.value {
         return match op {
@@ -152,14 +147,7 @@ pub(super) fn plan<'f>(
 /// it whatever the data (`co 5`, `gt true`).
 fn infer_literal<'f>(cmp: &'f Comparison<'f>, op: CompareOp) -> Option<Literal<'f>> {
     match &cmp.value {
-        CompValue::String(s) => Some(Literal::Text {
-            needle: Needle::new(s),
-            instant: if op.is_substring() {
-                None
-            } else {
-                datetime::parse(s)
-            },
-        }),
+        CompValue::String(s) => Some(Literal::Text(s)),
         CompValue::Number(n) => (!op.is_substring()).then(|| Literal::Num(Num::from_literal(n))),
         CompValue::Bool(b) => (op == CompareOp::Eq).then_some(Literal::Bool(*b)),
         CompValue::Null => None,
@@ -171,9 +159,9 @@ fn typed<'f>(
     c: Characteristics,
     value: &'f CompValue<'f>,
     op: CompareOp,
-    unsupported: impl Fn() -> EvalError,
-    invalid: impl Fn(&'static str) -> EvalError,
-) -> Result<Kind<'f>, EvalError> {
+    unsupported: impl Fn() -> Box<EvalError>,
+    invalid: impl Fn(&'static str) -> Box<EvalError>,
+) -> Fallible<Kind<'f>> {
     match c.attr_type {
         AttrType::String | AttrType::Reference | AttrType::Binary => {
             if c.attr_type == AttrType::Binary && op.is_ordering() {
@@ -181,7 +169,7 @@ fn typed<'f>(
             }
             match value {
                 CompValue::String(s) => Ok(Kind::Text {
-                    needle: Needle::new(s),
+                    lit: s,
                     case_exact: c.case_exact || c.attr_type == AttrType::Binary,
                 }),
                 _ => Err(invalid(NEED_STRING)),
@@ -226,31 +214,32 @@ fn typed<'f>(
 impl Test<'_> {
     /// Whether one value of the attribute passes. Without a schema, ordering a boolean or a
     /// complex value is an error; with one, a value of the wrong JSON type just fails.
-    pub(super) fn value(&self, v: &Value, attr: &dyn Fn() -> String) -> Result<bool, EvalError> {
+    pub(super) fn value(&self, v: &Value, attr: &dyn Fn() -> String) -> Fallible<bool> {
         let op = self.op;
         Ok(match (&self.kind, v) {
             (_, Value::Null) => false,
             (_, v @ (Value::Object(_) | Value::Array(_))) if !lookup::has_value(v) => false,
             (Kind::Infer(lit), v) => match (lit, v) {
                 (_, Value::Bool(_) | Value::Object(_) | Value::Array(_)) if op.is_ordering() => {
-                    return Err(EvalError::UnsupportedOperator { attr: attr(), op });
+                    return Err(Box::new(EvalError::UnsupportedOperator {
+                        attr: attr(),
+                        op,
+                    }));
                 }
-                (Literal::Text { needle, instant }, Value::String(s)) => {
-                    match instant.and_then(|lit| Some((datetime::parse(s)?, lit))) {
-                        Some((at, lit)) => text::ordering_holds(op, at.cmp(&lit)),
-                        None => text::compare(op, s, *needle, false),
-                    }
-                }
-                (Literal::Text { needle, .. }, Value::Bool(b)) => {
-                    op == CompareOp::Eq && text::parse_bool(needle.text) == Some(*b)
+                (Literal::Text(lit), Value::String(s)) => match instants(op, s, lit) {
+                    Some((at, lit)) => text::ordering_holds(op, at.cmp(&lit)),
+                    None => text::compare(op, s, lit, false),
+                },
+                (Literal::Text(lit), Value::Bool(b)) => {
+                    op == CompareOp::Eq && text::parse_bool(lit) == Some(*b)
                 }
                 (Literal::Bool(lit), Value::Bool(b)) => lit == b,
                 (Literal::Bool(lit), Value::String(s)) => text::parse_bool(s) == Some(*lit),
                 (Literal::Num(lit), Value::Number(n)) => num_holds(op, n, *lit),
                 _ => false,
             },
-            (Kind::Text { needle, case_exact }, Value::String(s)) => {
-                text::compare(op, s, *needle, *case_exact)
+            (Kind::Text { lit, case_exact }, Value::String(s)) => {
+                text::compare(op, s, lit, *case_exact)
             }
             (Kind::Bool(lit), Value::Bool(b)) => lit == b,
             (Kind::Bool(lit), Value::String(s)) => text::parse_bool(s) == Some(*lit),
@@ -261,6 +250,15 @@ impl Test<'_> {
             _ => false,
         })
     }
+}
+
+/// Both strings as instants, if the operator compares instants and both are xsd:dateTime
+/// values (without a schema).
+fn instants(op: CompareOp, value: &str, lit: &str) -> Option<(Timestamp, Timestamp)> {
+    if op.is_substring() || !datetime::looks_like_datetime(lit) {
+        return None;
+    }
+    Some((datetime::parse(value)?, datetime::parse(lit)?))
 }
 
 fn num_holds(op: CompareOp, n: &serde_json::Number, lit: Num) -> bool {
@@ -289,8 +287,8 @@ mod tests {
 
     fn infer(c: &Comparison<'static>, v: Value) -> Result<bool, EvalError> {
         let name = || "a".to_owned();
-        match plan(c, None, &name)? {
-            Plan::Test { test, negate } => Ok(test.value(&v, &name)? != negate),
+        match plan(c, None, &name).map_err(|e| *e)? {
+            Plan::Test { test, negate } => Ok(test.value(&v, &name).map_err(|e| *e)? != negate),
             Plan::Assigned { .. } => unreachable!("not a null literal"),
         }
     }
