@@ -321,7 +321,7 @@ fn scope_of<'r>(schema: &ResourceSchema<'r>, s: &'r Schema) -> Option<&'r str> {
 }
 
 fn resolve_name<'r>(name: &str, schema: &ResourceSchema<'r>) -> Option<Selected<'r>> {
-    let (urn, rest) = if name.len() > 4 && name[..4].eq_ignore_ascii_case("urn:") {
+    let (urn, rest) = if crate::schema::is_urn(name) {
         if let Some(ext) = schema.extension(name) {
             return Some(Selected {
                 scope: Some(ext.id.as_str()),

@@ -75,7 +75,7 @@ impl fmt::Debug for Password {
 }
 
 /// Resource metadata (RFC 7643 §3.1 `meta`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Meta {
     /// The resource type's name (`User`).
@@ -99,7 +99,7 @@ pub struct Meta {
 }
 
 /// The components of a user's name (RFC 7643 §4.1.1 `name`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Name {
     /// The full name, formatted for display.
@@ -128,7 +128,7 @@ pub struct Name {
 /// One value of a multi-valued attribute with the RFC 7643 §2.4 sub-attributes `value`,
 /// `display`, `type` and `primary`: [`Email`], [`PhoneNumber`], [`Im`], [`Photo`], [`Role`],
 /// [`Entitlement`], [`X509Certificate`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct MultiValued {
     /// The value (an address, a number, a URL, base64 DER for certificates...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,7 +185,7 @@ pub type Entitlement = MultiValued;
 pub type X509Certificate = MultiValued;
 
 /// A mailing address (`addresses`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Address {
     /// The full address, formatted for display.
@@ -219,7 +219,7 @@ pub struct Address {
 
 /// A member of a group (`Group.members`), or a group of a user (`User.groups`): `value`,
 /// `$ref`, `display`, `type`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct GroupMember {
     /// The member's (or group's) `id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -249,7 +249,7 @@ impl GroupMember {
 }
 
 /// A user's manager (Enterprise User `manager`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Manager {
     /// The manager's `id`.
@@ -268,7 +268,7 @@ pub struct Manager {
 
 /// The Enterprise User extension object (RFC 7643 §4.3), stored in a [`User`] under
 /// [`ENTERPRISE_USER_SCHEMA`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EnterpriseUser {
     /// The employee number.
@@ -296,7 +296,7 @@ pub struct EnterpriseUser {
 
 /// A User resource (RFC 7643 §4.1). Extension objects live in `extra` under their URN; the
 /// Enterprise User one through [`User::enterprise`] and [`User::set_enterprise`].
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     /// The schema URNs of the resource.
@@ -432,7 +432,7 @@ impl User {
 }
 
 /// A Group resource (RFC 7643 §4.2).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Group {
     /// The schema URNs of the resource.
@@ -468,6 +468,89 @@ impl Group {
         }
     }
 }
+
+/// `Deserialize` for a view: named keys read directly into their fields (`null` leaves a
+/// field unset), every other key kept in `extra`. Hand-rolled rather than
+/// `#[serde(flatten)]`, which buffers the whole object first.
+macro_rules! view_deserialize {
+    ($t:ident { $($key:literal => $field:ident),* $(,)? }) => {
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> serde::de::Visitor<'de> for V {
+                    type Value = $t;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str(concat!("a ", stringify!($t), " object"))
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<$t, A::Error> {
+                        let mut out = $t::default();
+                        while let Some(key) = map.next_key::<String>()? {
+                            match key.as_str() {
+                                $($key => {
+                                    if let Some(v) = map.next_value()? {
+                                        out.$field = v;
+                                    }
+                                })*
+                                _ => {
+                                    let v: Value = map.next_value()?;
+                                    out.extra.insert(key, v);
+                                }
+                            }
+                        }
+                        Ok(out)
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+    };
+}
+
+view_deserialize!(Meta {
+    "resourceType" => resource_type, "created" => created, "lastModified" => last_modified,
+    "location" => location, "version" => version,
+});
+view_deserialize!(Name {
+    "formatted" => formatted, "familyName" => family_name, "givenName" => given_name,
+    "middleName" => middle_name, "honorificPrefix" => honorific_prefix,
+    "honorificSuffix" => honorific_suffix,
+});
+view_deserialize!(MultiValued {
+    "value" => value, "display" => display, "type" => kind, "primary" => primary,
+});
+view_deserialize!(Address {
+    "formatted" => formatted, "streetAddress" => street_address, "locality" => locality,
+    "region" => region, "postalCode" => postal_code, "country" => country, "type" => kind,
+    "primary" => primary,
+});
+view_deserialize!(GroupMember {
+    "value" => value, "$ref" => reference, "display" => display, "type" => kind,
+});
+view_deserialize!(Manager {
+    "value" => value, "$ref" => reference, "displayName" => display_name,
+});
+view_deserialize!(EnterpriseUser {
+    "employeeNumber" => employee_number, "costCenter" => cost_center,
+    "organization" => organization, "division" => division, "department" => department,
+    "manager" => manager,
+});
+view_deserialize!(User {
+    "schemas" => schemas, "id" => id, "externalId" => external_id, "meta" => meta,
+    "userName" => user_name, "name" => name, "displayName" => display_name,
+    "nickName" => nick_name, "profileUrl" => profile_url, "title" => title,
+    "userType" => user_type, "preferredLanguage" => preferred_language, "locale" => locale,
+    "timezone" => timezone, "active" => active, "password" => password, "emails" => emails,
+    "phoneNumbers" => phone_numbers, "ims" => ims, "photos" => photos,
+    "addresses" => addresses, "groups" => groups, "entitlements" => entitlements,
+    "roles" => roles, "x509Certificates" => x509_certificates,
+});
+view_deserialize!(Group {
+    "schemas" => schemas, "id" => id, "externalId" => external_id, "meta" => meta,
+    "displayName" => display_name, "members" => members,
+});
 
 macro_rules! conversions {
     ($($t:ty),*) => {$(
@@ -546,5 +629,11 @@ mod tests {
         let e = User::try_from(json!({"userName": 5})).expect_err("wrong type");
         assert_eq!(e.scim_type, Some(crate::ScimType::InvalidValue));
         assert_eq!(Group::new("g").display_name.as_deref(), Some("g"));
+        // null is unassigned: nothing is kept for it.
+        let u =
+            User::try_from(json!({"emails": null, "name": null, "userName": null})).expect("nulls");
+        assert_eq!(u, User::default());
+        assert!(User::try_from(json!([1])).is_err());
+        assert!(User::try_from(json!({"emails": [{"primary": "yes"}]})).is_err());
     }
 }

@@ -25,6 +25,13 @@ pub const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Re
 pub const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
     "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 
+/// Whether `s` starts with `urn:` (any case) and has more after it.
+pub fn is_urn(s: &str) -> bool {
+    s.len() > 4
+        && s.get(..4)
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("urn:"))
+}
+
 /// When an attribute may be written (RFC 7643 §7, `mutability`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

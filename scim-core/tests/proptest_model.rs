@@ -36,6 +36,9 @@ const NAMES: &[&str] = &[
     ENTERPRISE_USER_SCHEMA,
     USER_SCHEMA,
     "urn:scim:schemas:core:1.0",
+    "ab€",
+    "é",
+    "urn€",
 ];
 
 fn leaf() -> impl Strategy<Value = Value> {
@@ -144,10 +147,33 @@ proptest! {
         });
         let a = attrs.map(|v| v.join(","));
         let e = excluded.map(|v| v.join(","));
-        let p = Projection::parse(a.as_deref(), e.as_deref(), &users).expect("names parse");
+        let p = match Projection::parse(a.as_deref(), e.as_deref(), &users) {
+            Ok(p) => p,
+            Err(err) => {
+                // Only names outside the attribute-name grammar are refused.
+                let all = format!("{}{}", a.unwrap_or_default(), e.unwrap_or_default());
+                prop_assert!(!all.is_ascii(), "{}: {}", all, err);
+                return Ok(());
+            }
+        };
         let shown = p.apply(stored.as_object().expect("object"));
         prop_assert_eq!(shown.get("id"), Some(&json!("1")));
         prop_assert!(shown.get("schemas").is_some());
         prop_assert!(shown.get("password").is_none());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn arbitrary_input_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..256), text in "\\PC{0,64}") {
+        let _ = scim_core::message::parse_body(&bytes);
+        let reg = Registry::core();
+        let users = reg.resource_type("User").expect("User");
+        let _ = Projection::parse(Some(&text), Some(&text), &users);
+        let _ = scim_core::validate::is_xsd_date_time(&text);
+        let _ = scim_core::validate::is_base64(&text);
+        let _ = scim_core::message::SearchRequest::from_json(json!({"attributes": text, "sortOrder": text}));
     }
 }
