@@ -3,6 +3,9 @@
 //!
 //! [`apply_patch`] works on a copy of the resource and returns the new resource with
 //! whether anything changed, or the first error and nothing else: all operations or none.
+//! [`apply_patch_in_place`] changes a resource the caller owns, with the same guarantee: an
+//! undo log saves the attributes the operations touch (appends to and removals from a large
+//! group's `members` are undone without a copy), and an error puts everything back.
 //! The engine never writes `id` or `meta` (the service sets `meta`); it maintains
 //! `schemas` as extension attributes come and go.
 //!
