@@ -575,6 +575,7 @@ impl<'r, 'm> Engine<'r, 'm> {
         if t.ext.is_none()
             && t.sub.is_none()
             && (t.filter.is_some() || listed)
+            && attr.mutability != Mutability::Immutable
             && !self
                 .saved
                 .iter()
@@ -601,8 +602,11 @@ impl<'r, 'm> Engine<'r, 'm> {
                 }
                 (None, None) => return Ok(()),
             };
+            if !drop.contains(&true) {
+                return Ok(());
+            }
             let mut removed = Vec::new();
-            let old = std::mem::take(items);
+            let old = std::mem::replace(items, Vec::with_capacity(drop.len()));
             for ((i, v), gone) in old.into_iter().enumerate().zip(drop) {
                 if gone {
                     removed.push((i, v));
@@ -1258,6 +1262,22 @@ fn create_unmatched(
 
 /// Remove: the attribute's new value (`None`: unassigned) from its current one.
 fn remove_attr(
+    ctx: &Ctx<'_>,
+    t: &AttrTarget<'_, '_>,
+    cur: Value,
+    value: Option<&Value>,
+    text: &str,
+) -> Result<Option<Value>, Error> {
+    if t.attr.mutability != Mutability::Immutable {
+        return remove_from(ctx, t, cur, value, text);
+    }
+    let old = cur.clone();
+    let new = remove_from(ctx, t, cur, value, text)?;
+    check_immutable_whole(t.attr, Some(&old), new.as_ref(), text)?;
+    Ok(new)
+}
+
+fn remove_from(
     ctx: &Ctx<'_>,
     t: &AttrTarget<'_, '_>,
     cur: Value,
