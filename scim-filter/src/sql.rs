@@ -19,8 +19,9 @@
 //! - an attribute the schema calls multi-valued is a JSON array (or absent or null); a
 //!   single-valued attribute or sub-attribute is not an array;
 //! - a dedicated column holds the attribute's value in the [`ColumnForm`] the mapping names,
-//!   and SQL `NULL` where the attribute is unassigned or its JSON value is not of the
-//!   column's type.
+//!   and SQL `NULL` exactly where the attribute is unassigned: only attributes whose stored
+//!   values always have the schema's type (a string for a text column, an xsd:dateTime for a
+//!   dateTime column, ...) get a column.
 //!
 //! Where the clause cannot say exactly, it says more: [`SqlFilter::needs_recheck`] is then
 //! `true` and the clause selects a superset of the matching rows (at worst every row), which
@@ -153,8 +154,9 @@ pub enum SqlDialect {
     Sqlite,
 }
 
-/// How a dedicated column holds an attribute's value. The column is SQL `NULL` where the
-/// attribute is unassigned (absent, null) or its JSON value is not of the column's type.
+/// How a dedicated column holds an attribute's value. The column is SQL `NULL` exactly where
+/// the attribute is unassigned (absent or null), so only attributes whose stored values
+/// always have the column's type can have one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ColumnForm {
     /// The string as stored (for `caseExact` attributes such as `id` and `externalId`;
