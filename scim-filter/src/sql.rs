@@ -1383,3 +1383,169 @@ fn parse_pieces(s: &str) -> Option<Timestamp> {
     let offset = pieces.to_numeric_offset().unwrap_or(Offset::UTC);
     offset.to_timestamp(pieces.date().to_datetime(time)).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// One attribute `x` of the given type, as a schema.
+    struct One(AttrType);
+
+    impl AttrSchema for One {
+        fn characteristics(
+            &self,
+            _: Option<&str>,
+            _: &str,
+            _: Option<&str>,
+        ) -> Option<Characteristics> {
+            Some(Characteristics {
+                attr_type: self.0,
+                multi_valued: false,
+                case_exact: false,
+            })
+        }
+    }
+
+    /// What the evaluator says of `x <op> lit` for a resource whose `x` is `value`.
+    fn eval(t: AttrType, value: &str, op: &str, lit: &str) -> bool {
+        let text = format!("x {op} {}", json!(lit));
+        let f = parse(&text).expect("a filter");
+        f.matches_with(&json!({ "x": value }), &One(t)) == Ok(true)
+    }
+
+    const SAMPLES: &[&str] = &[
+        "", "a", "A", "ß", "SS", "ss", "ẞ", "Σ", "σ", "ς", "ΟΔΟΣ", "οδος", "Ǆ", "ǆ", "ǅ",
+        "\u{212A}", "k", "İ", "i̇", "i", "ﬁ", "FI", "Ω", "\u{2126}", "ω", "Élodie", "éLODIE",
+    ];
+
+    #[test]
+    fn fold_agrees_with_the_evaluator() {
+        for a in SAMPLES {
+            for b in SAMPLES {
+                assert_eq!(
+                    fold(a) == fold(b),
+                    eval(AttrType::String, a, "eq", b),
+                    "{a} {b}"
+                );
+                assert_eq!(
+                    fold(a) > fold(b),
+                    eval(AttrType::String, a, "gt", b),
+                    "{a} {b}"
+                );
+                assert_eq!(
+                    fold(a).contains(&fold(b)),
+                    eval(AttrType::String, a, "co", b),
+                    "{a} {b}"
+                );
+                assert_eq!(
+                    fold(a).starts_with(&fold(b)),
+                    eval(AttrType::String, a, "sw", b),
+                    "{a} {b}"
+                );
+                assert_eq!(
+                    fold(a).ends_with(&fold(b)),
+                    eval(AttrType::String, a, "ew", b),
+                    "{a} {b}"
+                );
+            }
+        }
+    }
+
+    const DATES: &[&str] = &[
+        "2011-05-13T04:42:34Z",
+        "2011-05-13T04:42:34.000000001Z",
+        "2011-05-13T04:42:33.999999999999Z",
+        "2011-05-13T06:42:34+02:00",
+        "2011-05-13T04:42:34",
+        "2011-05-13t04:42:34z",
+        "0000-01-01T00:00:00+01:00",
+        "0000-01-01T00:00:00Z",
+        "9999-12-30T21:00:00Z",
+        "1970-01-01T00:00:00-00:30",
+        "2015-02-30T14:38:21Z",
+        "yesterday",
+    ];
+
+    #[test]
+    fn instant_keys_order_as_instants() {
+        assert_eq!(
+            instant_key("2015-10-10T14:38:21.8617979-07:00").as_deref(),
+            Some("2015-10-10T21:38:21.861797900Z")
+        );
+        assert_eq!(
+            instant_key("0000-01-01T00:00:00+01:00").as_deref(),
+            Some("-0001-12-31T23:00:00.000000000Z")
+        );
+        assert_eq!(instant_key("2015-02-30T14:38:21Z"), None);
+        for a in DATES {
+            for b in DATES {
+                let (ka, kb) = (instant_key(a), instant_key(b));
+                let (Some(ka), Some(kb)) = (ka, kb) else {
+                    // Not a dateTime: the evaluator matches nothing.
+                    if instant_key(b).is_some() {
+                        assert!(!eval(AttrType::DateTime, a, "ge", b), "{a} {b}");
+                    }
+                    continue;
+                };
+                assert_eq!(ka == kb, eval(AttrType::DateTime, a, "eq", b), "{a} {b}");
+                assert_eq!(ka > kb, eval(AttrType::DateTime, a, "gt", b), "{a} {b}");
+                assert_eq!(ka < kb, eval(AttrType::DateTime, a, "lt", b), "{a} {b}");
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn fold_agrees_on_any_text(a in "\\PC{0,6}", b in "\\PC{0,6}") {
+            prop_assert_eq!(fold(&a) == fold(&b), eval(AttrType::String, &a, "eq", &b));
+            prop_assert_eq!(fold(&a) < fold(&b), eval(AttrType::String, &a, "lt", &b));
+            prop_assert_eq!(fold(&a).contains(&fold(&b)), eval(AttrType::String, &a, "co", &b));
+        }
+
+        #[test]
+        fn instant_keys_agree(
+            y in 0u32..3000, mo in 1u32..13, d in 1u32..29, h in 0u32..24, mi in 0u32..60,
+            frac in proptest::option::of(0u64..1_000_000_000_000),
+            off in proptest::option::of(-14i32..15),
+            y2 in 0u32..3000, h2 in 0u32..24,
+        ) {
+            let frac = frac.map(|f| format!(".{f}")).unwrap_or_default();
+            let off = off.map(|o| format!("{}{:02}:30", if o < 0 { '-' } else { '+' }, o.unsigned_abs())).unwrap_or_default();
+            let a = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:07{frac}{off}");
+            let b = format!("{y2:04}-{mo:02}-{d:02}T{h2:02}:{mi:02}:07Z");
+            let (ka, kb) = (instant_key(&a), instant_key(&b));
+            prop_assert!(kb.is_some());
+            match ka {
+                Some(ka) => {
+                    prop_assert_eq!(Some(&ka) > kb.as_ref(), eval(AttrType::DateTime, &a, "gt", &b));
+                    prop_assert_eq!(Some(&ka) == kb.as_ref(), eval(AttrType::DateTime, &a, "eq", &b));
+                }
+                None => prop_assert!(!eval(AttrType::DateTime, &a, "ge", &b)),
+            }
+        }
+    }
+
+    #[test]
+    fn names_are_checked() {
+        for ok in ["data", "users.data", "_x1"] {
+            assert!(checked_column(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "1a", "a b", "a;b", "a'", "a.", ".a", "a\"b", "é"] {
+            assert!(checked_column(bad).is_err(), "{bad}");
+        }
+        for ok in [
+            "emails",
+            "$ref",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+            "ä b",
+        ] {
+            assert!(checked_member(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a'b", "a\"b", "a\\b", "a\u{0}b", "a\nb"] {
+            assert!(checked_member(bad).is_err(), "{bad}");
+        }
+    }
+}
