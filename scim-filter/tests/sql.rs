@@ -1033,3 +1033,45 @@ fn hostile_names_are_refused() {
         assert!(parse(text).is_err(), "{text}");
     }
 }
+
+/// The plan SQLite makes for a compiled clause.
+fn plan(db: &Connection, compiled: &SqlFilter) -> String {
+    let query = format!(
+        "EXPLAIN QUERY PLAN SELECT id FROM users WHERE {}",
+        compiled.sql
+    );
+    let mut stmt = db
+        .prepare(&query)
+        .unwrap_or_else(|e| panic!("{e}: {query}"));
+    let rows = stmt
+        .query_map(params_from_iter(compiled.params.iter().map(bind)), |r| {
+            r.get::<_, String>(3)
+        })
+        .expect("a plan");
+    rows.map(|r| r.expect("a plan row"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[test]
+fn dedicated_columns_use_their_index() {
+    let db = database(&population(20));
+    let c = sql_of(r#"userName eq "Élodie""#);
+    let p = plan(&db, &c);
+    assert!(
+        p.contains("SEARCH users USING INDEX users_user_name"),
+        "{p}"
+    );
+    let c = sql_of(r#"meta.created gt "2011-05-13T04:42:34Z" and title pr"#);
+    let p = plan(&db, &c);
+    assert!(p.contains("SEARCH users USING INDEX users_created"), "{p}");
+    let c = sql_of(r#"id eq "u001""#);
+    let p = plan(&db, &c);
+    assert!(
+        p.contains("SEARCH users USING COVERING INDEX sqlite_autoindex_users_1"),
+        "{p}"
+    );
+    // A JSON attribute scans.
+    let c = sql_of(r#"title eq "x""#);
+    assert!(plan(&db, &c).contains("SCAN users"));
+}
