@@ -734,6 +734,11 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
             }));
         }
         let chars = self.chars(vp.attr.urn.as_deref(), &vp.attr.name, None, &shown)?;
+        if vp.attr.sub_attr.is_some() {
+            // The grammar puts no sub-attribute before `[`; a tree built by hand may.
+            self.unknown(pos);
+            return Ok(());
+        }
         let loc = self
             .mapping
             .locate(vp.attr.urn.as_deref(), &vp.attr.name, None);

@@ -366,8 +366,10 @@ fn user(rng: &mut Rng, i: usize) -> Value {
         put(&mut e, "employeeNumber", maybe(rng, v));
         let v = string_value(rng);
         put(&mut e, "department", maybe(rng, v));
-        let manager = match rng.below(5) {
+        let manager = match rng.below(6) {
             0 => json!({}),
+            // A bare id, as some identity providers send it: `manager.value` still reads it.
+            5 => json!(format!("u{:03}", rng.below(50))),
             1 => {
                 json!({"value": format!("u{:03}", rng.below(50)), "displayName": *rng.pick(NAMES)})
             }
@@ -1074,4 +1076,103 @@ fn dedicated_columns_use_their_index() {
     // A JSON attribute scans.
     let c = sql_of(r#"title eq "x""#);
     assert!(plan(&db, &c).contains("SCAN users"));
+}
+
+/// A mapping built from a function, for the mapping's own failure modes.
+struct Mapped(fn(Option<&str>, &str, Option<&str>) -> Option<Location<'static>>);
+
+impl AttrSchema for Mapped {
+    fn characteristics(
+        &self,
+        urn: Option<&str>,
+        name: &str,
+        sub: Option<&str>,
+    ) -> Option<Characteristics> {
+        Users.characteristics(urn, name, sub)
+    }
+}
+
+impl SqlMapping for Mapped {
+    fn locate(&self, urn: Option<&str>, name: &str, sub: Option<&str>) -> Option<Location<'_>> {
+        (self.0)(urn, name, sub)
+    }
+}
+
+#[test]
+fn what_the_mapping_cannot_locate_is_rechecked() {
+    let users = population(120);
+    let db = database(&users);
+    // Nothing is located: every comparison is unknown.
+    let nowhere = Mapped(|_, _, _| None);
+    // The sub-attributes of `emails` in columns: not usable inside a value path.
+    let columns = Mapped(|urn, name, sub| match sub {
+        Some(_) if name.eq_ignore_ascii_case("emails") => Some(Location::Column {
+            column: Cow::Borrowed("no_such_column"),
+            form: ColumnForm::Text,
+        }),
+        _ => Users.locate(urn, name, sub),
+    });
+    for text in [
+        r#"title eq "a" or not (userName sw "b")"#,
+        r#"not (emails[type eq "work"]) and title pr"#,
+        r#"emails[not (type eq "work")] or not (displayName ne null)"#,
+        r#"not (emails[type eq "work" or value co "x"])"#,
+    ] {
+        let filter = parse(text).expect("a filter");
+        for (i, mapping) in [&nowhere, &columns].into_iter().enumerate() {
+            let compiled = compile(&filter, mapping, SqlDialect::Sqlite).expect("compiles");
+            assert!(compiled.needs_recheck || i == 1, "{text}");
+            // The rows SQL selects are a superset; after the recheck, exactly right.
+            assert_eq!(
+                select(&db, &compiled, &filter),
+                expected(&users, &filter),
+                "{text}\n{}",
+                compiled.sql
+            );
+        }
+    }
+    let c = compile(
+        &parse(r#"emails[type eq "work"]"#).expect("a filter"),
+        &columns,
+        SqlDialect::Sqlite,
+    )
+    .expect("compiles");
+    assert!(c.needs_recheck);
+    assert!(c.sql.ends_with(" AND 1))"), "{}", c.sql);
+}
+
+#[test]
+fn mappings_that_contradict_the_schema_are_errors() {
+    let multi_column = Mapped(|_, _, _| {
+        Some(Location::Column {
+            column: Cow::Borrowed("emails"),
+            form: ColumnForm::Text,
+        })
+    });
+    let wrong_form = Mapped(|_, _, _| {
+        Some(Location::Column {
+            column: Cow::Borrowed("x"),
+            form: ColumnForm::Number,
+        })
+    });
+    let no_parent = Mapped(|_, _, _| {
+        Some(Location::Json {
+            column: Cow::Borrowed("data"),
+            path: vec![Cow::Borrowed("value")],
+        })
+    });
+    for (mapping, text) in [
+        (&multi_column, r#"emails.value eq "x""#),
+        (&wrong_form, r#"title eq "x""#),
+        (&no_parent, r#"emails.value eq "x""#),
+    ] {
+        let filter = parse(text).expect("a filter");
+        assert!(
+            matches!(
+                compile(&filter, mapping, SqlDialect::Sqlite),
+                Err(SqlError::Mapping { .. })
+            ),
+            "{text}"
+        );
+    }
 }
