@@ -1176,3 +1176,21 @@ fn mappings_that_contradict_the_schema_are_errors() {
         );
     }
 }
+
+#[test]
+fn long_literals_avoid_the_like_pattern_limit() {
+    let mut users = population(10);
+    let long = "ab%".repeat(20_000);
+    users[3]["title"] = json!(format!("x{}y", long.to_uppercase()));
+    users[4]["title"] = json!(long[1..].to_owned());
+    let db = database(&users);
+    for op in ["co", "sw", "ew"] {
+        let text = format!("title {op} {}", json!(long));
+        let filter = parse(&text).expect("a filter");
+        let compiled = compile(&filter, &Users, SqlDialect::Sqlite).expect("compiles");
+        assert!(!compiled.sql.contains("LIKE"), "{op}");
+        let want = expected(&users, &filter);
+        assert_eq!(select(&db, &compiled, &filter), want, "{op}");
+        assert_eq!(want.len(), usize::from(op == "co"), "{op}");
+    }
+}
