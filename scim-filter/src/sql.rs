@@ -368,6 +368,172 @@ const EXACT_F64_INT: i128 = 1 << 53;
 /// `instr` / `substr`.
 const MAX_LIKE_PATTERN: usize = 50_000;
 
+/// The JSON types the tests tell apart.
+#[derive(Debug, Clone, Copy)]
+enum JsonKind {
+    Text,
+    Number,
+    True,
+    False,
+    Object,
+    Array,
+    /// A number or a boolean.
+    Scalar,
+    /// An array or an object.
+    Container,
+}
+
+/// Everything that differs between dialects: each method writes one construct, and the
+/// compiler composes them. The expressions for JSON values come in pairs: the value (text
+/// for strings, a number for numbers) and its type, which [`SqlDialect::is_kind`] tests.
+impl SqlDialect {
+    /// The placeholder of parameter `n` (1-based).
+    fn placeholder(self, n: usize) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("?{n}"),
+        }
+    }
+
+    /// A JSON path to the member `path` of a document, as an SQL string literal. The names
+    /// are checked by [`checked_member`].
+    fn json_path(self, path: &[String]) -> String {
+        match self {
+            SqlDialect::Sqlite => {
+                let mut out = String::from("'$");
+                for name in path {
+                    out.push_str(".\"");
+                    out.push_str(name);
+                    out.push('"');
+                }
+                out.push('\'');
+                out
+            }
+        }
+    }
+
+    /// The value of the member at `path` in the JSON document `doc` (`NULL` if absent).
+    fn doc_value(self, doc: &str, path: &[String]) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("json_extract({doc}, {})", self.json_path(path)),
+        }
+    }
+
+    /// The JSON type of the member at `path` in `doc` (`NULL` if absent).
+    fn doc_type(self, doc: &str, path: &[String]) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("json_type({doc}, {})", self.json_path(path)),
+        }
+    }
+
+    /// A table-valued source over the items of the array (or members of the object) at
+    /// `path` in `doc`; a scalar there yields itself, an absent member nothing.
+    fn doc_items(self, doc: &str, path: &[String]) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("json_each({doc}, {})", self.json_path(path)),
+        }
+    }
+
+    /// The value of a row of an items source named `alias`.
+    fn item_value(self, alias: &str) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("{alias}.value"),
+        }
+    }
+
+    /// The JSON type of a row of an items source.
+    fn item_type(self, alias: &str) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("{alias}.type"),
+        }
+    }
+
+    /// A row's value as a JSON document when it is an object, else `NULL`.
+    fn item_object(self, alias: &str) -> String {
+        let is_object = self.is_kind(&self.item_type(alias), JsonKind::Object);
+        format!("CASE WHEN {is_object} THEN {} END", self.item_value(alias))
+    }
+
+    /// A source over the items of a row's value when it is a container (else no rows).
+    fn item_items(self, alias: &str) -> String {
+        let is_container = self.is_kind(&self.item_type(alias), JsonKind::Container);
+        match self {
+            SqlDialect::Sqlite => format!(
+                "json_each(CASE WHEN {is_container} THEN {} END)",
+                self.item_value(alias)
+            ),
+        }
+    }
+
+    /// Whether the type expression `ty` is of `kind`: `0` or `1`, also when `ty` is `NULL`.
+    fn is_kind(self, ty: &str, kind: JsonKind) -> String {
+        match self {
+            SqlDialect::Sqlite => match kind {
+                JsonKind::Text => format!("{ty} IS 'text'"),
+                JsonKind::True => format!("{ty} IS 'true'"),
+                JsonKind::False => format!("{ty} IS 'false'"),
+                JsonKind::Object => format!("{ty} IS 'object'"),
+                JsonKind::Array => format!("{ty} IS 'array'"),
+                JsonKind::Number => format!("({ty} IS 'integer' OR {ty} IS 'real')"),
+                JsonKind::Scalar => format!(
+                    "({ty} IS 'integer' OR {ty} IS 'real' OR {ty} IS 'true' OR {ty} IS 'false')"
+                ),
+                JsonKind::Container => format!("({ty} IS 'array' OR {ty} IS 'object')"),
+            },
+        }
+    }
+
+    /// `x` folded with [`fold`] (the function the store registers).
+    fn fold(self, x: &str) -> String {
+        format!("{FOLD_FUNCTION}({x})")
+    }
+
+    /// The [`instant_key`] of `x` (the function the store registers).
+    fn instant(self, x: &str) -> String {
+        format!("{INSTANT_FUNCTION}({x})")
+    }
+
+    /// `x` with ASCII letters lowercased (only), as `eq_ignore_ascii_case` compares.
+    fn ascii_lower(self, x: &str) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("lower({x})"),
+        }
+    }
+
+    /// A number as a floating-point value.
+    fn as_real(self, x: &str) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("CAST({x} AS REAL)"),
+        }
+    }
+
+    /// `hay` matches the `LIKE` pattern `p` with `\` as the escape character. Only used on
+    /// folded text, so a dialect whose `LIKE` ignores ASCII case gives the same answer.
+    fn like(self, hay: &str, p: &str) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("{hay} LIKE {p} ESCAPE '\\'"),
+        }
+    }
+
+    /// Case-exact substring tests (SQLite's `LIKE` ignores ASCII case).
+    fn contains(self, hay: &str, p: &str) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("instr({hay}, {p}) > 0"),
+        }
+    }
+
+    fn starts_with(self, hay: &str, p: &str) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("substr({hay}, 1, length({p})) = {p}"),
+        }
+    }
+
+    fn ends_with(self, hay: &str, p: &str) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("substr({hay}, -length({p})) = {p}"),
+        }
+    }
+}
+
 /// Where names in a comparison are resolved.
 enum Scope<'f> {
     Root,
@@ -394,7 +560,7 @@ struct Node {
 #[derive(Clone)]
 enum Base {
     /// The member at a JSON path in a document expression.
-    Doc { doc: String, path: String },
+    Doc { doc: String, path: Vec<String> },
     /// A row of `json_each` under an alias.
     Elem(String),
     /// Computed (a `CASE`): no further members.
@@ -484,9 +650,7 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
     fn param(&mut self, v: SqlValue) -> String {
         self.params.push(v);
         let n = self.first_param + self.params.len() - 1;
-        match self.dialect {
-            SqlDialect::Sqlite => format!("?{n}"),
-        }
+        self.dialect.placeholder(n)
     }
 
     fn chars(
@@ -593,9 +757,9 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
                         if parent_path.is_empty() {
                             return Err(mapping_error(&shown(), "empty JSON path"));
                         }
-                        let mut json_path = String::from("$");
+                        let mut json_path = Vec::with_capacity(parent_path.len() + 1);
                         for seg in parent_path {
-                            push_member(&mut json_path, checked_member(seg)?);
+                            json_path.push(checked_member(seg)?.to_owned());
                         }
                         let node = self.doc_node(column.to_owned(), json_path);
                         let node = if top.multi_valued {
@@ -630,27 +794,23 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
         }
     }
 
-    fn doc_node(&self, doc: String, path: String) -> Node {
-        match self.dialect {
-            SqlDialect::Sqlite => Node {
-                val: format!("json_extract({doc}, '{path}')"),
-                ty: format!("json_type({doc}, '{path}')"),
-                each: Some(format!("json_each({doc}, '{path}')")),
-                base: Base::Doc { doc, path },
-            },
+    fn doc_node(&self, doc: String, path: Vec<String>) -> Node {
+        let d = self.dialect;
+        Node {
+            val: d.doc_value(&doc, &path),
+            ty: d.doc_type(&doc, &path),
+            each: Some(d.doc_items(&doc, &path)),
+            base: Base::Doc { doc, path },
         }
     }
 
     fn elem_node(&self, alias: String) -> Node {
-        match self.dialect {
-            SqlDialect::Sqlite => Node {
-                val: format!("{alias}.value"),
-                ty: format!("{alias}.type"),
-                each: Some(format!(
-                    "json_each(CASE WHEN {alias}.type IN ('array', 'object') THEN {alias}.value END)"
-                )),
-                base: Base::Elem(alias),
-            },
+        let d = self.dialect;
+        Node {
+            val: d.item_value(&alias),
+            ty: d.item_type(&alias),
+            each: Some(d.item_items(&alias)),
+            base: Base::Elem(alias),
         }
     }
 
@@ -659,14 +819,12 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
         match &node.base {
             Base::Doc { doc, path } => {
                 let mut path = path.clone();
-                push_member(&mut path, key);
+                path.push(key.to_owned());
                 Some(self.doc_node(doc.clone(), path))
             }
             Base::Elem(alias) => {
-                let doc = format!("CASE WHEN {alias}.type = 'object' THEN {alias}.value END");
-                let mut path = String::from("$");
-                push_member(&mut path, key);
-                Some(self.doc_node(doc, path))
+                let doc = self.dialect.item_object(alias);
+                Some(self.doc_node(doc, vec![key.to_owned()]))
             }
             Base::Derived => None,
         }
@@ -679,15 +837,16 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
         if !written.eq_ignore_ascii_case("value") {
             return Some(member);
         }
-        let t = &node.ty;
+        let object = self.dialect.is_kind(&node.ty, JsonKind::Object);
+        let array = self.dialect.is_kind(&node.ty, JsonKind::Array);
         Some(Node {
             val: format!(
-                "CASE WHEN {t} = 'object' THEN {} WHEN {t} = 'array' THEN NULL ELSE {} END",
+                "CASE WHEN {object} THEN {} WHEN {array} THEN NULL ELSE {} END",
                 member.val, node.val
             ),
             ty: format!(
-                "CASE WHEN {t} = 'object' THEN {} WHEN {t} = 'array' THEN NULL ELSE {t} END",
-                member.ty
+                "CASE WHEN {object} THEN {} WHEN {array} THEN NULL ELSE {} END",
+                member.ty, node.ty
             ),
             // A container here can only be the member of an object.
             each: member.each,
@@ -698,13 +857,13 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
     /// What a complex value stands for in a comparison: its `value` member, or itself.
     fn comparable(&self, node: &Node) -> Option<Node> {
         let member = self.member(node, "value")?;
-        let t = &node.ty;
+        let object = self.dialect.is_kind(&node.ty, JsonKind::Object);
         Some(Node {
             val: format!(
-                "CASE WHEN {t} = 'object' THEN {} ELSE {} END",
+                "CASE WHEN {object} THEN {} ELSE {} END",
                 member.val, node.val
             ),
-            ty: format!("CASE WHEN {t} = 'object' THEN {} ELSE {t} END", member.ty),
+            ty: format!("CASE WHEN {object} THEN {} ELSE {} END", member.ty, node.ty),
             each: None,
             base: Base::Derived,
         })
@@ -751,9 +910,9 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
             }
         };
         let column = checked_column(&column)?.to_owned();
-        let mut json_path = String::from("$");
+        let mut json_path = Vec::with_capacity(path.len());
         for seg in &path {
-            push_member(&mut json_path, checked_member(seg)?);
+            json_path.push(checked_member(seg)?.to_owned());
         }
         let node = self.doc_node(column, json_path);
         let mut from = Vec::new();
@@ -830,7 +989,12 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
     }
 
     fn nonempty_at(&mut self, val: &str, ty: &str, each: Option<&str>, strings: bool, depth: u8) {
-        let _ = write!(self.sql, "CASE WHEN {ty} = 'text' THEN ");
+        let d = self.dialect;
+        let _ = write!(
+            self.sql,
+            "CASE WHEN {} THEN ",
+            d.is_kind(ty, JsonKind::Text)
+        );
         if strings {
             let _ = write!(self.sql, "{val} <> ''");
         } else {
@@ -838,14 +1002,16 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
         }
         let _ = write!(
             self.sql,
-            " WHEN {ty} IN ('integer', 'real', 'true', 'false') THEN 1 WHEN {ty} IN ('array', 'object') THEN "
+            " WHEN {} THEN 1 WHEN {} THEN ",
+            d.is_kind(ty, JsonKind::Scalar),
+            d.is_kind(ty, JsonKind::Container)
         );
         match (each, depth) {
             (Some(each), 1..) => {
                 let alias = self.alias("x");
                 let _ = write!(self.sql, "EXISTS (SELECT 1 FROM {each} AS {alias} WHERE ");
-                let (v, t) = (format!("{alias}.value"), format!("{alias}.type"));
-                let inner = format!("json_each({alias}.value)");
+                let (v, t) = (d.item_value(&alias), d.item_type(&alias));
+                let inner = d.item_items(&alias);
                 self.nonempty_at(&v, &t, Some(&inner), strings, depth - 1);
                 self.sql.push(')');
             }
@@ -966,6 +1132,7 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
     }
 
     fn json_test(&mut self, node: &Node, test: &Test<'_>, op: CompareOp, pos: bool) {
+        let d = self.dialect;
         let (v, t) = (&node.val, &node.ty);
         match test {
             Test::Unknown => self.unknown(pos),
@@ -973,25 +1140,29 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
                 if lit.contains('\0') {
                     return self.unknown(pos);
                 }
-                let guard = format!("{t} IS 'text'");
+                let guard = d.is_kind(t, JsonKind::Text);
                 self.text_test(&guard, v, lit, *case_exact, false, op);
             }
             Test::Bool(b) => {
-                let (json, text) = if *b {
-                    ("true", "true")
+                let (kind, text) = if *b {
+                    (JsonKind::True, "true")
                 } else {
-                    ("false", "false")
+                    (JsonKind::False, "false")
                 };
                 let _ = write!(
                     self.sql,
-                    "({t} IS '{json}' OR ({t} IS 'text' AND lower({v}) = '{text}'))"
+                    "({} OR ({} AND {} = '{text}'))",
+                    d.is_kind(t, kind),
+                    d.is_kind(t, JsonKind::Text),
+                    d.ascii_lower(v)
                 );
             }
             Test::Int(i) => {
                 let p = self.param(SqlValue::Integer(*i));
                 let _ = write!(
                     self.sql,
-                    "(({t} IS 'integer' OR {t} IS 'real') AND {v} {} {p})",
+                    "({} AND {v} {} {p})",
+                    d.is_kind(t, JsonKind::Number),
                     sql_op(op)
                 );
             }
@@ -999,7 +1170,9 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
                 let p = self.param(SqlValue::Real(*f));
                 let _ = write!(
                     self.sql,
-                    "(({t} IS 'integer' OR {t} IS 'real') AND CAST({v} AS REAL) {} {p})",
+                    "({} AND {} {} {p})",
+                    d.is_kind(t, JsonKind::Number),
+                    d.as_real(v),
                     sql_op(op)
                 );
             }
@@ -1007,7 +1180,9 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
                 let p = self.param(SqlValue::Text(key.clone()));
                 let _ = write!(
                     self.sql,
-                    "({t} IS 'text' AND COALESCE({INSTANT_FUNCTION}({v}) {} {p}, 0))",
+                    "({} AND COALESCE({} {} {p}, 0))",
+                    d.is_kind(t, JsonKind::Text),
+                    d.instant(v),
                     sql_op(op)
                 );
             }
@@ -1065,7 +1240,8 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
                 let p = self.param(SqlValue::Real(*f));
                 let _ = write!(
                     self.sql,
-                    "({guard} AND CAST({c} AS REAL) {} {p})",
+                    "({guard} AND {} {} {p})",
+                    self.dialect.as_real(c),
                     sql_op(op)
                 );
             }
@@ -1089,76 +1265,62 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
         folded: bool,
         op: CompareOp,
     ) {
+        let d = self.dialect;
         let _ = write!(self.sql, "({guard} AND ");
-        if case_exact {
-            match op {
-                CompareOp::Co | CompareOp::Sw | CompareOp::Ew if lit.is_empty() => {
-                    self.sql.push('1')
-                }
-                CompareOp::Co => {
-                    let p = self.param(SqlValue::Text(lit.to_owned()));
-                    let _ = write!(self.sql, "instr({v}, {p}) > 0");
-                }
-                CompareOp::Sw => {
-                    let p = self.param(SqlValue::Text(lit.to_owned()));
-                    let _ = write!(self.sql, "substr({v}, 1, length({p})) = {p}");
-                }
-                CompareOp::Ew => {
-                    let p = self.param(SqlValue::Text(lit.to_owned()));
-                    let _ = write!(self.sql, "substr({v}, -length({p})) = {p}");
-                }
-                _ => {
-                    let p = self.param(SqlValue::Text(lit.to_owned()));
-                    let _ = write!(self.sql, "{v} {} {p}", sql_op(op));
+        let (hay, lit) = if case_exact {
+            (v.to_owned(), lit.to_owned())
+        } else if folded {
+            (v.to_owned(), fold(lit))
+        } else {
+            (d.fold(v), fold(lit))
+        };
+        match op {
+            // Every string contains the empty string.
+            CompareOp::Co | CompareOp::Sw | CompareOp::Ew if lit.is_empty() => self.sql.push('1'),
+            CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
+                let pattern = (!case_exact).then(|| like_pattern(&lit, op));
+                match pattern {
+                    Some(pattern) if pattern.len() <= MAX_LIKE_PATTERN => {
+                        let p = self.param(SqlValue::Text(pattern));
+                        self.sql.push_str(&d.like(&hay, &p));
+                    }
+                    _ => {
+                        let p = self.param(SqlValue::Text(lit));
+                        let test = match op {
+                            CompareOp::Co => d.contains(&hay, &p),
+                            CompareOp::Sw => d.starts_with(&hay, &p),
+                            _ => d.ends_with(&hay, &p),
+                        };
+                        self.sql.push_str(&test);
+                    }
                 }
             }
-        } else {
-            let hay = if folded {
-                v.to_owned()
-            } else {
-                format!("{FOLD_FUNCTION}({v})")
-            };
-            let lit = fold(lit);
-            match op {
-                CompareOp::Co | CompareOp::Sw | CompareOp::Ew if lit.is_empty() => {
-                    self.sql.push('1')
-                }
-                CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
-                    let mut pattern = String::with_capacity(lit.len() + 2);
-                    if op != CompareOp::Sw {
-                        pattern.push('%');
-                    }
-                    for c in lit.chars() {
-                        if matches!(c, '%' | '_' | '\\') {
-                            pattern.push('\\');
-                        }
-                        pattern.push(c);
-                    }
-                    if op != CompareOp::Ew {
-                        pattern.push('%');
-                    }
-                    if pattern.len() <= MAX_LIKE_PATTERN {
-                        let p = self.param(SqlValue::Text(pattern));
-                        let _ = write!(self.sql, "{hay} LIKE {p} ESCAPE '\\'");
-                    } else {
-                        let p = self.param(SqlValue::Text(lit));
-                        let _ = match op {
-                            CompareOp::Co => write!(self.sql, "instr({hay}, {p}) > 0"),
-                            CompareOp::Sw => {
-                                write!(self.sql, "substr({hay}, 1, length({p})) = {p}")
-                            }
-                            _ => write!(self.sql, "substr({hay}, -length({p})) = {p}"),
-                        };
-                    }
-                }
-                _ => {
-                    let p = self.param(SqlValue::Text(lit));
-                    let _ = write!(self.sql, "{hay} {} {p}", sql_op(op));
-                }
+            _ => {
+                let p = self.param(SqlValue::Text(lit));
+                let _ = write!(self.sql, "{hay} {} {p}", sql_op(op));
             }
         }
         self.sql.push(')');
     }
+}
+
+/// The `LIKE` pattern of a `co`, `sw` or `ew` test of `lit`, with `%`, `_` and `\` escaped
+/// by `\`.
+fn like_pattern(lit: &str, op: CompareOp) -> String {
+    let mut pattern = String::with_capacity(lit.len() + 2);
+    if op != CompareOp::Sw {
+        pattern.push('%');
+    }
+    for c in lit.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    if op != CompareOp::Ew {
+        pattern.push('%');
+    }
+    pattern
 }
 
 /// The test a comparison makes on each value, from the compared characteristics (the
@@ -1300,13 +1462,6 @@ fn checked_member(name: &str) -> Result<&str, SqlError> {
             name: name.to_owned(),
         })
     }
-}
-
-/// Appends `."name"` to a JSON path (`name` checked by [`checked_member`]).
-fn push_member(path: &mut String, name: &str) {
-    path.push_str(".\"");
-    path.push_str(name);
-    path.push('"');
 }
 
 fn scope_parent<'f>(scope: &Scope<'f>) -> Option<&'f AttrPath<'f>> {

@@ -854,7 +854,7 @@ fn ne_and_eq_null_negate_the_positive_form() {
     let c = sql_of("title eq null");
     assert!(
         c.sql
-            .starts_with("NOT (CASE WHEN json_type(data, '$.\"title\"') = 'text' THEN 1"),
+            .starts_with("NOT (CASE WHEN json_type(data, '$.\"title\"') IS 'text' THEN 1"),
         "{}",
         c.sql
     );
@@ -865,10 +865,10 @@ fn ne_and_eq_null_negate_the_positive_form() {
 #[test]
 fn value_paths_correlate_in_one_element() {
     let c = sql_of(r#"emails[type eq "work" and value co "@x"]"#);
-    assert!(c.sql.starts_with("EXISTS (SELECT 1 FROM json_each(data, '$.\"emails\"') AS sf_e1 WHERE (CASE WHEN sf_e1.type = 'text'"), "{}", c.sql);
+    assert!(c.sql.starts_with("EXISTS (SELECT 1 FROM json_each(data, '$.\"emails\"') AS sf_e1 WHERE (CASE WHEN sf_e1.type IS 'text'"), "{}", c.sql);
     assert!(
         c.sql
-            .contains("CASE WHEN sf_e1.type = 'object' THEN sf_e1.value END, '$.\"type\"'"),
+            .contains("CASE WHEN sf_e1.type IS 'object' THEN sf_e1.value END, '$.\"type\"'"),
         "{}",
         c.sql
     );
