@@ -620,21 +620,35 @@ fn comparison(rng: &mut Rng, paths: &[(&str, Lit)]) -> String {
     format!("{path} {op_text} {}", literal(rng, lit, op))
 }
 
-fn element_filter(rng: &mut Rng, depth: usize) -> String {
+/// Value paths: the attribute, and the sub-attributes its filter may name.
+const VALUE_PATHS: &[(&str, &[(&str, Lit)])] = &[
+    ("emails", ELEMENT_PATHS),
+    ("phoneNumbers", &[("value", Lit::Text), ("type", Lit::Text)]),
+    (
+        "name",
+        &[("givenName", Lit::Text), ("familyName", Lit::Text)],
+    ),
+    (
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+        &[("value", Lit::Text), ("displayName", Lit::Text)],
+    ),
+];
+
+fn element_filter(rng: &mut Rng, paths: &[(&str, Lit)], depth: usize) -> String {
     if depth == 0 || rng.chance(50) {
-        return comparison(rng, ELEMENT_PATHS);
+        return comparison(rng, paths);
     }
     match rng.below(3) {
-        0 => format!("not ({})", element_filter(rng, depth - 1)),
+        0 => format!("not ({})", element_filter(rng, paths, depth - 1)),
         1 => format!(
             "{} and {}",
-            element_filter(rng, depth - 1),
-            element_filter(rng, depth - 1)
+            element_filter(rng, paths, depth - 1),
+            element_filter(rng, paths, depth - 1)
         ),
         _ => format!(
             "({} or {})",
-            element_filter(rng, depth - 1),
-            element_filter(rng, depth - 1)
+            element_filter(rng, paths, depth - 1),
+            element_filter(rng, paths, depth - 1)
         ),
     }
 }
@@ -642,12 +656,12 @@ fn element_filter(rng: &mut Rng, depth: usize) -> String {
 fn gen_filter(rng: &mut Rng, depth: usize) -> String {
     if depth == 0 || rng.chance(35) {
         return if rng.chance(20) {
-            let attr = if rng.chance(70) {
-                "emails"
+            let (attr, paths) = if rng.chance(50) {
+                VALUE_PATHS[0]
             } else {
-                "phoneNumbers"
+                *rng.pick(VALUE_PATHS)
             };
-            format!("{attr}[{}]", element_filter(rng, 2))
+            format!("{attr}[{}]", element_filter(rng, paths, 2))
         } else {
             comparison(rng, PATHS)
         };
