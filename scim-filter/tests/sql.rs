@@ -1208,3 +1208,70 @@ fn long_literals_avoid_the_like_pattern_limit() {
         assert_eq!(want.len(), usize::from(op == "co"), "{op}");
     }
 }
+
+/// A JSON value of nested arrays and objects down to `depth`, with empty and unassigned
+/// leaves.
+fn shape(rng: &mut Rng, depth: usize) -> Value {
+    let leaf = |rng: &mut Rng| match rng.below(6) {
+        0 => Value::Null,
+        1 => json!(""),
+        2 => json!("x"),
+        3 => json!(0),
+        4 => json!(false),
+        _ => json!([]),
+    };
+    if depth == 0 || rng.chance(30) {
+        return leaf(rng);
+    }
+    let n = rng.below(3);
+    if rng.chance(50) {
+        Value::Array((0..n).map(|_| shape(rng, depth - 1)).collect())
+    } else {
+        Value::Object(
+            (0..n)
+                .map(|i| (format!("k{i}"), shape(rng, depth - 1)))
+                .collect(),
+        )
+    }
+}
+
+/// `pr` and `eq null` follow the evaluator's emptiness rules (null, "", [], {} and
+/// containers of only those, looked into to a bounded depth) on any nesting.
+#[test]
+fn emptiness_on_any_nesting() {
+    let mut rng = Rng(0xE111);
+    let mut users = population(200);
+    for u in &mut users {
+        u["tags"] = Value::Array((0..rng.below(3)).map(|_| shape(&mut rng, 4)).collect());
+        u["name"] = Value::Object(
+            (0..rng.below(3))
+                .map(|i| (format!("k{i}"), shape(&mut rng, 4)))
+                .collect(),
+        );
+    }
+    let db = database(&users);
+    let mut outcomes = BTreeSet::new();
+    for text in [
+        "tags pr",
+        "not (tags pr)",
+        "tags eq null",
+        "tags ne null",
+        "name pr",
+        "name eq null",
+        "not (name ne null)",
+        "tags pr and not (name pr)",
+    ] {
+        let filter = parse(text).expect("a filter");
+        let compiled = compile(&filter, &Users, SqlDialect::Sqlite).expect("compiles");
+        assert!(!compiled.needs_recheck, "{text}");
+        let want = expected(&users, &filter);
+        outcomes.insert(want.len());
+        assert_eq!(
+            select(&db, &compiled, &filter),
+            want,
+            "{text}\n{}",
+            compiled.sql
+        );
+    }
+    assert!(outcomes.len() > 4, "{outcomes:?}");
+}
