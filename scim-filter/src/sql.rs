@@ -13,7 +13,9 @@
 //!
 //! The clause selects exactly the rows whose document [`Filter::matches_with`] matches with
 //! the mapping as schema (see the evaluator's rules in [`Filter::matches`]), given that the
-//! stored documents follow the mapping, as a store that validates what it writes ensures:
+//! stored documents follow the mapping, as a store that validates what it writes ensures
+//! (validation against the schema canonicalises names and turns the tolerated identity
+//! provider forms, such as a single object for an array, into the schema's shape):
 //!
 //! - member names are in the case the mapping gives (the canonical case);
 //! - an attribute the schema calls multi-valued is a JSON array (or absent or null); a
@@ -28,8 +30,9 @@
 //! the store must narrow with [`Filter::matches_with`]. The cases: an attribute the mapping
 //! cannot locate ([`SqlMapping::locate`] gives `None`), a dedicated column inside a value
 //! path, a case-exact comparison of a column that holds only the folded form, a string
-//! literal containing U+0000, an integer literal beyond ±2^53, and a multi-valued `value`
-//! sub-attribute. Such a piece becomes `1` where it stands positively and `0` under a
+//! literal containing U+0000, an integer literal beyond ±2^53, a multi-valued `value`
+//! sub-attribute, and a value path whose attribute has a sub-attribute (which only a tree
+//! built by hand can have). Such a piece becomes `1` where it stands positively and `0` under a
 //! negation, or a wider comparison where one exists (the folded form of a case-exact test).
 //!
 //! Every piece of the clause is two-valued: it is `0` or `1`, never SQL `NULL`, whatever
@@ -68,6 +71,10 @@
 //! double-quoted in a JSON path; a name that could break out of either (a quote, a
 //! backslash, a control character) is refused with [`SqlError::UnsafeName`] rather than
 //! emitted. The filter grammar cannot produce such names; the check guards the mapping.
+//! The clause's subqueries name their rows `sf_e1`, `sf_x2`, ... and read SQLite's
+//! `json_each` columns; a store whose table has a column named like one of those (`key`,
+//! `value`, `type`, `atom`, `id`, `parent`, `fullkey`, `path`, `json`, `root`) and used as a
+//! JSON document column should give it qualified (`users.value`).
 //!
 //! # What the store provides (SQLite)
 //!
