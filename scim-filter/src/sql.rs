@@ -163,7 +163,8 @@ pub enum SqlDialect {
 
 /// How a dedicated column holds an attribute's value. The column is SQL `NULL` exactly where
 /// the attribute is unassigned (absent or null), so only attributes whose stored values
-/// always have the column's type can have one.
+/// always have the column's type can have one. Text columns keep SQLite's default `BINARY`
+/// collation (byte order is the evaluator's order; `NOCASE` would fold ASCII only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ColumnForm {
     /// The string as stored (for `caseExact` attributes such as `id` and `externalId`;
