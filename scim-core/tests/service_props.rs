@@ -10,7 +10,7 @@ use service_support::*;
 fn is_scim_error(body: &[u8], status: u16) -> bool {
     serde_json::from_slice::<Value>(body).is_ok_and(|v| {
         v["schemas"][0] == "urn:ietf:params:scim:api:messages:2.0:Error"
-            && v["status"] == status.to_string()
+            && v["status"].as_str() == Some(status.to_string().as_str())
     })
 }
 
