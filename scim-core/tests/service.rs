@@ -923,3 +923,13 @@ fn cursor_pagination() {
     assert_eq!(page["startIndex"], 1);
     assert!(page.get("nextCursor").is_none());
 }
+
+#[test]
+fn handle_future_is_send() {
+    fn assert_send<T: Send>(t: T) -> T {
+        t
+    }
+    let svc = service();
+    let fut = assert_send(svc.handle(request("GET", "/Users", None)));
+    assert_eq!(block_on(fut).status(), 200);
+}
