@@ -1,6 +1,7 @@
-//! The SCIM 2.0 model below HTTP: schemas as data (RFC 7643), resources and their typed
+//! SCIM 2.0 for a Rust service: schemas as data (RFC 7643), resources and their typed
 //! views, the protocol messages (RFC 7644), validation that knows the request context,
-//! projection, and discovery.
+//! projection, the PATCH engine, discovery, and the protocol itself over `http` types with a
+//! storage trait ([`service::ScimService`], [`store::ResourceStore`], [`store::MemoryStore`]).
 //!
 //! # Primary types
 //!
@@ -25,6 +26,15 @@
 //!   [`message::BulkRequest`] and [`message::BulkResponse`]; [`Error`] is the SCIM Error.
 //! - [`discovery`] has [`discovery::ServiceProviderConfig`] and generates the `/Schemas` and
 //!   `/ResourceTypes` bodies from the registry.
+//! - [`PatchOp`] is the PATCH message; [`apply_patch`] (on a copy) and
+//!   [`apply_patch_in_place`] (with an undo log) apply it to a resource against its schema,
+//!   atomically, with the identity-provider dialects of [`Dialects`].
+//! - [`service::ScimService`] is the protocol: it takes an `http::Request` and answers an
+//!   `http::Response` (routing, status codes, ETags, pagination, `/.search`, `/Bulk`,
+//!   discovery, errors), after an authentication step ([`service::Authenticator`]; with the cargo
+//!   feature `tokens`, over `scim-tokens`). Storage is the async [`store::ResourceStore`]
+//!   trait; [`store::MemoryStore`] is a complete in-memory implementation with indexes and
+//!   derived group membership. Each call carries the tenant in a [`store::RequestContext`].
 //!
 //! # Conversions
 //!
@@ -118,7 +128,8 @@
 //! [`schema`] (attribute definitions, schemas, resource types), [`core_schemas`] (RFC 7643
 //! §4), [`registry`] (registration and path resolution), [`dialects`] (tolerated
 //! identity-provider habits), [`validate`], [`project`], [`resource`], [`message`],
-//! [`discovery`], [`error`].
+//! [`discovery`], [`error`], [`patch`] (the PATCH message and engine), [`store`] (the
+//! storage trait and `MemoryStore`), [`service`] (the protocol over `http` types).
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
