@@ -1,0 +1,96 @@
+//! Side-by-side criterion benchmarks: our scim-filter against the Rust peers, on the corpus
+//! shared with the main benchmarks, and scim-server's PATCH helper on three IdP operations.
+//!
+//! - group `parse_<filter>`: one function per parser that accepts the filter (`ours`,
+//!   `scim_proto`, `scim_v2`, `scim_filter_023`); each call parses and drops the AST.
+//! - group `patch_<case>`: `scim_server` (and `ours` once scim-core's PATCH engine exists);
+//!   the resource is cloned outside the measured routine.
+//!
+//! `cargo run --release --bin report` turns the estimates of one run into the tables of
+//! BENCHMARKS.md.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use scim_peers::{
+    Parser, corpus, parse_ours, parse_scim_filter_023, parse_scim_proto, parse_scim_v2,
+    patch_cases, patch_scim_server, scim_server_provider,
+};
+
+fn parse(c: &mut Criterion) {
+    for entry in corpus() {
+        assert!(
+            Parser::Ours.accepts(&entry),
+            "our parser rejects corpus filter {}",
+            entry.name
+        );
+        let mut group = c.benchmark_group(format!("parse_{}", entry.name));
+        let input = entry.filter.as_str();
+        for parser in Parser::ALL {
+            if !parser.accepts(&entry) {
+                continue;
+            }
+            match parser {
+                Parser::Ours => {
+                    let dialects = entry.dialects;
+                    group.bench_function(parser.id(), |b| {
+                        b.iter(|| parse_ours(black_box(input), dialects))
+                    })
+                }
+                Parser::ScimProto => group.bench_function(parser.id(), |b| {
+                    b.iter(|| parse_scim_proto(black_box(input)))
+                }),
+                Parser::ScimV2 => group
+                    .bench_function(parser.id(), |b| b.iter(|| parse_scim_v2(black_box(input)))),
+                Parser::ScimFilter023 => group.bench_function(parser.id(), |b| {
+                    b.iter(|| parse_scim_filter_023(black_box(input)))
+                }),
+            };
+        }
+        group.finish();
+    }
+}
+
+fn patch(c: &mut Criterion) {
+    let provider = scim_server_provider();
+    for case in patch_cases() {
+        let mut group = c.benchmark_group(format!("patch_{}", case.name));
+        // scim-server: measured only where it applies the operations without an error
+        // (`cargo run --release --bin accept` says whether the result is also correct).
+        let mut probe = case.resource.clone();
+        if patch_scim_server(&provider, &mut probe, &case.operations).is_ok() {
+            group.bench_function("scim_server", |b| {
+                b.iter_batched(
+                    || case.resource.clone(),
+                    |mut resource| {
+                        let outcome = patch_scim_server(
+                            &provider,
+                            black_box(&mut resource),
+                            &case.operations,
+                        );
+                        (resource, outcome)
+                    },
+                    BatchSize::SmallInput,
+                )
+            });
+        }
+        // TODO(scim-core PATCH): benchmark our engine here, on the same case, as `ours`,
+        // once scim-core's `patch` module has landed on main. It had not by the time these
+        // benchmarks were written (see BENCHMARKS.md).
+        group.finish();
+    }
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = parse, patch
+}
+criterion_main!(benches);
