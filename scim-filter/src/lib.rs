@@ -11,7 +11,7 @@ mod parse;
 mod print;
 
 pub use ast::{AttrPath, CompValue, CompareOp, Comparison, Filter, Number, Path, ValuePath};
-pub use error::{ParseError, ParseErrorKind};
+pub use error::{Expected, ParseError, ParseErrorKind};
 pub use eval::{AttrSchema, AttrType, Characteristics, EvalError};
 pub use parse::{
     DEFAULT_MAX_COMPARISONS, DEFAULT_MAX_DEPTH, DEFAULT_MAX_LEN, Parser, parse, parse_path,

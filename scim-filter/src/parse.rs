@@ -1,9 +1,22 @@
 //! Text to AST: a hand-written, linear-time parser with a nesting and size budget.
 //!
-//! STUB: the parser issue replaces this body; the public signatures are fixed.
+//! The lexer works on bytes and never allocates: names, numbers and strings without escapes
+//! are borrowed from the input. The parser is an operator-precedence loop over an explicit
+//! stack of open groups (`(`, `not (`, `[`), so it does not recurse at all: the nesting budget
+//! protects what walks the tree afterwards (printing, evaluating, dropping), not the parser.
+//! Every decision needs at most one token of lookahead, so parsing time is linear in the
+//! input.
+//!
+//! Whitespace (spaces and tabs) may be repeated between tokens; it is required only where
+//! two words would otherwise run together. A value path's `[` must follow its attribute
+//! directly.
 
-use crate::ast::{Filter, Path};
-use crate::error::{ParseError, ParseErrorKind};
+use std::borrow::Cow;
+use std::mem;
+use std::ops::Range;
+
+use crate::ast::{AttrPath, CompValue, CompareOp, Comparison, Filter, Number, Path, ValuePath};
+use crate::error::{Expected, ParseError, ParseErrorKind, Target};
 
 /// Default nesting budget: how many AST levels a filter may have.
 pub const DEFAULT_MAX_DEPTH: usize = 64;
@@ -15,7 +28,33 @@ pub const DEFAULT_MAX_COMPARISONS: usize = 1000;
 /// A configured parser: which identity-provider dialects are accepted, and the budgets.
 ///
 /// [`Parser::new`] is the strict RFC 7644 grammar (what [`parse`] and [`parse_path`] use);
-/// [`Parser::with_dialects`] also accepts what real identity providers send.
+/// [`Parser::with_dialects`] also accepts what real identity providers send:
+///
+/// - **bare words** ([`Parser::bare_words`]): an unquoted comparison value such as
+///   `externalId eq jyoung` or `id eq 54D382A4-2050-4B4F-9A5B-2F2E2D2A9B3C` is read as a
+///   string. The value runs to the next space, tab, parenthesis, bracket or `"`; a run that
+///   is exactly `true`, `false`, `null` (in any case) or a JSON number keeps that meaning.
+///   A run starting with `'` is still rejected (single quotes are never string delimiters).
+/// - **Entra value paths** ([`Parser::entra_value_paths`]): Microsoft Entra ID's
+///   `emails[type eq "work"].value eq "x@y.com"` is read as the RFC form
+///   `emails[type eq "work" and value eq "x@y.com"]`.
+///
+/// The budgets bound what a hostile input can cost: [`Parser::max_len`] (bytes),
+/// [`Parser::max_comparisons`] and [`Parser::max_depth`] (nesting).
+///
+/// ```
+/// use scim_filter::{Parser, parse};
+///
+/// let tolerant = Parser::with_dialects();
+/// let f = tolerant.parse(r#"emails[type eq "work"].value eq bjensen@example.com"#)?;
+/// assert_eq!(
+///     f.to_string(),
+///     r#"emails[type eq "work" and value eq "bjensen@example.com"]"#
+/// );
+/// // The printed form is standard SCIM, so the strict parser reads it back.
+/// assert_eq!(parse(&f.to_string())?, f);
+/// # Ok::<(), scim_filter::ParseError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Parser {
     bare_words: bool,
@@ -60,7 +99,11 @@ impl Parser {
         self
     }
 
-    /// Sets the nesting budget (AST levels).
+    /// Sets the nesting budget: both the depth of the tree ([`Filter::depth`]) and the
+    /// nesting of parentheses and brackets (redundant ones included) must stay within it.
+    ///
+    /// Printing, evaluating and dropping a filter recurse once per level, so a raised budget
+    /// raises the stack those need.
     pub const fn max_depth(mut self, depth: usize) -> Self {
         self.max_depth = depth;
         self
@@ -72,31 +115,1220 @@ impl Parser {
         self
     }
 
-    /// Sets the most comparisons accepted in one filter.
+    /// Sets the most comparisons (including `pr`) accepted in one filter.
     pub const fn max_comparisons(mut self, n: usize) -> Self {
         self.max_comparisons = n;
         self
     }
 
+    /// Checks the size budget and emptiness before parsing.
+    fn precheck(&self, input: &str, target: Target) -> Result<(), Fault> {
+        if input.len() > self.max_len {
+            return Err(Fault::new(
+                ParseErrorKind::TooLong { max: self.max_len },
+                self.max_len..input.len(),
+                Expected::SMALLER,
+            ));
+        }
+        if input.bytes().all(|b| b == b' ' || b == b'\t') {
+            return Err(Fault::new(
+                ParseErrorKind::Empty,
+                0..input.len(),
+                match target {
+                    Target::Filter => Expected::FILTER,
+                    Target::Path => Expected::ATTR_PATH,
+                },
+            ));
+        }
+        Ok(())
+    }
+
     /// Parses a filter.
+    ///
+    /// ```
+    /// use scim_filter::{CompValue, Filter, Parser};
+    ///
+    /// let f = Parser::new().parse(r#"userName eq "bjensen""#)?;
+    /// let Filter::Compare(c) = &f else { panic!() };
+    /// assert_eq!(c.attr.name, "userName");
+    /// assert_eq!(c.value, CompValue::String("bjensen".into()));
+    /// # Ok::<(), scim_filter::ParseError>(())
+    /// ```
     pub fn parse<'a>(&self, input: &'a str) -> Result<Filter<'a>, ParseError> {
-        let _ = (self, input);
-        Err(ParseError::new(input, 0..0, ParseErrorKind::Empty))
+        self.precheck(input, Target::Filter)
+            .and_then(|()| {
+                let mut st = State::new(self, input);
+                st.filter(Opener::Top, 0).map(|(f, _)| f)
+            })
+            .map_err(|e| e.into_error(input, Target::Filter))
     }
 
     /// Parses a PATCH path.
+    ///
+    /// ```
+    /// use scim_filter::Parser;
+    ///
+    /// let p = Parser::new().parse_path(r#"emails[type eq "work"].value"#)?;
+    /// assert_eq!(p.attr.name, "emails");
+    /// assert_eq!(p.attr.sub_attr.as_deref(), Some("value"));
+    /// assert_eq!(p.filter.unwrap().to_string(), r#"type eq "work""#);
+    /// # Ok::<(), scim_filter::ParseError>(())
+    /// ```
     pub fn parse_path<'a>(&self, input: &'a str) -> Result<Path<'a>, ParseError> {
-        let _ = (self, input);
-        Err(ParseError::new(input, 0..0, ParseErrorKind::Empty))
+        self.precheck(input, Target::Path)
+            .and_then(|()| State::new(self, input).path())
+            .map_err(|e| e.into_error(input, Target::Path))
     }
 }
 
 /// Parses a filter with the strict RFC 7644 grammar and the default budgets.
+///
+/// ```
+/// let f = scim_filter::parse(r#"title pr and userType EQ "Employee""#)?;
+/// assert_eq!(f.to_string(), r#"title pr and userType eq "Employee""#);
+/// # Ok::<(), scim_filter::ParseError>(())
+/// ```
 pub fn parse(input: &str) -> Result<Filter<'_>, ParseError> {
     Parser::new().parse(input)
 }
 
 /// Parses a PATCH path (`attrPath / valuePath [subAttr]`) with the strict grammar.
+///
+/// ```
+/// let p = scim_filter::parse_path(r#"members[value eq "2819c223"]"#)?;
+/// assert_eq!(p.attr.name, "members");
+/// assert!(p.filter.is_some());
+/// # Ok::<(), scim_filter::ParseError>(())
+/// ```
 pub fn parse_path(input: &str) -> Result<Path<'_>, ParseError> {
     Parser::new().parse_path(input)
+}
+
+/// An error before it is attached to its input.
+#[derive(Debug)]
+struct Fault {
+    kind: ParseErrorKind,
+    span: Range<usize>,
+    expected: Expected,
+}
+
+impl Fault {
+    fn new(kind: ParseErrorKind, span: Range<usize>, expected: Expected) -> Self {
+        Fault {
+            kind,
+            span,
+            expected,
+        }
+    }
+
+    fn into_error(self, input: &str, target: Target) -> ParseError {
+        ParseError::new(input, target, self.span, self.kind, self.expected)
+    }
+}
+
+type PResult<T> = Result<T, Fault>;
+
+/// Byte classes for the lexer.
+const WS: u8 = 1;
+/// Part of a word: anything but whitespace, control characters, `(`, `)`, `[`, `]` and `"`.
+const RUN: u8 = 1 << 1;
+/// `ALPHA`.
+const ALPHA: u8 = 1 << 2;
+/// `ALPHA / DIGIT / "-" / "_"`: the rest of an attribute name.
+const NAME: u8 = 1 << 3;
+/// A character of a URN segment: `ALPHA / DIGIT / "-" / "." / "_" / "~"`.
+const URN: u8 = 1 << 4;
+
+static CLASS: [u8; 256] = classes();
+
+const fn classes() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let mut c = 0;
+        if b == b' ' || b == b'\t' {
+            c |= WS;
+        }
+        let delimiter =
+            b <= b' ' || b == 0x7f || b == b'(' || b == b')' || b == b'[' || b == b']' || b == b'"';
+        if !delimiter {
+            c |= RUN;
+        }
+        if b.is_ascii_alphabetic() {
+            c |= ALPHA | NAME | URN;
+        }
+        if b.is_ascii_digit() || b == b'-' || b == b'_' {
+            c |= NAME | URN;
+        }
+        if b == b'.' || b == b'~' {
+            c |= URN;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+}
+
+#[inline]
+fn is(b: u8, class: u8) -> bool {
+    CLASS[b as usize] & class != 0
+}
+
+/// What opened the group being parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opener {
+    /// The whole filter.
+    Top,
+    /// The `[` of a PATCH path.
+    PathBracket,
+    /// `(`.
+    Paren,
+    /// `not (`.
+    Not,
+    /// The `[` of a value path (whose attribute is kept aside: value paths do not nest).
+    Bracket,
+}
+
+/// A group being parsed: the terms of its `or` chain and of the current `and` chain.
+struct Frame<'a> {
+    opener: Opener,
+    /// Where the opener is in the input.
+    at: usize,
+    ands: Vec<Filter<'a>>,
+    and_depth: usize,
+    ors: Vec<Filter<'a>>,
+    or_depth: usize,
+}
+
+impl<'a> Frame<'a> {
+    const fn new(opener: Opener, at: usize) -> Self {
+        Frame {
+            opener,
+            at,
+            ands: Vec::new(),
+            and_depth: 0,
+            ors: Vec::new(),
+            or_depth: 0,
+        }
+    }
+
+    #[inline]
+    fn push_and(&mut self, term: Filter<'a>, depth: usize) {
+        if self.ands.capacity() == 0 {
+            self.ands = Vec::with_capacity(4);
+        }
+        self.ands.push(term);
+        self.and_depth = self.and_depth.max(depth);
+    }
+
+    /// Ends the current `and` chain with `term`: the chain's node (or `term` alone).
+    #[inline]
+    fn close_and(&mut self, term: Filter<'a>, depth: usize) -> (Filter<'a>, usize) {
+        if self.ands.is_empty() {
+            return (term, depth);
+        }
+        self.ands.push(term);
+        let depth = 1 + self.and_depth.max(depth);
+        self.and_depth = 0;
+        (Filter::And(mem::take(&mut self.ands)), depth)
+    }
+
+    #[inline]
+    fn push_or(&mut self, term: Filter<'a>, depth: usize) {
+        if self.ors.capacity() == 0 {
+            self.ors = Vec::with_capacity(4);
+        }
+        self.ors.push(term);
+        self.or_depth = self.or_depth.max(depth);
+    }
+
+    /// Ends the group with `term`: the group's filter and its depth.
+    #[inline]
+    fn finish(&mut self, term: Filter<'a>, depth: usize) -> (Filter<'a>, usize) {
+        let (term, depth) = self.close_and(term, depth);
+        if self.ors.is_empty() {
+            return (term, depth);
+        }
+        self.ors.push(term);
+        let depth = 1 + self.or_depth.max(depth);
+        (Filter::Or(mem::take(&mut self.ors)), depth)
+    }
+}
+
+/// The parser's state over one input.
+struct State<'a> {
+    src: &'a str,
+    b: &'a [u8],
+    pos: usize,
+    bare_words: bool,
+    entra: bool,
+    max_depth: usize,
+    max_comparisons: usize,
+    comparisons: usize,
+}
+
+impl<'a> State<'a> {
+    fn new(p: &Parser, src: &'a str) -> Self {
+        State {
+            src,
+            b: src.as_bytes(),
+            pos: 0,
+            bare_words: p.bare_words,
+            entra: p.entra_value_paths,
+            max_depth: p.max_depth,
+            max_comparisons: p.max_comparisons,
+            comparisons: 0,
+        }
+    }
+
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.pos).copied()
+    }
+
+    /// Skips spaces and tabs; whether there were any.
+    #[inline]
+    fn skip_ws(&mut self) -> bool {
+        let start = self.pos;
+        while let Some(&b) = self.b.get(self.pos) {
+            if !is(b, WS) {
+                break;
+            }
+            self.pos += 1;
+        }
+        self.pos > start
+    }
+
+    /// Reads a word: the longest run of non-delimiter bytes (possibly empty).
+    #[inline]
+    fn run(&mut self) -> &'a str {
+        let start = self.pos;
+        while let Some(&b) = self.b.get(self.pos) {
+            if !is(b, RUN) {
+                break;
+            }
+            self.pos += 1;
+        }
+        // Delimiters are ASCII, so both ends are character boundaries.
+        self.src.get(start..self.pos).unwrap_or_default()
+    }
+
+    /// Reads a word like [`State::run`], with the classes all its bytes share.
+    #[inline]
+    fn run_classes(&mut self) -> (&'a str, u8) {
+        let start = self.pos;
+        let mut shared = !0;
+        while let Some(&b) = self.b.get(self.pos) {
+            let class = CLASS[b as usize];
+            if class & RUN == 0 {
+                break;
+            }
+            shared &= class;
+            self.pos += 1;
+        }
+        (self.src.get(start..self.pos).unwrap_or_default(), shared)
+    }
+
+    /// The span of the character (or end of input) at `at`.
+    fn char_span(&self, at: usize) -> Range<usize> {
+        let len = self
+            .src
+            .get(at..)
+            .and_then(|s| s.chars().next())
+            .map_or(0, char::len_utf8);
+        at..at + len
+    }
+
+    /// Counts one comparison against the budget.
+    #[inline]
+    fn count(&mut self, span: Range<usize>) -> PResult<()> {
+        self.comparisons += 1;
+        if self.comparisons > self.max_comparisons {
+            return Err(Fault::new(
+                ParseErrorKind::TooManyComparisons {
+                    max: self.max_comparisons,
+                },
+                span,
+                Expected::SMALLER,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks a finished node's depth against the budget.
+    #[inline]
+    fn check_depth(&self, depth: usize, span: Range<usize>) -> PResult<()> {
+        if depth > self.max_depth {
+            return Err(self.too_deep(span));
+        }
+        Ok(())
+    }
+
+    fn too_deep(&self, span: Range<usize>) -> Fault {
+        Fault::new(
+            ParseErrorKind::TooDeep {
+                max: self.max_depth,
+            },
+            span,
+            Expected::SMALLER,
+        )
+    }
+
+    /// Opens a group at `at`, making it current.
+    fn open(
+        &self,
+        stack: &mut Vec<Frame<'a>>,
+        cur: &mut Frame<'a>,
+        opener: Opener,
+        at: usize,
+    ) -> PResult<()> {
+        if stack.len() >= self.max_depth {
+            return Err(self.too_deep(at..at + 1));
+        }
+        if stack.capacity() == 0 {
+            *stack = Vec::with_capacity(8);
+        }
+        stack.push(mem::replace(cur, Frame::new(opener, at)));
+        Ok(())
+    }
+
+    /// Parses a filter up to the end of the input (`Top`) or up to and including the `]` of a
+    /// PATCH path (`PathBracket` at `at`).
+    fn filter(&mut self, base: Opener, at: usize) -> PResult<(Filter<'a>, usize)> {
+        let mut stack: Vec<Frame<'a>> = Vec::new();
+        let mut cur = Frame::new(base, at);
+        // The attribute of the open value path, if any.
+        let mut bracket: Option<AttrPath<'a>> = None;
+        let mut in_bracket = base == Opener::PathBracket;
+        loop {
+            // An operand: `(`, `not (`, a value path's `attr[`, or `attrPath op value`.
+            self.skip_ws();
+            let start = self.pos;
+            let Some(c) = self.peek() else {
+                return Err(Fault::new(
+                    ParseErrorKind::UnexpectedEnd,
+                    start..start,
+                    Expected::FILTER,
+                ));
+            };
+            if c == b'(' {
+                self.open(&mut stack, &mut cur, Opener::Paren, start)?;
+                self.pos += 1;
+                continue;
+            }
+            let (run, classes) = self.run_classes();
+            if run.is_empty() {
+                let kind = match c {
+                    b')' if stack.is_empty() => ParseErrorKind::UnmatchedParen,
+                    b']' if !in_bracket => ParseErrorKind::UnmatchedBracket,
+                    _ => ParseErrorKind::Unexpected,
+                };
+                return Err(Fault::new(kind, self.char_span(start), Expected::FILTER));
+            }
+            if run.eq_ignore_ascii_case("not") && self.not_group(start)? {
+                let paren = self.pos;
+                self.open(&mut stack, &mut cur, Opener::Not, paren)?;
+                self.pos += 1;
+                continue;
+            }
+            let attr = if classes & NAME != 0 && is(c, ALPHA) {
+                // Fast path: a plain name, no URN or sub-attribute.
+                AttrPath {
+                    urn: None,
+                    name: Cow::Borrowed(run),
+                    sub_attr: None,
+                }
+            } else {
+                self.attr_path(run, start)?
+            };
+            if self.peek() == Some(b'[') {
+                let at_bracket = self.pos;
+                if let Some(sub) = &attr.sub_attr {
+                    return Err(Fault::new(
+                        ParseErrorKind::SubAttrBeforeValuePath,
+                        at_bracket - sub.len() - 1..at_bracket,
+                        Expected::OPEN_BRACKET.union(Expected::OPERATOR),
+                    ));
+                }
+                if in_bracket {
+                    return Err(Fault::new(
+                        ParseErrorKind::NestedValuePath,
+                        at_bracket..at_bracket + 1,
+                        Expected::OPERATOR,
+                    ));
+                }
+                self.open(&mut stack, &mut cur, Opener::Bracket, at_bracket)?;
+                bracket = Some(attr);
+                in_bracket = true;
+                self.pos += 1;
+                continue;
+            }
+            let (mut term, mut present) = self.attr_exp(attr, start)?;
+            let mut depth = 1;
+            let mut after_bracket = false;
+            // After an operand: `and`, `or`, a closing `)` or `]`, or the end.
+            loop {
+                let spaced = self.skip_ws();
+                let at = self.pos;
+                let Some(c) = self.peek() else {
+                    return match cur.opener {
+                        Opener::Top => {
+                            let (f, d) = cur.finish(term, depth);
+                            self.check_depth(d, at..at)?;
+                            Ok((f, d))
+                        }
+                        Opener::Paren | Opener::Not => Err(Fault::new(
+                            ParseErrorKind::UnclosedParen,
+                            cur.at..cur.at + 1,
+                            Expected::CLOSE_PAREN,
+                        )),
+                        Opener::Bracket | Opener::PathBracket => Err(Fault::new(
+                            ParseErrorKind::UnclosedBracket,
+                            cur.at..cur.at + 1,
+                            Expected::CLOSE_BRACKET,
+                        )),
+                    };
+                };
+                match c {
+                    b')' => {
+                        match cur.opener {
+                            Opener::Paren | Opener::Not => {}
+                            Opener::Bracket | Opener::PathBracket => {
+                                return Err(Fault::new(
+                                    ParseErrorKind::UnclosedBracket,
+                                    cur.at..cur.at + 1,
+                                    Expected::CLOSE_BRACKET,
+                                ));
+                            }
+                            Opener::Top => {
+                                return Err(Fault::new(
+                                    ParseErrorKind::UnmatchedParen,
+                                    at..at + 1,
+                                    Expected::AND | Expected::OR | Expected::END,
+                                ));
+                            }
+                        }
+                        self.pos += 1;
+                        let (f, d) = cur.finish(term, depth);
+                        self.check_depth(d, cur.at..self.pos)?;
+                        let Some(parent) = stack.pop() else {
+                            // A `Paren` or `Not` frame always has a parent.
+                            return Err(self.too_deep(at..at + 1));
+                        };
+                        let done = mem::replace(&mut cur, parent);
+                        (term, depth) = match done.opener {
+                            Opener::Not => (Filter::Not(Box::new(f)), d + 1),
+                            _ => (f, d),
+                        };
+                        self.check_depth(depth, done.at..self.pos)?;
+                        present = false;
+                        after_bracket = false;
+                    }
+                    b']' => {
+                        match cur.opener {
+                            Opener::Bracket => {}
+                            Opener::PathBracket => {
+                                self.pos += 1;
+                                let (f, d) = cur.finish(term, depth);
+                                self.check_depth(d, cur.at..self.pos)?;
+                                return Ok((f, d));
+                            }
+                            Opener::Paren | Opener::Not if in_bracket => {
+                                return Err(Fault::new(
+                                    ParseErrorKind::UnclosedParen,
+                                    cur.at..cur.at + 1,
+                                    Expected::CLOSE_PAREN,
+                                ));
+                            }
+                            Opener::Paren | Opener::Not | Opener::Top => {
+                                return Err(Fault::new(
+                                    ParseErrorKind::UnmatchedBracket,
+                                    at..at + 1,
+                                    Expected::AND | Expected::OR | Expected::END,
+                                ));
+                            }
+                        }
+                        self.pos += 1;
+                        let (f, d) = cur.finish(term, depth);
+                        let Some(parent) = stack.pop() else {
+                            // A `Bracket` frame always has a parent.
+                            return Err(self.too_deep(at..at + 1));
+                        };
+                        let done = mem::replace(&mut cur, parent);
+                        let Some(attr) = bracket.take() else {
+                            return Err(self.too_deep(at..at + 1));
+                        };
+                        in_bracket = false;
+                        let (f, d) = if self.entra && self.peek() == Some(b'.') {
+                            self.entra_comparison(f, d)?
+                        } else {
+                            (f, d)
+                        };
+                        term = Filter::ValuePath(ValuePath {
+                            attr,
+                            filter: Box::new(f),
+                        });
+                        depth = d + 1;
+                        self.check_depth(depth, done.at..self.pos)?;
+                        present = false;
+                        after_bracket = true;
+                    }
+                    _ => {
+                        let run = self.run();
+                        if run.eq_ignore_ascii_case("and") {
+                            cur.push_and(term, depth);
+                            break;
+                        }
+                        if run.eq_ignore_ascii_case("or") {
+                            let (f, d) = cur.close_and(term, depth);
+                            self.check_depth(d, at..self.pos)?;
+                            cur.push_or(f, d);
+                            break;
+                        }
+                        return Err(self.after_operand_fault(
+                            cur.opener,
+                            at,
+                            run,
+                            present,
+                            after_bracket && !spaced,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The error for something after an operand that is not `and`, `or` or a closer.
+    fn after_operand_fault(
+        &self,
+        opener: Opener,
+        at: usize,
+        run: &str,
+        present: bool,
+        after_bracket: bool,
+    ) -> Fault {
+        let span = if run.is_empty() {
+            self.char_span(at)
+        } else {
+            at..at + run.len()
+        };
+        let closer = match opener {
+            Opener::Top => Expected::END,
+            Opener::Paren | Opener::Not => Expected::CLOSE_PAREN,
+            Opener::Bracket | Opener::PathBracket => Expected::CLOSE_BRACKET,
+        };
+        let expected = Expected::AND | Expected::OR | closer;
+        let looks_like_value = self.b.get(at) == Some(&b'"')
+            || run.eq_ignore_ascii_case("true")
+            || run.eq_ignore_ascii_case("false")
+            || run.eq_ignore_ascii_case("null")
+            || Number::new(run).is_some();
+        let kind = if present && looks_like_value {
+            ParseErrorKind::PresentWithValue
+        } else if after_bracket && !run.is_empty() {
+            ParseErrorKind::AfterValuePath
+        } else if matches!(opener, Opener::Top) {
+            ParseErrorKind::TrailingInput
+        } else {
+            ParseErrorKind::Unexpected
+        };
+        Fault::new(kind, span, expected)
+    }
+
+    /// After the word `not` at `start` (the position is just after it): whether it opens a
+    /// `not (` group, leaving the position at the `(`. An attribute named `not` (followed
+    /// by an operator or `[`) is not a group; anything else is an error.
+    fn not_group(&mut self, start: usize) -> PResult<bool> {
+        let after = self.pos;
+        if self.peek() == Some(b'[') {
+            return Ok(false);
+        }
+        let spaced = self.skip_ws();
+        if self.peek() == Some(b'(') {
+            return Ok(true);
+        }
+        let word = self.run();
+        let operator = word.eq_ignore_ascii_case("pr") || CompareOp::from_keyword(word).is_some();
+        self.pos = after;
+        if spaced && operator {
+            Ok(false)
+        } else {
+            Err(Fault::new(
+                ParseErrorKind::NotWithoutParens,
+                start..after,
+                Expected::OPEN_PAREN,
+            ))
+        }
+    }
+
+    /// `attrPath SP "pr"` or `attrPath SP compareOp SP compValue`, after the path (which
+    /// started at `start`). Returns the leaf and whether it is `pr`.
+    #[inline]
+    fn attr_exp(&mut self, attr: AttrPath<'a>, start: usize) -> PResult<(Filter<'a>, bool)> {
+        self.skip_ws();
+        let at = self.pos;
+        let word = self.run();
+        if word.is_empty() {
+            let kind = if at == self.b.len() {
+                ParseErrorKind::UnexpectedEnd
+            } else {
+                ParseErrorKind::Unexpected
+            };
+            return Err(Fault::new(kind, self.char_span(at), Expected::OPERATOR));
+        }
+        if word.eq_ignore_ascii_case("pr") {
+            self.count(start..self.pos)?;
+            return Ok((Filter::Present(attr), true));
+        }
+        let Some(op) = CompareOp::from_keyword(word) else {
+            return Err(Fault::new(
+                ParseErrorKind::UnknownOperator,
+                at..self.pos,
+                Expected::OPERATOR,
+            ));
+        };
+        self.skip_ws();
+        let value = self.comp_value()?;
+        self.count(start..self.pos)?;
+        Ok((Filter::Compare(Comparison { attr, op, value }), false))
+    }
+
+    /// `compValue`: a JSON string, number, `true`, `false` or `null`; or a bare word.
+    #[inline]
+    fn comp_value(&mut self) -> PResult<CompValue<'a>> {
+        let at = self.pos;
+        let Some(c) = self.peek() else {
+            return Err(Fault::new(
+                ParseErrorKind::MissingValue,
+                at..at,
+                Expected::VALUE,
+            ));
+        };
+        match c {
+            b'"' => return self.string().map(CompValue::String),
+            b')' | b']' => {
+                return Err(Fault::new(
+                    ParseErrorKind::MissingValue,
+                    at..at + 1,
+                    Expected::VALUE,
+                ));
+            }
+            _ => {}
+        }
+        let word = self.run();
+        let span = at..self.pos;
+        if word.is_empty() {
+            return Err(Fault::new(
+                ParseErrorKind::Unexpected,
+                self.char_span(at),
+                Expected::VALUE,
+            ));
+        }
+        if word.eq_ignore_ascii_case("true") {
+            return Ok(CompValue::Bool(true));
+        }
+        if word.eq_ignore_ascii_case("false") {
+            return Ok(CompValue::Bool(false));
+        }
+        if word.eq_ignore_ascii_case("null") {
+            return Ok(CompValue::Null);
+        }
+        if let Some(n) = Number::new(word) {
+            return Ok(CompValue::Number(n));
+        }
+        let kind = if word.starts_with('\'') {
+            ParseErrorKind::SingleQuote
+        } else if self.bare_words {
+            return Ok(CompValue::String(Cow::Borrowed(word)));
+        } else if word.eq_ignore_ascii_case("and") || word.eq_ignore_ascii_case("or") {
+            ParseErrorKind::MissingValue
+        } else if word
+            .bytes()
+            .all(|c| matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+        {
+            ParseErrorKind::InvalidNumber
+        } else {
+            ParseErrorKind::BareWord
+        };
+        Err(Fault::new(kind, span, Expected::VALUE))
+    }
+
+    /// A JSON string, at its opening `"`: borrowed unless it has escapes.
+    #[inline]
+    fn string(&mut self) -> PResult<Cow<'a, str>> {
+        let open = self.pos;
+        let b = self.b;
+        let mut i = open + 1;
+        // Fast path: no escapes.
+        loop {
+            match b.get(i) {
+                None => return Err(self.unterminated(open)),
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok(Cow::Borrowed(self.src.get(open + 1..i).unwrap_or_default()));
+                }
+                Some(b'\\') => break,
+                Some(&c) if c < 0x20 => return Err(control(i)),
+                Some(_) => i += 1,
+            }
+        }
+        let mut out = String::with_capacity(i - open + 16);
+        let mut run_start = open + 1;
+        loop {
+            match b.get(i) {
+                None => return Err(self.unterminated(open)),
+                Some(b'"') => {
+                    out.push_str(self.src.get(run_start..i).unwrap_or_default());
+                    self.pos = i + 1;
+                    return Ok(Cow::Owned(out));
+                }
+                Some(b'\\') => {
+                    out.push_str(self.src.get(run_start..i).unwrap_or_default());
+                    i = self.escape(i, &mut out)?;
+                    run_start = i;
+                }
+                Some(&c) if c < 0x20 => return Err(control(i)),
+                Some(_) => i += 1,
+            }
+        }
+    }
+
+    fn unterminated(&self, open: usize) -> Fault {
+        Fault::new(
+            ParseErrorKind::UnterminatedString,
+            open..open + 1,
+            Expected::CLOSE_QUOTE,
+        )
+    }
+
+    /// Decodes the escape at `i` (a backslash) into `out`; the position after it.
+    fn escape(&self, i: usize, out: &mut String) -> PResult<usize> {
+        let bad = |end: usize| {
+            Fault::new(
+                ParseErrorKind::InvalidEscape,
+                i..end.min(self.b.len()),
+                Expected::ESCAPE,
+            )
+        };
+        let Some(&c) = self.b.get(i + 1) else {
+            return Err(self.unterminated_at(i));
+        };
+        let decoded = match c {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let hi = self.hex4(i + 2).ok_or_else(|| bad(self.hex_end(i + 2)))?;
+                match hi {
+                    0xD800..=0xDBFF => {
+                        let j = i + 6;
+                        let lo = if self.b.get(j) == Some(&b'\\')
+                            && self.b.get(j + 1) == Some(&b'u')
+                        {
+                            let lo = self.hex4(j + 2).ok_or_else(|| bad(self.hex_end(j + 2)))?;
+                            (0xDC00..=0xDFFF).contains(&lo).then_some(lo)
+                        } else {
+                            None
+                        };
+                        let Some(lo) = lo else {
+                            return Err(Fault::new(
+                                ParseErrorKind::LoneSurrogate,
+                                i..i + 6,
+                                Expected::LOW_SURROGATE,
+                            ));
+                        };
+                        let cp =
+                            0x10000 + ((u32::from(hi) - 0xD800) << 10) + (u32::from(lo) - 0xDC00);
+                        out.push(char::from_u32(cp).ok_or_else(|| bad(i + 12))?);
+                        return Ok(i + 12);
+                    }
+                    0xDC00..=0xDFFF => {
+                        return Err(Fault::new(
+                            ParseErrorKind::LoneSurrogate,
+                            i..i + 6,
+                            Expected::NOTHING,
+                        ));
+                    }
+                    _ => {
+                        out.push(char::from_u32(u32::from(hi)).ok_or_else(|| bad(i + 6))?);
+                        return Ok(i + 6);
+                    }
+                }
+            }
+            _ => return Err(bad(self.char_span(i + 1).end)),
+        };
+        out.push(decoded);
+        Ok(i + 2)
+    }
+
+    fn unterminated_at(&self, i: usize) -> Fault {
+        Fault::new(
+            ParseErrorKind::UnterminatedString,
+            i..i + 1,
+            Expected::ESCAPE,
+        )
+    }
+
+    /// Four hex digits at `i`.
+    fn hex4(&self, i: usize) -> Option<u16> {
+        let digits = self.b.get(i..i + 4)?;
+        let mut v = 0u16;
+        for &d in digits {
+            v = v << 4 | u16::from(char::from(d).to_digit(16)? as u8);
+        }
+        Some(v)
+    }
+
+    /// The end of the hex digits (at most four) at `i`, plus the first bad character.
+    fn hex_end(&self, i: usize) -> usize {
+        let mut j = i;
+        while j < i + 4 && self.b.get(j).is_some_and(u8::is_ascii_hexdigit) {
+            j += 1;
+        }
+        self.char_span(j).end
+    }
+
+    /// Splits a word (at `start`) into an attribute path: `[urn ":"] name ["." sub]`.
+    #[inline]
+    fn attr_path(&self, run: &'a str, start: usize) -> PResult<AttrPath<'a>> {
+        let b = run.as_bytes();
+        let (urn, name_start) = if b.len() > 4 && b[..4].eq_ignore_ascii_case(b"urn:") {
+            let last = b.iter().rposition(|&c| c == b':').unwrap_or(3);
+            self.check_urn(b, last, start)?;
+            (Some(Cow::Borrowed(&run[..last])), last + 1)
+        } else {
+            (None, 0)
+        };
+        let (name, end) = self.attr_name(run, name_start, start)?;
+        let mut path = AttrPath {
+            urn,
+            name,
+            sub_attr: None,
+        };
+        let Some(&c) = b.get(end) else {
+            return Ok(path);
+        };
+        if c != b'.' {
+            return Err(self.bad_name_char(run, end, start));
+        }
+        let (sub, end) = self.attr_name(run, end + 1, start)?;
+        path.sub_attr = Some(sub);
+        match b.get(end) {
+            None => Ok(path),
+            Some(b'.') => Err(Fault::new(
+                ParseErrorKind::TooManySubAttrs,
+                start + end..start + run.len(),
+                Expected::NOTHING,
+            )),
+            Some(_) => Err(self.bad_name_char(run, end, start)),
+        }
+    }
+
+    /// Checks the URN prefix `b[..last]` (which starts with `urn:`).
+    fn check_urn(&self, b: &[u8], last: usize, start: usize) -> PResult<()> {
+        if last <= 4 {
+            return Err(Fault::new(
+                ParseErrorKind::InvalidUrn,
+                start..start + last + 1,
+                Expected::NOTHING,
+            ));
+        }
+        let mut seg_start = 4;
+        for (i, &c) in b.iter().enumerate().take(last).skip(4) {
+            if c == b':' {
+                if i == seg_start {
+                    return Err(Fault::new(
+                        ParseErrorKind::InvalidUrn,
+                        start + i..start + i + 1,
+                        Expected::NOTHING,
+                    ));
+                }
+                seg_start = i + 1;
+            } else if !is(c, URN) {
+                return Err(Fault::new(
+                    ParseErrorKind::InvalidUrn,
+                    self.char_span(start + i),
+                    Expected::NOTHING,
+                ));
+            }
+        }
+        if seg_start == last {
+            return Err(Fault::new(
+                ParseErrorKind::InvalidUrn,
+                start + last..start + last + 1,
+                Expected::NOTHING,
+            ));
+        }
+        Ok(())
+    }
+
+    /// `ATTRNAME` (or `$ref`) at `i` in `run` (which is at `start`): the name and its end.
+    #[inline]
+    fn attr_name(&self, run: &'a str, i: usize, start: usize) -> PResult<(Cow<'a, str>, usize)> {
+        let b = run.as_bytes();
+        if let Some(r) = b.get(i..i + 4)
+            && r.eq_ignore_ascii_case(b"$ref")
+            && matches!(b.get(i + 4), None | Some(b'.'))
+        {
+            return Ok((Cow::Borrowed(&run[i..i + 4]), i + 4));
+        }
+        match b.get(i) {
+            Some(&c) if is(c, ALPHA) => {}
+            None => {
+                return Err(Fault::new(
+                    ParseErrorKind::InvalidAttrName,
+                    start + i..start + i,
+                    Expected::ATTR_NAME,
+                ));
+            }
+            Some(_) => return Err(self.bad_name_char(run, i, start)),
+        }
+        let mut j = i + 1;
+        while b.get(j).is_some_and(|&c| is(c, NAME)) {
+            j += 1;
+        }
+        Ok((Cow::Borrowed(&run[i..j]), j))
+    }
+
+    /// The error for a character at `i` of `run` that cannot be in an attribute name.
+    fn bad_name_char(&self, run: &str, i: usize, start: usize) -> Fault {
+        let kind = if run.as_bytes().get(i) == Some(&b':') {
+            ParseErrorKind::InvalidUrn
+        } else {
+            ParseErrorKind::InvalidAttrName
+        };
+        Fault::new(kind, self.char_span(start + i), Expected::ATTR_NAME)
+    }
+
+    /// A word that must be exactly an attribute name (a sub-attribute after `]`).
+    fn plain_name(&mut self) -> PResult<Cow<'a, str>> {
+        let start = self.pos;
+        let run = self.run();
+        let (name, end) = self.attr_name(run, 0, start)?;
+        match run.as_bytes().get(end) {
+            None => Ok(name),
+            Some(b'.') => Err(Fault::new(
+                ParseErrorKind::TooManySubAttrs,
+                start + end..start + run.len(),
+                Expected::NOTHING,
+            )),
+            Some(_) => Err(self.bad_name_char(run, end, start)),
+        }
+    }
+
+    /// The Entra form: after `attr[filter]`, at `.`: `.subAttr op value` (or `.subAttr pr`),
+    /// merged into the value filter as one more `and` term.
+    fn entra_comparison(
+        &mut self,
+        inner: Filter<'a>,
+        depth: usize,
+    ) -> PResult<(Filter<'a>, usize)> {
+        self.pos += 1;
+        let start = self.pos;
+        let name = self.plain_name()?;
+        let (leaf, _) = self.attr_exp(AttrPath::new(name), start)?;
+        Ok(match inner {
+            Filter::And(mut terms) => {
+                terms.push(leaf);
+                (Filter::And(terms), depth)
+            }
+            other => (Filter::And(vec![other, leaf]), depth + 1),
+        })
+    }
+
+    /// A PATCH path: `attrPath / valuePath ["." subAttr]`.
+    fn path(mut self) -> PResult<Path<'a>> {
+        self.skip_ws();
+        let start = self.pos;
+        let run = self.run();
+        if run.is_empty() {
+            return Err(Fault::new(
+                ParseErrorKind::Unexpected,
+                self.char_span(start),
+                Expected::ATTR_PATH,
+            ));
+        }
+        let mut attr = self.attr_path(run, start)?;
+        let mut expected = Expected::OPEN_BRACKET | Expected::END;
+        let filter = if self.peek() == Some(b'[') {
+            let bracket = self.pos;
+            if let Some(sub) = &attr.sub_attr {
+                return Err(Fault::new(
+                    ParseErrorKind::SubAttrBeforeValuePath,
+                    bracket - sub.len() - 1..bracket,
+                    Expected::END,
+                ));
+            }
+            self.pos += 1;
+            let (filter, _) = self.filter(Opener::PathBracket, bracket)?;
+            if self.peek() == Some(b'.') {
+                self.pos += 1;
+                attr.sub_attr = Some(self.plain_name()?);
+                expected = Expected::END;
+            } else {
+                expected = Expected::SUB_ATTR | Expected::END;
+            }
+            Some(Box::new(filter))
+        } else {
+            None
+        };
+        self.skip_ws();
+        if self.pos < self.b.len() {
+            let at = self.pos;
+            let end = at + self.run().len();
+            let span = if end > at {
+                at..end
+            } else {
+                self.char_span(at)
+            };
+            return Err(Fault::new(ParseErrorKind::TrailingInput, span, expected));
+        }
+        Ok(Path { attr, filter })
+    }
+}
+
+/// The error for an unescaped control character at `i` in a string.
+fn control(i: usize) -> Fault {
+    Fault::new(ParseErrorKind::ControlCharacter, i..i + 1, Expected::ESCAPE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmp<'a>(name: &'a str, op: CompareOp, value: CompValue<'a>) -> Filter<'a> {
+        Filter::Compare(Comparison {
+            attr: AttrPath::new(name),
+            op,
+            value,
+        })
+    }
+
+    fn s(v: &str) -> CompValue<'_> {
+        CompValue::String(Cow::Borrowed(v))
+    }
+
+    fn kind(input: &str) -> ParseErrorKind {
+        *parse(input).unwrap_err().kind()
+    }
+
+    #[test]
+    fn single_comparison_borrows() {
+        let f = parse(r#"userName eq "bjensen""#).unwrap();
+        assert_eq!(f, cmp("userName", CompareOp::Eq, s("bjensen")));
+        let Filter::Compare(c) = f else {
+            unreachable!()
+        };
+        assert!(matches!(c.attr.name, Cow::Borrowed(_)));
+        assert!(matches!(c.value, CompValue::String(Cow::Borrowed(_))));
+    }
+
+    #[test]
+    fn escapes_allocate_and_decode() {
+        let f = parse(r#"a eq "x\"y\\z\/\b\f\n\r\t\u00e9\ud83d\ude00""#).unwrap();
+        let expected = "x\"y\\z/\u{8}\u{c}\n\r\t\u{e9}\u{1f600}";
+        assert_eq!(
+            f,
+            cmp("a", CompareOp::Eq, CompValue::String(expected.into()))
+        );
+    }
+
+    #[test]
+    fn string_errors() {
+        assert_eq!(kind(r#"a eq "x"#), ParseErrorKind::UnterminatedString);
+        assert_eq!(kind(r#"a eq "x\"#), ParseErrorKind::UnterminatedString);
+        assert_eq!(kind(r#"a eq "\x""#), ParseErrorKind::InvalidEscape);
+        assert_eq!(kind(r#"a eq "\u12G4""#), ParseErrorKind::InvalidEscape);
+        assert_eq!(kind(r#"a eq "\u12""#), ParseErrorKind::InvalidEscape);
+        assert_eq!(kind(r#"a eq "\ud800""#), ParseErrorKind::LoneSurrogate);
+        assert_eq!(
+            kind(r#"a eq "\ud800\u0041""#),
+            ParseErrorKind::LoneSurrogate
+        );
+        assert_eq!(kind(r#"a eq "\udc00""#), ParseErrorKind::LoneSurrogate);
+        assert_eq!(kind("a eq \"\u{1}\""), ParseErrorKind::ControlCharacter);
+        assert_eq!(
+            kind("a eq \"x\\n\u{1f}\""),
+            ParseErrorKind::ControlCharacter
+        );
+        assert_eq!(kind(r#"a eq "\é""#), ParseErrorKind::InvalidEscape);
+    }
+
+    #[test]
+    fn precedence_and_flattening() {
+        let f = parse("a pr or b pr and c pr or d pr").unwrap();
+        let p = |n| Filter::Present(AttrPath::new(n));
+        assert_eq!(
+            f,
+            Filter::Or(vec![p("a"), Filter::And(vec![p("b"), p("c")]), p("d")])
+        );
+        let f = parse("a pr and (b pr and c pr)").unwrap();
+        assert_eq!(
+            f,
+            Filter::And(vec![p("a"), Filter::And(vec![p("b"), p("c")])])
+        );
+        assert_eq!(parse("((a pr))").unwrap(), p("a"));
+        assert_eq!(
+            parse("not(a pr) and NOT  (b pr)").unwrap(),
+            Filter::And(vec![
+                Filter::Not(Box::new(p("a"))),
+                Filter::Not(Box::new(p("b")))
+            ])
+        );
+    }
+
+    #[test]
+    fn attribute_named_not() {
+        let f = parse("not pr and not eq 1").unwrap();
+        assert_eq!(
+            f,
+            Filter::And(vec![
+                Filter::Present(AttrPath::new("not")),
+                cmp(
+                    "not",
+                    CompareOp::Eq,
+                    CompValue::Number(Number::new("1").unwrap())
+                ),
+            ])
+        );
+        assert_eq!(kind("not a pr"), ParseErrorKind::NotWithoutParens);
+        assert_eq!(kind("not"), ParseErrorKind::NotWithoutParens);
+        assert_eq!(kind("notpr"), ParseErrorKind::UnexpectedEnd);
+    }
+
+    #[test]
+    fn depth_budget_counts_levels_and_parens() {
+        let p = Parser::new().max_depth(4);
+        assert!(p.parse("not (a pr and (b pr or c pr))").is_ok());
+        let e = p.parse("not (a pr and (b pr or not (c pr)))").unwrap_err();
+        assert_eq!(e.kind(), &ParseErrorKind::TooDeep { max: 4 });
+        assert!(p.parse("((((a pr))))").is_ok());
+        let e = p.parse("(((((a pr)))))").unwrap_err();
+        assert_eq!(e.kind(), &ParseErrorKind::TooDeep { max: 4 });
+        assert_eq!(e.span(), 4..5);
+        let e = Parser::new().max_depth(0).parse("a pr").unwrap_err();
+        assert_eq!(e.kind(), &ParseErrorKind::TooDeep { max: 0 });
+    }
+
+    #[test]
+    fn entra_merges() {
+        let p = Parser::with_dialects();
+        let f = p
+            .parse(r#"emails[type eq "work" or primary eq true].value pr"#)
+            .unwrap();
+        assert_eq!(
+            f.to_string(),
+            r#"emails[(type eq "work" or primary eq true) and value pr]"#
+        );
+        assert_eq!(
+            kind(r#"emails[type eq "work"].value eq "x""#),
+            ParseErrorKind::AfterValuePath
+        );
+    }
 }
