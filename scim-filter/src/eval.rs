@@ -1,10 +1,25 @@
-//! Evaluation of a filter against a JSON resource.
+//! Evaluation of a filter against a JSON resource (RFC 7644 §3.4.2.2, RFC 7643 §2).
 //!
-//! STUB: the evaluator issue fills this in; the public signatures are fixed.
+//! [`Filter::matches`] evaluates without a schema, inferring each attribute's type from the
+//! JSON; [`Filter::matches_with`] takes attribute characteristics from an [`AttrSchema`]
+//! (type, `caseExact`), and [`Filter::check`] validates a filter against that schema once,
+//! before any resource is seen.
+//!
+#![doc = include_str!("eval/semantics.md")]
 
 use serde_json::Value;
 
-use crate::ast::{CompareOp, Filter};
+use crate::ast::{AttrPath, CompareOp, Filter};
+
+mod compare;
+mod datetime;
+mod lookup;
+mod text;
+
+#[cfg(test)]
+mod tests;
+
+use compare::Plan;
 
 /// The SCIM data type of an attribute (RFC 7643 §2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,6 +59,9 @@ pub struct Characteristics {
 /// sub-attribute (for the conditions inside a value path, the value path's attribute is
 /// `name` and the condition's attribute is `sub_attr`). Names are matched
 /// case-insensitively. `None` means the attribute is not known.
+///
+/// For a complex attribute compared without a sub-attribute (`manager eq "x"`), the
+/// evaluator also asks for its `value` sub-attribute.
 pub trait AttrSchema {
     /// The characteristics of `urn:name.sub_attr`, if the attribute is known.
     fn characteristics(
@@ -54,7 +72,7 @@ pub trait AttrSchema {
     ) -> Option<Characteristics>;
 }
 
-/// Why a filter could not be evaluated.
+/// Why a filter could not be evaluated. A service reports each as 400 `invalidFilter`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EvalError {
@@ -66,30 +84,294 @@ pub enum EvalError {
         /// The operator.
         op: CompareOp,
     },
+    /// The literal does not fit the operator or the attribute's type (e.g. `gt null`, or a
+    /// number compared with a string attribute).
+    #[error("invalid value for operator `{}` on attribute `{attr}`: {reason}", op.as_str())]
+    InvalidValue {
+        /// The attribute path as written.
+        attr: String,
+        /// The operator.
+        op: CompareOp,
+        /// What the value should have been.
+        reason: &'static str,
+    },
+    /// The schema does not know the attribute.
+    #[error("unknown attribute `{attr}` in filter")]
+    UnknownAttribute {
+        /// The attribute path as written.
+        attr: String,
+    },
 }
 
 impl Filter<'_> {
     /// Whether `resource` matches the filter, inferring types from the JSON and treating
     /// every string as case-insensitive (`caseExact` false).
+    ///
+    /// Evaluation follows these rules:
+    ///
+    #[doc = include_str!("eval/semantics.md")]
     pub fn matches(&self, resource: &Value) -> Result<bool, EvalError> {
-        let _ = resource;
-        Ok(false)
+        Eval::<NoSchema> { schema: None }.filter(self, Scope::Resource(resource))
     }
 
     /// Whether `resource` matches the filter, with attribute characteristics from `schema`.
+    ///
+    /// Call [`Filter::check`] first: then no error can come from evaluation.
     pub fn matches_with<S: AttrSchema + ?Sized>(
         &self,
         resource: &Value,
         schema: &S,
     ) -> Result<bool, EvalError> {
-        let _ = (resource, schema);
-        Ok(false)
+        Eval {
+            schema: Some(schema),
+        }
+        .filter(self, Scope::Resource(resource))
     }
 
     /// Checks every comparison's operator against the attribute's type once, before
     /// evaluating, so that the outcome never depends on the stored data.
+    ///
+    /// Reports the first error in the filter's written order.
     pub fn check<S: AttrSchema + ?Sized>(&self, schema: &S) -> Result<(), EvalError> {
-        let _ = schema;
-        Ok(())
+        check(self, None, schema)
     }
+}
+
+/// The schema of [`Filter::matches`]: none.
+enum NoSchema {}
+
+impl AttrSchema for NoSchema {
+    fn characteristics(
+        &self,
+        _: Option<&str>,
+        _: &str,
+        _: Option<&str>,
+    ) -> Option<Characteristics> {
+        match *self {}
+    }
+}
+
+/// Where attribute names are resolved.
+#[derive(Clone, Copy)]
+enum Scope<'v, 'f> {
+    /// At the top level of a resource.
+    Resource(&'v Value),
+    /// In one element of the value path attribute `parent`.
+    Element {
+        parent: &'f AttrPath<'f>,
+        element: &'v Value,
+    },
+}
+
+impl<'f> Scope<'_, 'f> {
+    fn parent(&self) -> Option<&'f AttrPath<'f>> {
+        match *self {
+            Scope::Resource(_) => None,
+            Scope::Element { parent, .. } => Some(parent),
+        }
+    }
+}
+
+struct Eval<'s, S: ?Sized> {
+    schema: Option<&'s S>,
+}
+
+impl<S: AttrSchema + ?Sized> Eval<'_, S> {
+    fn filter<'f>(&self, f: &'f Filter<'f>, scope: Scope<'_, 'f>) -> Result<bool, EvalError> {
+        match f {
+            Filter::Compare(cmp) => {
+                let attr = || render(scope.parent(), &cmp.attr);
+                // Without a schema any object compares through its `value`; with one, only
+                // a complex attribute does.
+                let (plan, through_value) = match self.schema {
+                    None => (compare::plan(cmp, None, &attr)?, true),
+                    Some(schema) => {
+                        let (chars, complex) = comparison_chars(schema, scope.parent(), &cmp.attr)?;
+                        (compare::plan(cmp, Some(chars), &attr)?, complex)
+                    }
+                };
+                let Some(value) = resolve(scope, &cmp.attr) else {
+                    return Ok(match plan {
+                        Plan::Assigned { assigned } => !assigned,
+                        Plan::Test { negate, .. } => negate,
+                    });
+                };
+                let sub = cmp.attr.sub_attr.as_deref();
+                match plan {
+                    Plan::Assigned { assigned } => {
+                        let has = lookup::any_value::<EvalError>(value, sub, |v| {
+                            Ok(lookup::has_value(v))
+                        })?;
+                        Ok(has == assigned)
+                    }
+                    Plan::Test { test, negate } => {
+                        let hit = lookup::any_value(value, sub, |v| {
+                            let v = if through_value {
+                                lookup::comparable(v)
+                            } else {
+                                v
+                            };
+                            test.value(v, &attr)
+                        })?;
+                        Ok(hit != negate)
+                    }
+                }
+            }
+            Filter::Present(path) => {
+                if let Some(schema) = self.schema {
+                    attr_chars(schema, scope.parent(), path)?;
+                }
+                match resolve(scope, path) {
+                    None => Ok(false),
+                    Some(value) => {
+                        lookup::any_value::<EvalError>(value, path.sub_attr.as_deref(), |v| {
+                            Ok(lookup::is_present(v))
+                        })
+                    }
+                }
+            }
+            Filter::Not(inner) => Ok(!self.filter(inner, scope)?),
+            Filter::And(all) => {
+                for f in all {
+                    if !self.filter(f, scope)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            Filter::Or(any) => {
+                for f in any {
+                    if self.filter(f, scope)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            Filter::ValuePath(vp) => {
+                if let Some(schema) = self.schema {
+                    value_path_chars(schema, scope.parent(), &vp.attr)?;
+                }
+                let Some(value) = resolve(scope, &vp.attr) else {
+                    return Ok(false);
+                };
+                lookup::any_value(value, vp.attr.sub_attr.as_deref(), |element| {
+                    if !lookup::has_value(element) {
+                        return Ok(false);
+                    }
+                    let scope = Scope::Element {
+                        parent: &vp.attr,
+                        element,
+                    };
+                    self.filter(&vp.filter, scope)
+                })
+            }
+        }
+    }
+}
+
+/// The value `path` names in `scope`, before its sub-attribute is applied.
+fn resolve<'v>(scope: Scope<'v, '_>, path: &AttrPath<'_>) -> Option<&'v Value> {
+    match scope {
+        Scope::Resource(resource) => lookup::resolve(resource, path),
+        Scope::Element { element, .. } => lookup::sub_value(element, &path.name),
+    }
+}
+
+/// Validates `f` against `schema`: every node, whatever the data.
+fn check<S: AttrSchema + ?Sized>(
+    f: &Filter<'_>,
+    parent: Option<&AttrPath<'_>>,
+    schema: &S,
+) -> Result<(), EvalError> {
+    match f {
+        Filter::Compare(cmp) => {
+            let (chars, _) = comparison_chars(schema, parent, &cmp.attr)?;
+            compare::plan(cmp, Some(chars), &|| render(parent, &cmp.attr)).map(drop)
+        }
+        Filter::Present(path) => attr_chars(schema, parent, path).map(drop),
+        Filter::Not(inner) => check(inner, parent, schema),
+        Filter::And(fs) | Filter::Or(fs) => fs.iter().try_for_each(|f| check(f, parent, schema)),
+        Filter::ValuePath(vp) => {
+            value_path_chars(schema, parent, &vp.attr)?;
+            check(&vp.filter, Some(&vp.attr), schema)
+        }
+    }
+}
+
+/// The characteristics of `attr` (inside the value path `parent`, if given).
+fn attr_chars<S: AttrSchema + ?Sized>(
+    schema: &S,
+    parent: Option<&AttrPath<'_>>,
+    attr: &AttrPath<'_>,
+) -> Result<Characteristics, EvalError> {
+    let found = match parent {
+        None => schema.characteristics(attr.urn.as_deref(), &attr.name, attr.sub_attr.as_deref()),
+        // SCIM has two levels: `emails[type eq "work"]` is `emails.type`. A URN or a further
+        // sub-attribute inside a value path names nothing.
+        Some(p) if p.sub_attr.is_none() && attr.sub_attr.is_none() && attr.urn.is_none() => {
+            schema.characteristics(p.urn.as_deref(), &p.name, Some(&attr.name))
+        }
+        Some(_) => None,
+    };
+    found.ok_or_else(|| EvalError::UnknownAttribute {
+        attr: render(parent, attr),
+    })
+}
+
+/// The characteristics a comparison of `attr` uses: the attribute's own, or for a complex
+/// attribute those of its `value` sub-attribute (`None` if it has none); and whether the
+/// attribute is complex.
+fn comparison_chars<S: AttrSchema + ?Sized>(
+    schema: &S,
+    parent: Option<&AttrPath<'_>>,
+    attr: &AttrPath<'_>,
+) -> Result<(Option<Characteristics>, bool), EvalError> {
+    let chars = attr_chars(schema, parent, attr)?;
+    if chars.attr_type != AttrType::Complex {
+        return Ok((Some(chars), false));
+    }
+    let value = match (parent, &attr.sub_attr) {
+        (None, None) => schema
+            .characteristics(attr.urn.as_deref(), &attr.name, Some("value"))
+            .filter(|c| c.attr_type != AttrType::Complex),
+        _ => None,
+    };
+    Ok((value, true))
+}
+
+/// Checks the attribute of a value path: known, and not itself inside a value path.
+fn value_path_chars<S: AttrSchema + ?Sized>(
+    schema: &S,
+    parent: Option<&AttrPath<'_>>,
+    attr: &AttrPath<'_>,
+) -> Result<Characteristics, EvalError> {
+    match parent {
+        None => attr_chars(schema, None, attr),
+        Some(p) => Err(EvalError::UnknownAttribute {
+            attr: render(Some(p), attr),
+        }),
+    }
+}
+
+/// The attribute path as written, for error messages (`emails.type` inside
+/// `emails[...]`).
+fn render(parent: Option<&AttrPath<'_>>, attr: &AttrPath<'_>) -> String {
+    fn push(out: &mut String, p: &AttrPath<'_>) {
+        if let Some(urn) = &p.urn {
+            out.push_str(urn);
+            out.push(':');
+        }
+        out.push_str(&p.name);
+        if let Some(sub) = &p.sub_attr {
+            out.push('.');
+            out.push_str(sub);
+        }
+    }
+    let mut out = String::new();
+    if let Some(p) = parent {
+        push(&mut out, p);
+        out.push('.');
+    }
+    push(&mut out, attr);
+    out
 }
