@@ -6,8 +6,14 @@
 //! - group `patch_<case>`: `scim_server` (and `ours` once scim-core's PATCH engine exists);
 //!   the resource is cloned outside the measured routine.
 //!
+//! Times are the benchmark thread's CPU time, measured exactly as in the main benchmarks
+//! (the same file, `benches/benches/support/thread_cpu.rs`).
+//!
 //! `cargo run --release --bin report` turns the estimates of one run into the tables of
 //! BENCHMARKS.md.
+
+#[path = "../../benches/support/thread_cpu.rs"]
+mod thread_cpu;
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -17,8 +23,9 @@ use scim_peers::{
     Parser, corpus, parse_ours, parse_scim_filter_023, parse_scim_proto, parse_scim_v2,
     patch_cases, patch_scim_server, scim_server_provider,
 };
+use thread_cpu::ThreadCpuTime;
 
-fn parse(c: &mut Criterion) {
+fn parse(c: &mut Criterion<ThreadCpuTime>) {
     for entry in corpus() {
         assert!(
             Parser::Ours.accepts(&entry),
@@ -52,7 +59,7 @@ fn parse(c: &mut Criterion) {
     }
 }
 
-fn patch(c: &mut Criterion) {
+fn patch(c: &mut Criterion<ThreadCpuTime>) {
     let provider = scim_server_provider();
     for case in patch_cases() {
         let mut group = c.benchmark_group(format!("patch_{}", case.name));
@@ -82,8 +89,9 @@ fn patch(c: &mut Criterion) {
     }
 }
 
-fn config() -> Criterion {
+fn config() -> Criterion<ThreadCpuTime> {
     Criterion::default()
+        .with_measurement(ThreadCpuTime)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
 }
