@@ -32,7 +32,8 @@ pub const DEFAULT_MAX_COMPARISONS: usize = 1000;
 ///
 /// - **bare words** ([`Parser::bare_words`]): an unquoted comparison value such as
 ///   `externalId eq jyoung` or `id eq 54D382A4-2050-4B4F-9A5B-2F2E2D2A9B3C` is read as a
-///   string. The value runs to the next space, tab, parenthesis, bracket or `"`; a run that
+///   string. The value runs to the next whitespace, control character, parenthesis, bracket
+///   or `"`; a run that
 ///   is exactly `true`, `false`, `null` (in any case) or a JSON number keeps that meaning.
 ///   A run starting with `'` is still rejected (single quotes are never string delimiters).
 /// - **Entra value paths** ([`Parser::entra_value_paths`]): Microsoft Entra ID's
@@ -323,7 +324,7 @@ impl<'a> Frame<'a> {
     }
 
     /// Ends the current `and` chain with `term`: the chain's node (or `term` alone).
-    #[inline]
+    #[inline(always)]
     fn close_and(&mut self, term: Filter<'a>, depth: usize) -> (Filter<'a>, usize) {
         if self.ands.is_empty() {
             return (term, depth);
@@ -344,7 +345,7 @@ impl<'a> Frame<'a> {
     }
 
     /// Ends the group with `term`: the group's filter and its depth.
-    #[inline]
+    #[inline(always)]
     fn finish(&mut self, term: Filter<'a>, depth: usize) -> (Filter<'a>, usize) {
         let (term, depth) = self.close_and(term, depth);
         if self.ors.is_empty() {

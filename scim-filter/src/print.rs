@@ -19,8 +19,15 @@ impl fmt::Display for Filter<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Filter::Compare(c) => c.fmt(f),
-            Filter::Present(a) => write!(f, "{a} pr"),
-            Filter::Not(inner) => write!(f, "not ({inner})"),
+            Filter::Present(a) => {
+                fmt::Display::fmt(a, f)?;
+                f.write_str(" pr")
+            }
+            Filter::Not(inner) => {
+                f.write_str("not (")?;
+                fmt::Display::fmt(inner, f)?;
+                f.write_char(')')
+            }
             Filter::And(terms) => write_chain(f, terms, " and "),
             Filter::Or(terms) => write_chain(f, terms, " or "),
             Filter::ValuePath(v) => v.fmt(f),
@@ -35,7 +42,9 @@ fn write_chain(f: &mut fmt::Formatter<'_>, terms: &[Filter<'_>], sep: &str) -> f
             f.write_str(sep)?;
         }
         if matches!(term, Filter::And(_) | Filter::Or(_)) {
-            write!(f, "({term})")?;
+            f.write_char('(')?;
+            fmt::Display::fmt(term, f)?;
+            f.write_char(')')?;
         } else {
             fmt::Display::fmt(term, f)?;
         }
@@ -46,7 +55,11 @@ fn write_chain(f: &mut fmt::Formatter<'_>, terms: &[Filter<'_>], sep: &str) -> f
 /// `attrPath op value`, e.g. `meta.lastModified gt "2011-05-13T04:42:34Z"`.
 impl fmt::Display for Comparison<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {}", self.attr, self.op, self.value)
+        fmt::Display::fmt(&self.attr, f)?;
+        f.write_char(' ')?;
+        f.write_str(self.op.as_str())?;
+        f.write_char(' ')?;
+        fmt::Display::fmt(&self.value, f)
     }
 }
 
@@ -54,11 +67,10 @@ impl fmt::Display for Comparison<'_> {
 impl fmt::Display for ValuePath<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write_urn_name(f, &self.attr)?;
-        write!(f, "[{}]", self.filter)?;
-        if let Some(sub) = &self.attr.sub_attr {
-            write!(f, ".{sub}")?;
-        }
-        Ok(())
+        f.write_char('[')?;
+        fmt::Display::fmt(&self.filter, f)?;
+        f.write_char(']')?;
+        write_sub_attr(f, &self.attr)
     }
 }
 
@@ -66,11 +78,16 @@ impl fmt::Display for ValuePath<'_> {
 impl fmt::Display for AttrPath<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write_urn_name(f, self)?;
-        if let Some(sub) = &self.sub_attr {
-            write!(f, ".{sub}")?;
-        }
-        Ok(())
+        write_sub_attr(f, self)
     }
+}
+
+fn write_sub_attr(f: &mut fmt::Formatter<'_>, attr: &AttrPath<'_>) -> fmt::Result {
+    if let Some(sub) = &attr.sub_attr {
+        f.write_char('.')?;
+        f.write_str(sub)?;
+    }
+    Ok(())
 }
 
 fn write_urn_name(f: &mut fmt::Formatter<'_>, attr: &AttrPath<'_>) -> fmt::Result {
@@ -135,12 +152,11 @@ impl fmt::Display for Path<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write_urn_name(f, &self.attr)?;
         if let Some(filter) = &self.filter {
-            write!(f, "[{filter}]")?;
+            f.write_char('[')?;
+            fmt::Display::fmt(filter, f)?;
+            f.write_char(']')?;
         }
-        if let Some(sub) = &self.attr.sub_attr {
-            write!(f, ".{sub}")?;
-        }
-        Ok(())
+        write_sub_attr(f, &self.attr)
     }
 }
 

@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::text::{self, Needle};
+use super::text;
 use super::{AttrType, Characteristics, EvalError, datetime, lookup};
 use crate::ast::{CompValue, CompareOp, Comparison, Number};
 
@@ -35,10 +35,7 @@ enum Kind<'f> {
     /// No schema: the value's JSON type decides.
     Infer(Literal<'f>),
     /// A `string`, `reference` or `binary` attribute.
-    Text {
-        needle: Needle<'f>,
-        case_exact: bool,
-    },
+    Text { lit: &'f str, case_exact: bool },
     /// A `boolean` attribute.
     Bool(bool),
     /// An `integer` or `decimal` attribute.
@@ -50,12 +47,8 @@ enum Kind<'f> {
 /// A literal without a schema to interpret it.
 #[derive(Debug, Clone, Copy)]
 enum Literal<'f> {
-    Text {
-        needle: Needle<'f>,
-        /// The instant the literal names, if it is an xsd:dateTime and the operator can
-        /// compare instants.
-        instant: Option<Timestamp>,
-    },
+    /// A string; compared as an instant with a stored xsd:dateTime if it is one too.
+    Text(&'f str),
     Bool(bool),
     Num(Num),
 }
@@ -152,14 +145,7 @@ pub(super) fn plan<'f>(
 /// it whatever the data (`co 5`, `gt true`).
 fn infer_literal<'f>(cmp: &'f Comparison<'f>, op: CompareOp) -> Option<Literal<'f>> {
     match &cmp.value {
-        CompValue::String(s) => Some(Literal::Text {
-            needle: Needle::new(s),
-            instant: if op.is_substring() {
-                None
-            } else {
-                datetime::parse(s)
-            },
-        }),
+        CompValue::String(s) => Some(Literal::Text(s)),
         CompValue::Number(n) => (!op.is_substring()).then(|| Literal::Num(Num::from_literal(n))),
         CompValue::Bool(b) => (op == CompareOp::Eq).then_some(Literal::Bool(*b)),
         CompValue::Null => None,
@@ -181,7 +167,7 @@ fn typed<'f>(
             }
             match value {
                 CompValue::String(s) => Ok(Kind::Text {
-                    needle: Needle::new(s),
+                    lit: s,
                     case_exact: c.case_exact || c.attr_type == AttrType::Binary,
                 }),
                 _ => Err(invalid(NEED_STRING)),
@@ -235,22 +221,20 @@ impl Test<'_> {
                 (_, Value::Bool(_) | Value::Object(_) | Value::Array(_)) if op.is_ordering() => {
                     return Err(EvalError::UnsupportedOperator { attr: attr(), op });
                 }
-                (Literal::Text { needle, instant }, Value::String(s)) => {
-                    match instant.and_then(|lit| Some((datetime::parse(s)?, lit))) {
-                        Some((at, lit)) => text::ordering_holds(op, at.cmp(&lit)),
-                        None => text::compare(op, s, *needle, false),
-                    }
-                }
-                (Literal::Text { needle, .. }, Value::Bool(b)) => {
-                    op == CompareOp::Eq && text::parse_bool(needle.text) == Some(*b)
+                (Literal::Text(lit), Value::String(s)) => match instants(op, s, lit) {
+                    Some((at, lit)) => text::ordering_holds(op, at.cmp(&lit)),
+                    None => text::compare(op, s, lit, false),
+                },
+                (Literal::Text(lit), Value::Bool(b)) => {
+                    op == CompareOp::Eq && text::parse_bool(lit) == Some(*b)
                 }
                 (Literal::Bool(lit), Value::Bool(b)) => lit == b,
                 (Literal::Bool(lit), Value::String(s)) => text::parse_bool(s) == Some(*lit),
                 (Literal::Num(lit), Value::Number(n)) => num_holds(op, n, *lit),
                 _ => false,
             },
-            (Kind::Text { needle, case_exact }, Value::String(s)) => {
-                text::compare(op, s, *needle, *case_exact)
+            (Kind::Text { lit, case_exact }, Value::String(s)) => {
+                text::compare(op, s, lit, *case_exact)
             }
             (Kind::Bool(lit), Value::Bool(b)) => lit == b,
             (Kind::Bool(lit), Value::String(s)) => text::parse_bool(s) == Some(*lit),
@@ -261,6 +245,15 @@ impl Test<'_> {
             _ => false,
         })
     }
+}
+
+/// Both strings as instants, if the operator compares instants and both are xsd:dateTime
+/// values (without a schema).
+fn instants(op: CompareOp, value: &str, lit: &str) -> Option<(Timestamp, Timestamp)> {
+    if op.is_substring() || !datetime::looks_like_datetime(lit) {
+        return None;
+    }
+    Some((datetime::parse(value)?, datetime::parse(lit)?))
 }
 
 fn num_holds(op: CompareOp, n: &serde_json::Number, lit: Num) -> bool {

@@ -1,0 +1,63 @@
+//! Criterion benchmarks of scim-tokens, one group `tokens`:
+//!
+//! - `floor`: what verification cannot avoid, SHA-256 of a token's secret plus a `subtle`
+//!   constant-time comparison of two 32-byte digests;
+//! - `verify`: the whole verification of a request, from `&HeaderMap` to the verified
+//!   (tenant, integration), on the in-memory store holding 10,000 integrations.
+//!
+//! The target is `verify` ≤ 1.5 × `floor`; `BENCHMARKS.md` records the ratio.
+#![allow(missing_docs)] // criterion_group! generates undocumented public items.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, HeaderValue};
+use scim_tokens::{
+    ID_LEN, MemoryStore, SECRET_LEN, Settings, TenantId, TokenOptions, TokenService,
+};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+const INTEGRATIONS: usize = 10_000;
+
+fn tokens(c: &mut Criterion) {
+    let service = TokenService::new(MemoryStore::new(), Settings::default());
+    let mut issued = Vec::with_capacity(INTEGRATIONS);
+    for i in 0..INTEGRATIONS {
+        // 100 tenants of 100 integrations each.
+        let tenant = TenantId::new(&format!("tenant-{}", i % 100)).expect("tenant id");
+        let created = service
+            .create(&tenant, &format!("integration {i}"), TokenOptions::new())
+            .expect("create");
+        issued.push(created);
+    }
+    let chosen = &issued[INTEGRATIONS / 2];
+    let text = chosen.token().expose_secret();
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        AUTHORIZATION,
+        HeaderValue::from_str(&format!("Bearer {text}")).expect("header"),
+    );
+    // Warm the last-use time so the measured calls are the steady state (no write).
+    let verified = service.authenticate(&headers).expect("verifies");
+    assert_eq!(verified.integration(), chosen.integration().id());
+
+    let secret = text.as_bytes()[5 + ID_LEN + 1..][..SECRET_LEN].to_vec();
+    let stored: [u8; 32] = Sha256::digest(&secret).into();
+
+    let mut group = c.benchmark_group("tokens");
+    group.bench_function("floor", |b| {
+        b.iter(|| {
+            let digest: [u8; 32] = Sha256::digest(black_box(&secret)).into();
+            bool::from(digest.ct_eq(black_box(&stored)))
+        })
+    });
+    group.bench_function("verify", |b| {
+        b.iter(|| service.authenticate(black_box(&headers)).is_ok())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, tokens);
+criterion_main!(benches);

@@ -1,0 +1,354 @@
+//! The token text: `<prefix>_<id>_<secret><checksum>`; generating and parsing it.
+
+use std::fmt;
+
+use zeroize::Zeroizing;
+
+use crate::base62;
+use crate::crc32::crc32;
+use crate::error::{RandomnessError, SettingsError};
+use crate::id::{ID_LEN, TokenId};
+
+/// The number of base62 characters of the secret: 43 characters carry 256.03 bits.
+pub const SECRET_LEN: usize = 43;
+
+/// The number of base62 characters of the checksum (62^6 > 2^32).
+pub const CHECKSUM_LEN: usize = 6;
+
+/// The longest prefix accepted, in bytes.
+pub const PREFIX_MAX_LEN: usize = 32;
+
+/// The default vendor prefix.
+pub const DEFAULT_PREFIX: &str = "scim";
+
+/// The longest token, or `Authorization` header value, looked at: anything longer is
+/// rejected before any other work.
+pub const MAX_TOKEN_LEN: usize = 1024;
+
+/// The shape of the tokens of one deployment: its vendor prefix.
+///
+/// A token is `<prefix>_<id>_<secret><checksum>`:
+///
+/// - `prefix`: configurable ([`DEFAULT_PREFIX`] by default), so that secret scanners can
+///   recognise a leaked token;
+/// - `id`: the [`TokenId`], [`ID_LEN`] base62 characters, not secret, to find the record;
+/// - `secret`: [`SECRET_LEN`] base62 characters drawn uniformly from the operating system's
+///   randomness (256 bits);
+/// - `checksum`: the CRC-32 (IEEE) of everything before it, as [`CHECKSUM_LEN`] base62
+///   digits, zero-padded, so a typo or garbage is caught without a storage lookup.
+///
+/// All characters are base62 or `_`: a double-click selects the whole token, and it matches
+/// RFC 6750's `b64token`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenFormat {
+    prefix: Box<str>,
+}
+
+impl Default for TokenFormat {
+    fn default() -> Self {
+        Self {
+            prefix: DEFAULT_PREFIX.into(),
+        }
+    }
+}
+
+/// Why a text is not a well-formed token. Says nothing of the text itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Malformed {
+    /// Longer than [`MAX_TOKEN_LEN`].
+    #[error("the token is too long")]
+    TooLong,
+    /// Not the length, prefix or separators of a token of this deployment.
+    #[error("the token does not have the expected shape")]
+    Shape,
+    /// A character that is not base62 where base62 is expected (or not UTF-8).
+    #[error("the token has an invalid character")]
+    Character,
+    /// The checksum does not match.
+    #[error("the token's checksum does not match")]
+    Checksum,
+}
+
+impl TokenFormat {
+    /// A format with the vendor prefix `prefix`: 1 to [`PREFIX_MAX_LEN`] ASCII letters,
+    /// digits or underscores, starting with a letter.
+    ///
+    /// # Errors
+    ///
+    /// [`SettingsError::Prefix`] if the prefix is not valid.
+    pub fn new(prefix: &str) -> Result<Self, SettingsError> {
+        let bytes = prefix.as_bytes();
+        let valid = !bytes.is_empty()
+            && bytes.len() <= PREFIX_MAX_LEN
+            && bytes[0].is_ascii_alphabetic()
+            && bytes
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'_');
+        if valid {
+            Ok(Self {
+                prefix: prefix.into(),
+            })
+        } else {
+            Err(SettingsError::Prefix)
+        }
+    }
+
+    /// The vendor prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The length of every token of this format.
+    pub fn token_len(&self) -> usize {
+        self.prefix.len() + 1 + ID_LEN + 1 + SECRET_LEN + CHECKSUM_LEN
+    }
+
+    /// Generates a token with the id `id` and a fresh secret.
+    ///
+    /// # Errors
+    ///
+    /// [`RandomnessError`] if the operating system gives no randomness.
+    pub fn generate(&self, id: TokenId) -> Result<SecretToken, RandomnessError> {
+        let len = self.token_len();
+        let mut text = Zeroizing::new(vec![0u8; len]);
+        let p = self.prefix.len();
+        text[..p].copy_from_slice(self.prefix.as_bytes());
+        text[p] = b'_';
+        text[p + 1..p + 1 + ID_LEN].copy_from_slice(id.as_str().as_bytes());
+        text[p + 1 + ID_LEN] = b'_';
+        let secret_start = p + 2 + ID_LEN;
+        base62::fill_random(&mut text[secret_start..secret_start + SECRET_LEN])?;
+        let checksum = crc32(&[&text[..len - CHECKSUM_LEN]]);
+        base62::encode_fixed(checksum, &mut text[len - CHECKSUM_LEN..]);
+        // Every byte is ASCII; the conversion moves the buffer without copying it.
+        let text = String::from_utf8(std::mem::take(&mut *text)).unwrap_or_default();
+        Ok(SecretToken {
+            text: Zeroizing::new(text),
+            id,
+            secret_start,
+        })
+    }
+
+    /// Parses a token of this format: its length, prefix, separators, characters and
+    /// checksum. Needs no storage, so garbage is rejected before any lookup.
+    ///
+    /// # Errors
+    ///
+    /// [`Malformed`], saying what is wrong but not repeating the text.
+    pub fn parse<'a>(&self, text: &'a [u8]) -> Result<ParsedToken<'a>, Malformed> {
+        if text.len() > MAX_TOKEN_LEN {
+            return Err(Malformed::TooLong);
+        }
+        let p = self.prefix.len();
+        if text.len() != self.token_len()
+            || &text[..p] != self.prefix.as_bytes()
+            || text[p] != b'_'
+            || text[p + 1 + ID_LEN] != b'_'
+        {
+            return Err(Malformed::Shape);
+        }
+        let id_bytes: [u8; ID_LEN] = text[p + 1..p + 1 + ID_LEN]
+            .try_into()
+            .map_err(|_| Malformed::Shape)?;
+        let tail = &text[p + 2 + ID_LEN..];
+        if !(base62::all_digits(&id_bytes) & base62::all_digits(tail)) {
+            return Err(Malformed::Character);
+        }
+        let body_len = text.len() - CHECKSUM_LEN;
+        let mut expected = [0u8; CHECKSUM_LEN];
+        base62::encode_fixed(crc32(&[&text[..body_len]]), &mut expected);
+        if text[body_len..] != expected {
+            return Err(Malformed::Checksum);
+        }
+        let id = TokenId::from_checked(id_bytes);
+        let secret = &tail[..SECRET_LEN];
+        Ok(ParsedToken { id, secret })
+    }
+}
+
+/// A well-formed token (its checksum matched), borrowed from the text it was parsed from.
+/// Not yet verified: that needs the record of its id. `Debug` shows the id, not the secret.
+#[derive(Clone, Copy)]
+pub struct ParsedToken<'a> {
+    id: TokenId,
+    secret: &'a [u8],
+}
+
+impl<'a> ParsedToken<'a> {
+    /// The token's id, to look its record up by.
+    pub fn id(&self) -> TokenId {
+        self.id
+    }
+
+    /// The secret part, for hashing. Do not log it.
+    pub fn expose_secret(&self) -> &'a [u8] {
+        self.secret
+    }
+}
+
+impl fmt::Debug for ParsedToken<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ParsedToken")
+            .field("id", &self.id)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A newly generated token: the only time its text exists on the server. Show it to the
+/// administrator once, then drop it.
+///
+/// Its `Debug` and `Display` show the prefix and id with the secret redacted; the text is
+/// only given by [`expose_secret`](Self::expose_secret); it is zeroed on drop.
+pub struct SecretToken {
+    text: Zeroizing<String>,
+    id: TokenId,
+    secret_start: usize,
+}
+
+impl SecretToken {
+    /// The whole token text, to show once or to send as `Authorization: Bearer <token>`.
+    pub fn expose_secret(&self) -> &str {
+        &self.text
+    }
+
+    /// The token's id (not secret).
+    pub fn id(&self) -> TokenId {
+        self.id
+    }
+
+    /// The secret part of the text, to digest.
+    pub(crate) fn secret_bytes(&self) -> &[u8] {
+        &self.text.as_bytes()[self.secret_start..self.secret_start + SECRET_LEN]
+    }
+
+    fn redacted(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let visible = self.text.get(..self.secret_start).unwrap_or_default();
+        write!(f, "{visible}<redacted>")
+    }
+}
+
+impl fmt::Debug for SecretToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretToken(")?;
+        self.redacted(f)?;
+        f.write_str(")")
+    }
+}
+
+impl fmt::Display for SecretToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.redacted(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generate(format: &TokenFormat) -> SecretToken {
+        format.generate(TokenId::random().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn prefixes() {
+        for good in ["scim", "acme_scim", "A", "x9", &"p".repeat(PREFIX_MAX_LEN)] {
+            assert!(TokenFormat::new(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "9x",
+            "_x",
+            "a-b",
+            "a b",
+            "é",
+            &"p".repeat(PREFIX_MAX_LEN + 1),
+        ] {
+            assert_eq!(TokenFormat::new(bad), Err(SettingsError::Prefix), "{bad}");
+        }
+    }
+
+    #[test]
+    fn generated_tokens_parse_back() {
+        for prefix in ["scim", "acme_scim_v2"] {
+            let format = TokenFormat::new(prefix).unwrap();
+            let token = generate(&format);
+            let text = token.expose_secret();
+            assert_eq!(text.len(), format.token_len());
+            assert!(text.starts_with(&format!("{prefix}_{}_", token.id())));
+            let parsed = format.parse(text.as_bytes()).unwrap();
+            assert_eq!(parsed.id(), token.id());
+            assert_eq!(parsed.expose_secret(), token.secret_bytes());
+            assert_eq!(parsed.expose_secret().len(), SECRET_LEN);
+        }
+    }
+
+    #[test]
+    fn default_token_length() {
+        assert_eq!(TokenFormat::default().token_len(), 4 + 1 + 16 + 1 + 43 + 6);
+    }
+
+    #[test]
+    fn every_single_character_change_is_caught() {
+        let format = TokenFormat::default();
+        let token = generate(&format);
+        let text = token.expose_secret().as_bytes();
+        for i in 0..text.len() {
+            for &c in base62::ALPHABET.iter().chain(b"_-.~+/=") {
+                if c == text[i] {
+                    continue;
+                }
+                let mut changed = text.to_vec();
+                changed[i] = c;
+                assert!(format.parse(&changed).is_err(), "position {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_reasons() {
+        let format = TokenFormat::default();
+        let token = generate(&format);
+        let text = token.expose_secret().as_bytes();
+        assert_eq!(
+            format.parse(&[b'a'; MAX_TOKEN_LEN + 1]).err(),
+            Some(Malformed::TooLong)
+        );
+        assert_eq!(format.parse(b"").err(), Some(Malformed::Shape));
+        assert_eq!(format.parse(&text[1..]).err(), Some(Malformed::Shape));
+        let mut other_prefix = text.to_vec();
+        other_prefix[0] = b'x';
+        assert_eq!(format.parse(&other_prefix).err(), Some(Malformed::Shape));
+        let mut bad_char = text.to_vec();
+        bad_char[10] = b'-';
+        assert_eq!(format.parse(&bad_char).err(), Some(Malformed::Character));
+        let mut bad_sum = text.to_vec();
+        let last = bad_sum.len() - 1;
+        bad_sum[last] = if bad_sum[last] == b'0' { b'1' } else { b'0' };
+        assert_eq!(format.parse(&bad_sum).err(), Some(Malformed::Checksum));
+        // A token of another deployment's prefix is not ours.
+        let other = TokenFormat::new("acme").unwrap();
+        assert!(other.parse(text).is_err());
+    }
+
+    #[test]
+    fn redaction() {
+        let token = generate(&TokenFormat::default());
+        let secret = std::str::from_utf8(token.secret_bytes())
+            .unwrap()
+            .to_owned();
+        for shown in [
+            format!("{token:?}"),
+            token.to_string(),
+            format!("{token:#?}"),
+        ] {
+            assert!(!shown.contains(&secret), "{shown}");
+            assert!(shown.contains("<redacted>"));
+            assert!(shown.contains(token.id().as_str()));
+        }
+        let parsed = TokenFormat::default()
+            .parse(token.expose_secret().as_bytes())
+            .unwrap();
+        assert!(!format!("{parsed:?}").contains(&secret));
+    }
+}
