@@ -3,8 +3,9 @@
 //!
 //! - group `parse_<filter>`: one function per parser that accepts the filter (`ours`,
 //!   `scim_proto`, `scim_v2`, `scim_filter_023`); each call parses and drops the AST.
-//! - group `patch_<case>`: `scim_server` (and `ours` once scim-core's PATCH engine exists);
-//!   the resource is cloned outside the measured routine.
+//! - group `patch_<case>`: `ours` (scim-core's `apply_patch_in_place`) and `scim_server`
+//!   (`apply_patch_operation` per operation), each where it applies the case without an
+//!   error; the resource is cloned outside the measured routine.
 //!
 //! Times are the benchmark thread's CPU time, measured exactly as in the main benchmarks
 //! (the same file, `benches/benches/support/thread_cpu.rs`).
@@ -20,8 +21,8 @@ use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use scim_peers::{
-    Parser, corpus, parse_ours, parse_scim_filter_023, parse_scim_proto, parse_scim_v2,
-    patch_cases, patch_scim_server, scim_server_provider,
+    OurPatch, Parser, corpus, our_patch_op, parse_ours, parse_scim_filter_023, parse_scim_proto,
+    parse_scim_v2, patch_cases, patch_ours, patch_scim_server, scim_server_provider,
 };
 use thread_cpu::ThreadCpuTime;
 
@@ -61,6 +62,7 @@ fn parse(c: &mut Criterion<ThreadCpuTime>) {
 
 fn patch(c: &mut Criterion<ThreadCpuTime>) {
     let provider = scim_server_provider();
+    let ours = OurPatch::default();
     for case in patch_cases() {
         let mut group = c.benchmark_group(format!("patch_{}", case.name));
         // scim-server: measured only where it applies the operations without an error
@@ -82,9 +84,24 @@ fn patch(c: &mut Criterion<ThreadCpuTime>) {
                 )
             });
         }
-        // TODO(scim-core PATCH): benchmark our engine here, on the same case, as `ours`,
-        // once scim-core's `patch` module has landed on main. It had not by the time these
-        // benchmarks were written (see BENCHMARKS.md).
+        // Ours: scim-core's engine, in place (atomic), on a PatchOp decoded beforehand.
+        let op = our_patch_op(&case.operations);
+        let schema = ours.schema(&case.resource);
+        let map = case.resource.as_object().cloned().unwrap_or_default();
+        let mut probe = map.clone();
+        if patch_ours(&schema, &mut probe, &op, ours.options()).is_ok() {
+            group.bench_function("ours", |b| {
+                b.iter_batched(
+                    || map.clone(),
+                    |mut resource| {
+                        let outcome =
+                            patch_ours(&schema, black_box(&mut resource), &op, ours.options());
+                        (resource, outcome)
+                    },
+                    BatchSize::SmallInput,
+                )
+            });
+        }
         group.finish();
     }
 }

@@ -1,7 +1,10 @@
 //! Prints, as Markdown, which parser accepts each corpus filter, and what each PATCH engine
 //! does with each PATCH case (applied and correct, applied but wrong, or rejected).
 
-use scim_peers::{Parser, corpus, patch_cases, patch_scim_server, scim_server_provider};
+use scim_peers::{
+    OurPatch, Parser, corpus, our_patch_op, patch_cases, patch_ours, patch_scim_server,
+    scim_server_provider,
+};
 
 fn main() {
     let corpus = corpus();
@@ -29,20 +32,31 @@ fn main() {
     }
 
     println!();
-    println!("| PATCH case | scim-server 0.5.3 |");
-    println!("|---|---|");
+    println!("| PATCH case | ours | scim-server 0.5.3 |");
+    println!("|---|---|---|");
     let provider = scim_server_provider();
+    let ours = OurPatch::default();
     for case in patch_cases() {
-        let mut resource = case.resource.clone();
-        let outcome = match patch_scim_server(&provider, &mut resource, &case.operations) {
+        let judge = |outcome: Result<(), String>, resource: &serde_json::Value| match outcome {
             Err(e) => format!("**rejected**: {e}"),
-            Ok(()) if resource == case.expected => "applied, result correct".to_owned(),
+            Ok(()) if *resource == case.expected => "applied, result correct".to_owned(),
+            Ok(()) if case.also_right.as_ref().is_some_and(|(r, _)| r == resource) => format!(
+                "applied, result correct ({})",
+                case.also_right.as_ref().map_or("", |(_, why)| why)
+            ),
             Ok(()) => format!(
                 "**applied, result wrong**: {}",
-                diff(&case.expected, &resource)
+                diff(&case.expected, resource)
             ),
         };
-        println!("| `{}` | {outcome} |", case.name);
+        let mut resource = case.resource.clone();
+        let theirs = patch_scim_server(&provider, &mut resource, &case.operations);
+        let theirs = judge(theirs, &resource);
+        let mut map = case.resource.as_object().cloned().unwrap_or_default();
+        let op = our_patch_op(&case.operations);
+        let outcome = patch_ours(&ours.schema(&case.resource), &mut map, &op, ours.options());
+        let ours_text = judge(outcome.map(drop), &serde_json::Value::Object(map));
+        println!("| `{}` | {ours_text} | {theirs} |", case.name);
     }
 }
 
