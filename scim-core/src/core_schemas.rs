@@ -3,8 +3,9 @@
 
 use crate::registry::Registry;
 use crate::schema::{
-    AttrType, AttributeDef, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, Mutability, ResourceType,
-    Returned, Schema, SchemaExtension, USER_SCHEMA, Uniqueness,
+    AttrType, AttributeDef, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, Mutability, RESOURCE_TYPE_SCHEMA,
+    ResourceType, Returned, SCHEMA_SCHEMA, SERVICE_PROVIDER_CONFIG_SCHEMA, Schema, SchemaExtension,
+    USER_SCHEMA, Uniqueness,
 };
 
 fn string(name: &str) -> AttributeDef {
@@ -304,6 +305,193 @@ pub fn group_resource_type() -> ResourceType {
     }
 }
 
+/// A readOnly attribute, as every attribute of the discovery schemas is.
+fn ro(def: AttributeDef) -> AttributeDef {
+    def.mutability(Mutability::ReadOnly)
+}
+
+fn supported_feature(name: &str, description: &str) -> AttributeDef {
+    ro(complex(
+        name,
+        vec![ro(boolean("supported").required().description(
+            "A Boolean value specifying whether or not the operation is supported.",
+        ))],
+    )
+    .required()
+    .description(description))
+}
+
+/// The ServiceProviderConfig schema (RFC 7643 §5 and §8.7.2).
+pub fn service_provider_config_schema() -> Schema {
+    let integer = |name: &str, description: &str| {
+        ro(AttributeDef::new(name, AttrType::Integer)
+            .required()
+            .description(description))
+    };
+    Schema {
+        id: SERVICE_PROVIDER_CONFIG_SCHEMA.to_owned(),
+        name: "Service Provider Configuration".to_owned(),
+        description: "Schema for representing the service provider's configuration".to_owned(),
+        attributes: vec![
+            ro(reference("documentationUri", &["external"])
+                .description("An HTTP-addressable URL pointing to the service provider's human-consumable help documentation.")),
+            supported_feature("patch", "A complex type that specifies PATCH configuration options."),
+            ro(complex(
+                "bulk",
+                vec![
+                    ro(boolean("supported").required().description("A Boolean value specifying whether or not the operation is supported.")),
+                    integer("maxOperations", "An integer value specifying the maximum number of operations."),
+                    integer("maxPayloadSize", "An integer value specifying the maximum payload size in bytes."),
+                ],
+            )
+            .required()
+            .description("A complex type that specifies bulk configuration options.")),
+            ro(complex(
+                "filter",
+                vec![
+                    ro(boolean("supported").required().description("A Boolean value specifying whether or not the operation is supported.")),
+                    integer("maxResults", "An integer value specifying the maximum number of resources returned in a response."),
+                ],
+            )
+            .required()
+            .description("A complex type that specifies FILTER options.")),
+            supported_feature("changePassword", "A complex type that specifies configuration options related to changing a password."),
+            supported_feature("sort", "A complex type that specifies sort result options."),
+            supported_feature("etag", "A complex type that specifies ETag configuration options."),
+            ro(complex(
+                "authenticationSchemes",
+                vec![
+                    ro(string("type")
+                        .required()
+                        .canonical_values(["oauth", "oauth2", "oauthbearertoken", "httpbasic", "httpdigest"])
+                        .description("The authentication scheme.")),
+                    ro(string("name").required().description("The common authentication scheme name, e.g., HTTP Basic.")),
+                    ro(string("description").required().description("A description of the authentication scheme.")),
+                    ro(reference("specUri", &["external"]).description("An HTTP-addressable URL pointing to the authentication scheme's specification.")),
+                    ro(reference("documentationUri", &["external"]).description("An HTTP-addressable URL pointing to the authentication scheme's usage documentation.")),
+                    ro(boolean("primary").description("Whether this is the preferred authentication scheme.")),
+                ],
+            )
+            .multi_valued()
+            .required()
+            .description("A complex type that specifies supported authentication scheme properties.")),
+        ],
+    }
+}
+
+/// The ResourceType schema (RFC 7643 §6 and §8.7.2).
+pub fn resource_type_schema() -> Schema {
+    Schema {
+        id: RESOURCE_TYPE_SCHEMA.to_owned(),
+        name: "ResourceType".to_owned(),
+        description: "Specifies the schema that describes a SCIM resource type".to_owned(),
+        attributes: vec![
+            ro(string("id").description("The resource type's server unique id. May be the same as the 'name' attribute.")),
+            ro(string("name").required().description("The resource type name.")),
+            ro(string("description").description("The resource type's human-readable description.")),
+            ro(reference("endpoint", &["uri"])
+                .required()
+                .description("The resource type's HTTP-addressable endpoint relative to the Base URL, e.g., '/Users'.")),
+            ro(reference("schema", &["uri"])
+                .required()
+                .case_exact()
+                .description("The resource type's primary/base schema URI.")),
+            ro(complex(
+                "schemaExtensions",
+                vec![
+                    ro(reference("schema", &["uri"])
+                        .required()
+                        .case_exact()
+                        .description("The URI of a schema extension.")),
+                    ro(boolean("required")
+                        .required()
+                        .description("A Boolean value that specifies whether or not the schema extension is required for the resource type.")),
+                ],
+            )
+            .multi_valued()
+            .description("A list of URIs of the resource type's schema extensions.")),
+        ],
+    }
+}
+
+/// The characteristics of an attribute definition, for the Schema schema (one level of
+/// `subAttributes` nested, as in RFC 7643 §8.7.2).
+fn attribute_characteristics(nested: Option<AttributeDef>) -> Vec<AttributeDef> {
+    let mut subs = vec![
+        ro(string("name")
+            .required()
+            .case_exact()
+            .description("The attribute's name.")),
+        ro(string("type")
+            .required()
+            .canonical_values([
+                "string",
+                "complex",
+                "boolean",
+                "decimal",
+                "integer",
+                "dateTime",
+                "reference",
+                "binary",
+            ])
+            .description("The attribute's data type.")),
+        ro(boolean("multiValued")
+            .required()
+            .description("A Boolean value indicating an attribute's plurality.")),
+        ro(string("description").description("A human-readable description of the attribute.")),
+        ro(boolean("required")
+            .description("A boolean value indicating whether or not the attribute is required.")),
+        ro(string("canonicalValues")
+            .multi_valued()
+            .description("A collection of canonical values.")),
+        ro(boolean("caseExact").description(
+            "A Boolean value indicating whether or not a string attribute is case sensitive.",
+        )),
+        ro(string("mutability")
+            .canonical_values(["readOnly", "readWrite", "immutable", "writeOnly"])
+            .description("Indicates whether or not an attribute is modifiable.")),
+        ro(string("returned")
+            .canonical_values(["always", "never", "default", "request"])
+            .description(
+                "Indicates when an attribute is returned in a response (e.g., to a query).",
+            )),
+        ro(string("uniqueness")
+            .canonical_values(["none", "server", "global"])
+            .description("Indicates how unique a value must be.")),
+        ro(string("referenceTypes")
+            .multi_valued()
+            .description("Used only with an attribute of type 'reference'.")),
+    ];
+    subs.extend(nested);
+    subs
+}
+
+/// The Schema schema (RFC 7643 §7 and §8.7.2).
+pub fn schema_schema() -> Schema {
+    let sub_attributes = ro(complex("subAttributes", attribute_characteristics(None))
+        .multi_valued()
+        .description("Used to define the sub-attributes of a complex attribute."));
+    Schema {
+        id: SCHEMA_SCHEMA.to_owned(),
+        name: "Schema".to_owned(),
+        description: "Specifies the schema attribute".to_owned(),
+        attributes: vec![
+            ro(string("id")
+                .required()
+                .description("The unique URI of the schema.")),
+            ro(string("name").description("The schema's human-readable name.")),
+            ro(string("description").description("The schema's human-readable description.")),
+            ro(complex(
+                "attributes",
+                attribute_characteristics(Some(sub_attributes)),
+            )
+            .multi_valued()
+            .required()
+            .description("A complex attribute that includes the attributes of a schema.")),
+        ],
+    }
+}
+
 impl Registry {
     /// A registry with the core User, Group and Enterprise User schemas and the `User`
     /// (extended by Enterprise User) and `Group` resource types.
@@ -316,6 +504,21 @@ impl Registry {
         let _ = r.add_resource_type(user_resource_type());
         let _ = r.add_resource_type(group_resource_type());
         r
+    }
+
+    /// Also registers the schemas of the discovery resources (RFC 7643 §8.7.2:
+    /// ServiceProviderConfig, ResourceType, Schema), for a service that lists them under
+    /// `/Schemas`. They define no resource type. Schemas already registered are skipped.
+    pub fn add_discovery_schemas(&mut self) {
+        for s in [
+            service_provider_config_schema(),
+            resource_type_schema(),
+            schema_schema(),
+        ] {
+            if self.schema(&s.id).is_none() {
+                let _ = self.add_schema(s);
+            }
+        }
     }
 }
 
@@ -366,6 +569,42 @@ mod tests {
             members.sub_attr.map(|a| a.mutability),
             Some(Mutability::Immutable)
         );
+    }
+
+    #[test]
+    fn discovery_schemas_describe_discovery_resources() {
+        use crate::discovery::{ServiceProviderConfig, schemas_list};
+        let mut reg = Registry::core();
+        reg.add_discovery_schemas();
+        reg.add_discovery_schemas();
+        assert_eq!(reg.schemas().len(), 6);
+        // The generated discovery JSON follows its own schemas.
+        let spc = reg
+            .schema(crate::schema::SERVICE_PROVIDER_CONFIG_SCHEMA)
+            .expect("spc");
+        let config = ServiceProviderConfig::default().to_resource("https://h");
+        for attr in &spc.attributes {
+            if attr.required {
+                assert!(config.get(&attr.name).is_some(), "{}", attr.name);
+            }
+        }
+        let list = serde_json::to_value(schemas_list(&reg, "https://h")).expect("json");
+        let schema = reg.schema(crate::schema::SCHEMA_SCHEMA).expect("schema");
+        for resource in list["Resources"].as_array().expect("array") {
+            for attr in &schema.attributes {
+                if attr.required {
+                    assert!(resource.get(&attr.name).is_some(), "{}", attr.name);
+                }
+            }
+            for a in resource["attributes"].as_array().expect("attributes") {
+                for key in a.as_object().expect("object").keys() {
+                    let known = schema.attributes[3].sub_attribute(key).is_some();
+                    assert!(known, "{key}");
+                }
+            }
+        }
+        let rt = reg.schema(crate::schema::RESOURCE_TYPE_SCHEMA).expect("rt");
+        assert!(rt.attribute("schemaExtensions").is_some());
     }
 
     #[test]

@@ -89,8 +89,9 @@
 //!   than the registered schemas, whatever the input holds. Unknown values are dropped
 //!   (or, with [`ValidateOptions::keep_unknown_attributes`], kept as given without being
 //!   walked).
-//! - Work is linear in the size of the input; `attributes` / `excludedAttributes` lists are
-//!   capped at [`project::MAX_NAMES`] names.
+//! - Work grows linearly with the input (times the size of the schema, which the service
+//!   chose); `attributes` / `excludedAttributes` lists are capped at [`project::MAX_NAMES`]
+//!   names.
 //! - Secrets stay secret: the value of a writeOnly or `returned: never` attribute
 //!   (`password`) is never quoted in an error, and [`resource::Password`] redacts itself in
 //!   `Debug`.

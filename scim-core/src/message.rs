@@ -21,7 +21,7 @@ pub const SEARCH_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:S
 pub const BULK_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 /// The URN of the BulkResponse message.
 pub const BULK_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
-/// The URN of the PatchOp message.
+/// The URN of the PatchOp message (the message itself is in the PATCH module).
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /// Parses a request body as JSON.
@@ -423,6 +423,22 @@ mod tests {
                 .expect("lenient");
         assert_eq!(back.total_results, 2);
         assert_eq!(back.start_index, 1);
+    }
+
+    #[test]
+    fn typed_list_response() {
+        use crate::resource::User;
+        let page = ListResponse::new(vec![User::new("a"), User::new("b")], 10, 3);
+        let v = serde_json::to_value(&page).expect("json");
+        assert_eq!(v["Resources"][1]["userName"], "b");
+        assert_eq!(
+            (v["itemsPerPage"].clone(), v["startIndex"].clone()),
+            (json!(2), json!(3))
+        );
+        let back: ListResponse<User> = serde_json::from_value(v).expect("typed");
+        assert_eq!(back, page);
+        let values = back.map(Value::from);
+        assert_eq!(values.resources[0]["userName"], "a");
     }
 
     #[test]

@@ -108,6 +108,40 @@ impl Registry {
         Ok(())
     }
 
+    /// Registers an extension schema and adds it to a registered resource type in one step.
+    ///
+    /// ```
+    /// use scim_core::{AttrType, AttributeDef, Registry, Schema};
+    ///
+    /// let mut registry = Registry::core();
+    /// registry.add_extension_schema("User", Schema {
+    ///     id: "urn:example:params:scim:schemas:extension:acme:2.0:User".into(),
+    ///     name: "AcmeUser".into(),
+    ///     description: "Acme's attributes".into(),
+    ///     attributes: vec![AttributeDef::new("costCenterCode", AttrType::String)],
+    /// }, false)?;
+    /// let users = registry.resource_type("User").unwrap();
+    /// assert!(users.resolve_parts(None, "costCenterCode", None).is_ok());
+    /// # Ok::<(), scim_core::registry::RegistryError>(())
+    /// ```
+    pub fn add_extension_schema(
+        &mut self,
+        resource_type: &str,
+        schema: Schema,
+        required: bool,
+    ) -> Result<(), RegistryError> {
+        if !self
+            .resource_types
+            .iter()
+            .any(|r| r.name.eq_ignore_ascii_case(resource_type))
+        {
+            return Err(RegistryError::UnknownResourceType(resource_type.to_owned()));
+        }
+        let urn = schema.id.clone();
+        self.add_schema(schema)?;
+        self.add_extension(resource_type, &urn, required)
+    }
+
     /// The schema with this URN (case-insensitive).
     pub fn schema(&self, urn: &str) -> Option<&Schema> {
         self.schemas.iter().find(|s| s.id.eq_ignore_ascii_case(urn))

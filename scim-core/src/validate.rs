@@ -23,6 +23,8 @@
 //! [`Mode::Replace`] body an omitted attribute is not asserted (the stored value is kept),
 //! while `null` or `[]` clears it.
 
+use std::fmt;
+
 use base64::Engine as _;
 use serde_json::{Map, Number, Value};
 
@@ -166,6 +168,27 @@ pub fn normalize_value_with(
     ctx: &ValueContext,
     path: &str,
 ) -> Result<Value, Error> {
+    normalize_at(def, value, ctx, &path)
+}
+
+/// An attribute path for error details, rendered only when an error needs it.
+type PathRef<'a> = &'a dyn fmt::Display;
+
+/// `parent` `sep` `name`: `emails.value`, `urn:...:User:department`.
+struct Joined<'a>(PathRef<'a>, char, &'a str);
+
+impl fmt::Display for Joined<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}{}", self.0, self.1, self.2)
+    }
+}
+
+fn normalize_at(
+    def: &AttributeDef,
+    value: Value,
+    ctx: &ValueContext,
+    path: PathRef<'_>,
+) -> Result<Value, Error> {
     if def.multi_valued {
         normalize_multi(def, value, ctx, path)
     } else {
@@ -191,10 +214,10 @@ fn describe(value: &Value, secret: bool) -> String {
     }
 }
 
-fn type_error(def: &AttributeDef, path: &str, expected: &str, got: &Value) -> Error {
+fn type_error(def: &AttributeDef, path: PathRef<'_>, expected: &str, got: &Value) -> Error {
     Error::invalid_value(format!(
         "attribute {} must be {expected}, not {}",
-        quote_input(path),
+        quote_input(&path.to_string()),
         describe(got, is_secret(def))
     ))
 }
@@ -225,7 +248,7 @@ fn normalize_multi(
     def: &AttributeDef,
     value: Value,
     ctx: &ValueContext,
-    path: &str,
+    path: PathRef<'_>,
 ) -> Result<Value, Error> {
     let items = match value {
         Value::Null => return Ok(Value::Null),
@@ -287,7 +310,7 @@ fn normalize_single(
     def: &AttributeDef,
     value: Value,
     ctx: &ValueContext,
-    path: &str,
+    path: PathRef<'_>,
 ) -> Result<Value, Error> {
     match value {
         Value::Null => Ok(Value::Null),
@@ -308,7 +331,7 @@ fn normalize_element(
     def: &AttributeDef,
     value: Value,
     ctx: &ValueContext,
-    path: &str,
+    path: PathRef<'_>,
 ) -> Result<Value, Error> {
     if value.is_null() {
         return Ok(Value::Null);
@@ -392,7 +415,7 @@ fn normalize_complex(
     def: &AttributeDef,
     obj: Map<String, Value>,
     ctx: &ValueContext,
-    path: &str,
+    path: PathRef<'_>,
 ) -> Result<Value, Error> {
     let mut obj = obj;
     if ctx.dialects.json_in_string_roles && is_roles(def) {
@@ -405,8 +428,7 @@ fn normalize_complex(
                 if ctx.drop_read_only && sub.mutability == Mutability::ReadOnly {
                     continue;
                 }
-                let sub_path = format!("{path}.{}", sub.name);
-                let v = normalize_value_with(sub, value, ctx, &sub_path)?;
+                let v = normalize_at(sub, value, ctx, &Joined(path, '.', &sub.name))?;
                 if v.is_null() {
                     out.remove(&sub.name);
                 } else {
@@ -534,7 +556,7 @@ fn check_immutable(
     def: &AttributeDef,
     old: Option<&Value>,
     new: Option<&Value>,
-    path: &str,
+    path: PathRef<'_>,
 ) -> Result<(), Error> {
     if def.mutability == Mutability::Immutable && is_assigned(old) {
         let unchanged = match (old, new) {
@@ -544,7 +566,7 @@ fn check_immutable(
         if !unchanged {
             return Err(Error::mutability(format!(
                 "attribute {} is immutable and already set: it cannot be changed",
-                quote_input(path)
+                quote_input(&path.to_string())
             )));
         }
         return Ok(());
@@ -553,13 +575,13 @@ fn check_immutable(
         for sub in &def.sub_attributes {
             let o = old.and_then(|v| v.get(&sub.name));
             let n = new.and_then(|v| v.get(&sub.name));
-            check_immutable(sub, o, n, &format!("{path}.{}", sub.name))?;
+            check_immutable(sub, o, n, &Joined(path, '.', &sub.name))?;
         }
     }
     Ok(())
 }
 
-fn required_error(mode: Mode, path: &str) -> Error {
+fn required_error(mode: Mode, path: PathRef<'_>) -> Error {
     let scim_type = if mode == Mode::Patch {
         ScimType::Mutability
     } else {
@@ -567,7 +589,10 @@ fn required_error(mode: Mode, path: &str) -> Error {
     };
     Error::new(
         scim_type,
-        format!("required attribute {} is missing", quote_input(path)),
+        format!(
+            "required attribute {} is missing",
+            quote_input(&path.to_string())
+        ),
     )
 }
 
@@ -576,7 +601,7 @@ fn check_required(
     def: &AttributeDef,
     value: Option<&Value>,
     mode: Mode,
-    path: &str,
+    path: PathRef<'_>,
 ) -> Result<(), Error> {
     if !is_assigned(value) {
         // readOnly attributes are the service's to set.
@@ -595,12 +620,7 @@ fn check_required(
         };
         for el in elements {
             for sub in def.sub_attributes.iter().filter(|s| s.required) {
-                check_required(
-                    sub,
-                    el.get(&sub.name),
-                    mode,
-                    &format!("{path}.{}", sub.name),
-                )?;
+                check_required(sub, el.get(&sub.name), mode, &Joined(path, '.', &sub.name))?;
             }
         }
     }
@@ -630,7 +650,10 @@ fn check_required(
 ///   (and per extension attribute): attributes the body omits keep their stored value,
 ///   `null` or `[]` clears them, a given value replaces the stored one whole. The stored
 ///   readOnly attributes (`id`, `meta`) stay. Immutable attributes are compared with
-///   `existing`.
+///   `existing`: one that is set may only be sent unchanged (strings compared
+///   case-insensitively unless `caseExact`). For an immutable sub-attribute of a
+///   multi-valued attribute (Group `members.value`) elements are added, removed or replaced
+///   whole, so only the PATCH engine can see an in-place edit; here it is not compared.
 /// - [`Mode::Patch`]: `body` is the resource after the PATCH engine applied the operations;
 ///   readOnly attributes (and sub-attributes) are kept, normalised like the others
 ///   (unassigned values dropped); a required attribute left unassigned is 400 `mutability`.
@@ -708,14 +731,14 @@ pub fn validate_resource(
     let put = |target: &mut Map<String, Value>,
                def: &AttributeDef,
                value: Value,
-               path: &str|
+               path: PathRef<'_>|
      -> Result<(), Error> {
         // Client-sent readOnly attributes are ignored; in a PATCH result they are the stored
         // ones the engine preserved, normalised like the rest.
         if def.mutability == Mutability::ReadOnly && mode != Mode::Patch {
             return Ok(());
         }
-        let v = normalize_value_with(def, value, &ctx, path)?;
+        let v = normalize_at(def, value, &ctx, path)?;
         target.insert(def.name.clone(), v);
         Ok(())
     };
@@ -739,7 +762,7 @@ pub fn validate_resource(
                         for (k, v) in obj {
                             match ext.attribute(&k) {
                                 Some(def) => {
-                                    let path = format!("{}:{}", ext.id, def.name);
+                                    let path = Joined(&ext.id, ':', &def.name);
                                     put(&mut ext_asserted[i], def, v, &path)?;
                                 }
                                 None if options.keep_unknown_attributes => {
@@ -803,7 +826,7 @@ pub fn validate_resource(
         if ext_asserted[i].contains_key(&def.name) {
             continue;
         }
-        let path = format!("{}:{}", extensions[i].id, def.name);
+        let path = Joined(&extensions[i].id, ':', &def.name);
         put(&mut ext_asserted[i], def, value, &path)?;
     }
 
@@ -826,8 +849,14 @@ pub fn validate_resource(
             out.insert(k, v);
         }
     }
+    // Unknown attributes (kept by the setting) follow the same rules: given replaces, null
+    // clears. Their names never collide with a schema attribute's (those resolve).
     for (k, v) in unknown {
-        out.entry(k).or_insert(v);
+        if v.is_null() {
+            out.remove(&k);
+        } else {
+            out.insert(k, v);
+        }
     }
     let mut schemas = vec![Value::String(schema.core.id.clone())];
     for (i, ext) in extensions.iter().enumerate() {
@@ -869,7 +898,7 @@ pub fn validate_resource(
                     def,
                     old.and_then(|o| o.get(&def.name)),
                     new.and_then(|n| n.get(&def.name)),
-                    &format!("{}:{}", ext.id, def.name),
+                    &Joined(&ext.id, ':', &def.name),
                 )?;
             }
         }
@@ -891,7 +920,7 @@ pub fn validate_resource(
                         def,
                         obj.get(&def.name),
                         mode,
-                        &format!("{}:{}", ext.id, def.name),
+                        &Joined(&ext.id, ':', &def.name),
                     )?;
                 }
             }
@@ -1300,6 +1329,45 @@ mod tests {
         )
         .expect_err("required null");
         assert_eq!(e.scim_type, Some(ScimType::InvalidValue));
+    }
+
+    #[test]
+    fn dialect_switches_and_unknown_in_replace() {
+        let reg = Registry::core();
+        let u = users(&reg);
+        let mut strict = Dialects::strict();
+        strict.scim1_core_urn = true;
+        let opts = ValidateOptions::default().dialects(strict);
+        let out = validate_resource(
+            &u,
+            json!({"schemas": [crate::schema::USER_SCHEMA], "userName": "a", "department": "D"}),
+            Mode::Create,
+            None,
+            &opts,
+        )
+        .expect("valid");
+        assert!(out.get(crate::schema::ENTERPRISE_USER_SCHEMA).is_none());
+        assert!(out.get("department").is_none());
+        let keep = ValidateOptions::default().keep_unknown_attributes(true);
+        let stored =
+            obj(json!({"schemas": [crate::schema::USER_SCHEMA], "userName": "a", "x": 1, "y": 2}));
+        let out = validate_resource(
+            &u,
+            json!({"schemas": [crate::schema::USER_SCHEMA], "userName": "a", "x": 3, "y": null}),
+            Mode::Replace,
+            Some(&stored),
+            &keep,
+        )
+        .expect("valid");
+        assert_eq!(out.get("x"), Some(&json!(3)));
+        assert!(out.get("y").is_none());
+    }
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(o) => o,
+            _ => Map::new(),
+        }
     }
 
     #[test]

@@ -162,3 +162,18 @@ proptest! {
         prop_assert!(shown.get("password").is_none());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn arbitrary_input_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..256), text in "\\PC{0,64}") {
+        let _ = scim_core::message::parse_body(&bytes);
+        let reg = Registry::core();
+        let users = reg.resource_type("User").expect("User");
+        let _ = Projection::parse(Some(&text), Some(&text), &users);
+        let _ = scim_core::validate::is_xsd_date_time(&text);
+        let _ = scim_core::validate::is_base64(&text);
+        let _ = scim_core::message::SearchRequest::from_json(json!({"attributes": text, "sortOrder": text}));
+    }
+}

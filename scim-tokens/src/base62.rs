@@ -58,13 +58,13 @@ fn decode_fixed(digits: &[u8]) -> Option<u64> {
 /// gives the digit `byte % 62`, which is uniform; a byte of 248 or more is discarded. So
 /// every digit carries log2(62) ≈ 5.954 bits, and 43 digits carry 256.03 bits.
 pub(crate) fn fill_random(out: &mut [u8]) -> Result<(), RandomnessError> {
-    let mut pool = [0u8; 64];
+    let mut pool = zeroize::Zeroizing::new([0u8; 64]);
     let mut filled = 0;
     while filled < out.len() {
         OsRng
-            .try_fill_bytes(&mut pool)
+            .try_fill_bytes(&mut *pool)
             .map_err(|_| RandomnessError)?;
-        for &byte in &pool {
+        for &byte in pool.iter() {
             if filled == out.len() {
                 break;
             }
@@ -74,7 +74,6 @@ pub(crate) fn fill_random(out: &mut [u8]) -> Result<(), RandomnessError> {
             }
         }
     }
-    pool.fill(0);
     Ok(())
 }
 

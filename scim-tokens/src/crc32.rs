@@ -55,8 +55,8 @@ pub(crate) fn crc32(parts: &[&[u8]]) -> u32 {
 
 fn update(mut crc: u32, bytes: &[u8]) -> u32 {
     let t = &TABLES;
-    let mut chunks = bytes.chunks_exact(SLICES);
-    for c in &mut chunks {
+    let (chunks, rest) = bytes.as_chunks::<SLICES>();
+    for c in chunks {
         let lo = crc ^ u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
         let [b0, b1, b2, b3] = lo.to_le_bytes();
         crc = t[15][usize::from(b0)]
@@ -76,7 +76,7 @@ fn update(mut crc: u32, bytes: &[u8]) -> u32 {
             ^ t[1][usize::from(c[14])]
             ^ t[0][usize::from(c[15])];
     }
-    for &byte in chunks.remainder() {
+    for &byte in rest {
         crc = (crc >> 8) ^ t[0][usize::from((crc as u8) ^ byte)];
     }
     crc

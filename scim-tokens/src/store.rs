@@ -40,6 +40,11 @@ pub enum StoreError {
 ///   transaction) and keeps the token index in step with the record's tokens, so that a
 ///   token dropped by a rotation or a revocation stops being found at once;
 /// - records of one tenant are never returned for another.
+///
+/// A database store keeps each [`Integration`] as its serde form (JSON, say) in one column,
+/// beside the columns it indexes: the integration id, the tenant with [`name_key`] (unique),
+/// and a table of token ids pointing at their integration; `update` reads the record in a
+/// transaction, applies the change, rewrites it and its token rows.
 pub trait TokenStore: Send + Sync {
     /// Adds a new integration.
     ///
@@ -64,7 +69,7 @@ pub trait TokenStore: Send + Sync {
 
     /// Applies `change` to the integration `id` of `tenant` atomically and returns the
     /// changed record, or `None` if there is no such integration. `change` may rename it and
-    /// change its tokens; changes of its tenant or id are ignored.
+    /// change its tokens or last use, never its tenant or id.
     ///
     /// # Errors
     ///

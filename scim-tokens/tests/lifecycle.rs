@@ -347,3 +347,33 @@ fn store_failures_surface_as_errors() {
     assert!(err.www_authenticate().is_none());
     assert!(!format!("{err} {err:?}").contains(issued.token().expose_secret()));
 }
+
+#[test]
+fn verification_holds_while_records_change_concurrently() {
+    let (service, _, _) = service();
+    let acme = tenant("acme");
+    let issued = service.create(&acme, "Okta", TokenOptions::new()).unwrap();
+    let id = issued.integration().id();
+    let token = issued.token().expose_secret().as_bytes().to_vec();
+    std::thread::scope(|scope| {
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                scope.spawn(|| {
+                    (0..2_000)
+                        .filter(|_| service.verify(&token).is_ok())
+                        .count()
+                })
+            })
+            .collect();
+        for i in 0..200 {
+            service.rename(&acme, id, &format!("Okta {i}")).unwrap();
+            service
+                .create(&acme, &format!("Other {i}"), TokenOptions::new())
+                .unwrap();
+        }
+        for reader in readers {
+            assert_eq!(reader.join().unwrap(), 2_000);
+        }
+    });
+    assert_eq!(service.get(&acme, id).unwrap().name(), "Okta 199");
+}
