@@ -4,8 +4,10 @@
 //!   or with the identity-provider dialects as the corpus entry says; the parsed filter is
 //!   dropped inside the measured closure, so its destruction is measured too.
 //! - `eval/<filter>`: one pass of `Filter::matches` over [`scim_benches::POPULATION`]
-//!   (100 000) generated users. The throughput is set to the number of users, so criterion
-//!   also prints users per second; the time per user is the pass time divided by 100 000.
+//!   (100 000) generated users; `eval/<filter>_in_cache_1k` the same over 1 000 users, which
+//!   stay in cache. The throughput is set to the number of users, so criterion
+//!   also prints users per second; the time per user is the pass time divided by the number
+//!   of users.
 //!
 //! Before measuring, every corpus filter must parse and each evaluated filter must select
 //! exactly the users a hand-written oracle selects: a benchmark of code that fails is no
@@ -48,37 +50,42 @@ fn parse(c: &mut Criterion<ThreadCpuTime>) {
 }
 
 fn eval(c: &mut Criterion<ThreadCpuTime>) {
-    let population = users(POPULATION);
-    let mut group = c.benchmark_group("eval");
-    group.throughput(Throughput::Elements(POPULATION as u64));
-    group.sample_size(20);
-    group.measurement_time(std::time::Duration::from_secs(10));
     type Oracle = fn(&serde_json::Value) -> bool;
     let cases: [(&str, &str, Oracle); 2] = [
         ("reference", REFERENCE_FILTER, reference_matches),
         ("reference_rhs", REFERENCE_RHS_FILTER, reference_rhs_matches),
     ];
-    for (name, text, oracle) in cases {
-        let filter = scim_filter::parse(text).expect("the reference filter parses");
-        let expected = population.iter().filter(|u| oracle(u)).count();
-        let got = population
-            .iter()
-            .filter(|u| filter.matches(u).expect("evaluates"))
-            .count();
-        assert_eq!(got, expected, "{name}: matches disagree with the oracle");
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                let mut n = 0usize;
-                for user in &population {
-                    if let Ok(true) = filter.matches(black_box(user)) {
-                        n += 1;
+    // The population of the target (100 000 users, far more than the caches hold), and a
+    // small one (1 000 users, a few hundred KB) that stays in cache: the difference is the
+    // cost of fetching the JSON trees from memory.
+    for (suffix, size) in [("", POPULATION), ("_in_cache_1k", 1_000)] {
+        let population = users(size);
+        let mut group = c.benchmark_group("eval");
+        group.throughput(Throughput::Elements(size as u64));
+        group.sample_size(20);
+        group.measurement_time(std::time::Duration::from_secs(10));
+        for (name, text, oracle) in cases {
+            let filter = scim_filter::parse(text).expect("the reference filter parses");
+            let expected = population.iter().filter(|u| oracle(u)).count();
+            let got = population
+                .iter()
+                .filter(|u| filter.matches(u).expect("evaluates"))
+                .count();
+            assert_eq!(got, expected, "{name}: matches disagree with the oracle");
+            group.bench_function(format!("{name}{suffix}"), |b| {
+                b.iter(|| {
+                    let mut n = 0usize;
+                    for user in &population {
+                        if let Ok(true) = filter.matches(black_box(user)) {
+                            n += 1;
+                        }
                     }
-                }
-                n
-            })
-        });
+                    n
+                })
+            });
+        }
+        group.finish();
     }
-    group.finish();
 }
 
 criterion_group! {
