@@ -132,6 +132,8 @@ pub mod project;
 pub mod registry;
 pub mod resource;
 pub mod schema;
+pub mod service;
+pub mod store;
 pub mod validate;
 
 pub use dialects::Dialects;
