@@ -110,6 +110,10 @@
 //!
 //! # Modules
 //!
+//! - `sql` (cargo feature `sql`, off by default): compiles a filter to a parameterised
+//!   SQL `WHERE` clause that selects what [`Filter::matches_with`] matches, given a mapping
+//!   from attribute paths to columns or JSON members; what it cannot express exactly it
+//!   widens and flags for an in-memory recheck.
 //! - [`ast`]: the tree types. The parser, printer, errors and evaluator are re-exported at
 //!   the crate root.
 #![forbid(unsafe_code)]
@@ -120,6 +124,8 @@ mod error;
 mod eval;
 mod parse;
 mod print;
+#[cfg(feature = "sql")]
+pub mod sql;
 
 pub use ast::{AttrPath, CompValue, CompareOp, Comparison, Filter, Number, Path, ValuePath};
 pub use error::{Expected, ParseError, ParseErrorKind};

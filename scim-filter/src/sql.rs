@@ -1,0 +1,1385 @@
+//! Compiling a filter to a parameterised SQL `WHERE` clause (cargo feature `sql`).
+//!
+//! [`compile`] turns a [`Filter`] into a [`SqlFilter`]: the text of a boolean SQL expression,
+//! the values bound to its placeholders ([`SqlValue`]), and whether the rows it selects must
+//! be checked again in memory ([`SqlFilter::needs_recheck`]). The store describes where each
+//! attribute lives through the [`SqlMapping`] trait: in a dedicated column ([`Location::Column`],
+//! such as a `user_name_folded` column with an index), or inside a JSON document column
+//! ([`Location::Json`]). The attribute characteristics come from the same trait, through
+//! its supertrait [`AttrSchema`], so the compiled clause and [`Filter::matches_with`] read
+//! the attributes alike.
+//!
+//! # Semantics
+//!
+//! The clause selects exactly the rows whose document [`Filter::matches_with`] matches with
+//! the mapping as schema (see the evaluator's rules in [`Filter::matches`]), given that the
+//! stored documents follow the mapping, as a store that validates what it writes ensures:
+//!
+//! - member names are in the case the mapping gives (the canonical case);
+//! - an attribute the schema calls multi-valued is a JSON array (or absent or null); a
+//!   single-valued attribute or sub-attribute is not an array;
+//! - a dedicated column holds the attribute's value in the [`ColumnForm`] the mapping names,
+//!   and SQL `NULL` exactly where the attribute is unassigned: only attributes whose stored
+//!   values always have the schema's type (a string for a text column, an xsd:dateTime for a
+//!   dateTime column, ...) get a column.
+//!
+//! Where the clause cannot say exactly, it says more: [`SqlFilter::needs_recheck`] is then
+//! `true` and the clause selects a superset of the matching rows (at worst every row), which
+//! the store must narrow with [`Filter::matches_with`]. The cases: an attribute the mapping
+//! cannot locate ([`SqlMapping::locate`] gives `None`), a dedicated column inside a value
+//! path, a case-exact comparison of a column that holds only the folded form, a string
+//! literal containing U+0000, an integer literal beyond ±2^53, and a multi-valued `value`
+//! sub-attribute. Such a piece becomes `1` where it stands positively and `0` under a
+//! negation, or a wider comparison where one exists (the folded form of a case-exact test).
+//!
+//! Every piece of the clause is two-valued: it is `0` or `1`, never SQL `NULL`, whatever
+//! the row holds, so `NOT` and `ne` over absent attributes behave as in memory, and the
+//! clause may itself be negated or combined by the store.
+//!
+//! # The SQL emitted (SQLite)
+//!
+//! `and`, `or` and `not` become `(a AND b)`, `(a OR b)` and `NOT (a)`. A comparison of a
+//! dedicated column is a direct test that keeps an index usable:
+//!
+//! - `userName eq "Bjensen"` over a [`ColumnForm::FoldedText`] column:
+//!   `(user_name_folded IS NOT NULL AND user_name_folded = ?1)`, `?1` = `"bjensen"`;
+//! - `meta.created gt "2011-05-13T04:42:34Z"` over a [`ColumnForm::DateTime`] column:
+//!   `(created IS NOT NULL AND created > ?1)`, `?1` being the [`instant_key`] of the literal;
+//! - `pr` is `col IS NOT NULL` (and `col <> ''` for text), `eq null` its negation.
+//!
+//! A comparison of an attribute inside a JSON document reads the value with
+//! `json_extract(data, '$."title"')` and its type with `json_type(...)`; a multi-valued
+//! attribute (or the elements of a value path) is read with
+//! `EXISTS (SELECT 1 FROM json_each(data, '$."emails"') AS sf_e1 WHERE ...)`, conditions on
+//! `sf_e1.value` and `sf_e1.type`. `ne` and `eq null` are `NOT EXISTS` / `NOT (...)` of the
+//! positive form, as the evaluator defines them. Each test checks the JSON type first
+//! (`json_type(...) IS 'text' AND ...`). Text compares through the fold function
+//! ([`FOLD_FUNCTION`]) unless the attribute is `caseExact`: `scim_fold(v) = ?1`; `co`, `sw`
+//! and `ew` are `scim_fold(v) LIKE ?1 ESCAPE '\'` with `%`, `_` and `\` in the folded literal
+//! escaped; case-exact `co`, `sw`, `ew` use `instr` and `substr` (SQLite's `LIKE` ignores
+//! ASCII case). Numbers compare numerically, booleans by JSON type (or the strings `"true"`
+//! and `"false"`, in any case), dateTime values through the instant function
+//! ([`INSTANT_FUNCTION`]). `pr` and `eq null` reproduce the evaluator's emptiness rules
+//! (null, `""`, `[]`, `{}` and containers of only such values) with nested `json_each`.
+//!
+//! Values are never written into the SQL text: every literal is a bound parameter
+//! (`?1`, `?2`, ... from [`Compiler::first_param`]). Names are: column names must be plain
+//! identifiers (optionally qualified, `users.data`) and JSON member names are written
+//! double-quoted in a JSON path; a name that could break out of either (a quote, a
+//! backslash, a control character) is refused with [`SqlError::UnsafeName`] rather than
+//! emitted. The filter grammar cannot produce such names; the check guards the mapping.
+//!
+//! # What the store provides (SQLite)
+//!
+//! Two deterministic scalar functions, implemented with this module's Rust code so that
+//! SQL and memory agree to the character:
+//!
+//! - `scim_fold(x)` ([`FOLD_FUNCTION`]): [`fold`] of a text argument, `NULL` for anything else;
+//! - `scim_instant(x)` ([`INSTANT_FUNCTION`]): [`instant_key`] of a text argument, `NULL` when
+//!   it is not an xsd:dateTime or not text.
+//!
+//! Folded text columns hold [`fold`] of the value (so the `userName` uniqueness index is on
+//! the same folding as the comparisons: SQLite's `lower()` and `NOCASE` fold ASCII only);
+//! dateTime columns hold [`instant_key`], whose text order is the order of instants.
+//!
+//! # Example
+//!
+//! ```
+//! use std::borrow::Cow;
+//! use scim_filter::sql::{ColumnForm, Location, SqlDialect, SqlMapping, SqlValue, compile};
+//! use scim_filter::{AttrSchema, AttrType, Characteristics, parse};
+//!
+//! struct Users;
+//! impl AttrSchema for Users {
+//!     fn characteristics(&self, _: Option<&str>, name: &str, sub: Option<&str>) -> Option<Characteristics> {
+//!         let (attr_type, multi_valued) = match (name.to_ascii_lowercase().as_str(), sub) {
+//!             ("username", None) => (AttrType::String, false),
+//!             ("emails", None) => (AttrType::Complex, true),
+//!             ("emails", Some(_)) => (AttrType::String, false),
+//!             _ => return None,
+//!         };
+//!         Some(Characteristics { attr_type, multi_valued, case_exact: false })
+//!     }
+//! }
+//! impl SqlMapping for Users {
+//!     fn locate(&self, _: Option<&str>, name: &str, sub: Option<&str>) -> Option<Location<'_>> {
+//!         if name.eq_ignore_ascii_case("userName") {
+//!             return Some(Location::Column { column: "user_name_folded".into(), form: ColumnForm::FoldedText });
+//!         }
+//!         let mut path = vec![Cow::Borrowed("emails")];
+//!         path.extend(sub.map(|s| Cow::Owned(s.to_ascii_lowercase())));
+//!         Some(Location::Json { column: "data".into(), path })
+//!     }
+//! }
+//!
+//! let f = parse(r#"userName eq "BJensen" or emails[type eq "work"]"#)?;
+//! let sql = compile(&f, &Users, SqlDialect::Sqlite)?;
+//! assert!(sql.sql.starts_with("((user_name_folded IS NOT NULL AND user_name_folded = ?1) OR EXISTS (SELECT 1 FROM json_each(data, '$.\"emails\"') AS sf_e1 WHERE"));
+//! assert_eq!(sql.params, [SqlValue::Text("bjensen".into()), SqlValue::Text("work".into())]);
+//! assert!(!sql.needs_recheck);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use jiff::Timestamp;
+use jiff::fmt::temporal::Pieces;
+use jiff::tz::Offset;
+
+use crate::ast::{AttrPath, CompValue, CompareOp, Comparison, Filter, ValuePath};
+use crate::eval::{AttrSchema, AttrType, Characteristics, EvalError};
+
+/// The name of the SQL function that folds text for caseless comparison: the store
+/// registers it as a deterministic scalar function computing [`fold`] of a text argument
+/// (and `NULL` for any other argument).
+pub const FOLD_FUNCTION: &str = "scim_fold";
+
+/// The name of the SQL function that reads an xsd:dateTime: the store registers it as a
+/// deterministic scalar function computing [`instant_key`] of a text argument (`NULL` when
+/// that is `None`, or for any other argument).
+pub const INSTANT_FUNCTION: &str = "scim_instant";
+
+/// The SQL dialect to emit.
+///
+/// Only SQLite (with its JSON functions, built in since 3.38) is emitted today. The
+/// compiler keeps everything dialect-specific (JSON member access, iteration over JSON
+/// arrays, placeholders, the text functions) in one place, so PostgreSQL
+/// (`col->'a'->>'b'`, `jsonb_array_elements`, `$1`) is an additional variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum SqlDialect {
+    /// SQLite: `json_extract`, `json_type`, `json_each`; placeholders `?1`, `?2`, ...
+    #[default]
+    Sqlite,
+}
+
+/// How a dedicated column holds an attribute's value. The column is SQL `NULL` exactly where
+/// the attribute is unassigned (absent or null), so only attributes whose stored values
+/// always have the column's type can have one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ColumnForm {
+    /// The string as stored (for `caseExact` attributes such as `id` and `externalId`;
+    /// caseless comparisons fold it with [`FOLD_FUNCTION`] at query time).
+    Text,
+    /// [`fold`] of the string: caseless comparisons become plain `=` and `LIKE` on the
+    /// column, so an index on it serves `userName eq "..."`.
+    FoldedText,
+    /// A JSON number as an SQL `INTEGER` or `REAL`.
+    Number,
+    /// A boolean as `0` or `1` (the strings `"true"` and `"false"`, in any case, count as the
+    /// booleans they name, as the evaluator reads them).
+    Boolean,
+    /// [`instant_key`] of an xsd:dateTime string.
+    DateTime,
+}
+
+/// Where an attribute's value is stored, as [`SqlMapping::locate`] describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location<'m> {
+    /// A dedicated column holding the single value of a single-valued, non-complex
+    /// attribute (or sub-attribute of a single-valued complex attribute).
+    Column {
+        /// The column name, optionally qualified (`users.created`). Names that are not
+        /// plain SQL identifiers are refused.
+        column: Cow<'m, str>,
+        /// How the column holds the value.
+        form: ColumnForm,
+    },
+    /// A member inside a JSON document column.
+    Json {
+        /// The column holding the JSON document (one object per resource).
+        column: Cow<'m, str>,
+        /// The member names from the document's root to the attribute, in the stored
+        /// (canonical) case: `["emails"]`, `["name", "givenName"]`,
+        /// `["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "manager"]`. For a
+        /// sub-attribute, the path to the parent attribute followed by the sub-attribute's
+        /// name (`["emails", "value"]`), also when the parent is multi-valued: the last
+        /// name is then looked up in each element.
+        path: Vec<Cow<'m, str>>,
+    },
+}
+
+/// Where a store keeps each attribute, and (through [`AttrSchema`]) its characteristics.
+pub trait SqlMapping: AttrSchema {
+    /// Where `urn:name.sub_attr` is stored (names as written in the filter, to be matched
+    /// case-insensitively), or `None` if it cannot be queried in SQL, in which case the
+    /// compiled clause is widened and marked for recheck.
+    ///
+    /// Inside a value path (`emails[type eq "work"]`) the compiler asks for the value
+    /// path's attribute with the condition's attribute as `sub_attr`.
+    fn locate(&self, urn: Option<&str>, name: &str, sub_attr: Option<&str>)
+    -> Option<Location<'_>>;
+}
+
+/// A value bound to a placeholder of the compiled clause.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum SqlValue {
+    /// Text (literals, folded literals, `LIKE` patterns, instant keys).
+    Text(String),
+    /// An integer.
+    Integer(i64),
+    /// A floating-point number.
+    Real(f64),
+    /// A boolean (SQLite stores it as `0` or `1`).
+    Bool(bool),
+}
+
+/// A compiled filter: a boolean SQL expression for a `WHERE` clause, and its parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqlFilter {
+    /// The expression, fully parenthesised, two-valued (never `NULL`).
+    pub sql: String,
+    /// The values of the placeholders, in order: `params[i]` binds placeholder
+    /// `first_param + i`.
+    pub params: Vec<SqlValue>,
+    /// Whether the expression selects a superset of the matching rows, so that each row it
+    /// selects must be checked with [`Filter::matches_with`].
+    pub needs_recheck: bool,
+}
+
+/// Why a filter could not be compiled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SqlError {
+    /// The filter is not valid for the schema (what [`Filter::check`] reports); a service
+    /// answers 400 `invalidFilter`.
+    #[error(transparent)]
+    Invalid(#[from] EvalError),
+    /// A column or JSON member name from the mapping could break out of its quoting.
+    #[error("name unsafe to put in SQL: {name:?}")]
+    UnsafeName {
+        /// The name.
+        name: String,
+    },
+    /// The mapping contradicts the schema (a column for a multi-valued or complex
+    /// attribute, a column form that does not fit the type, an empty JSON path).
+    #[error("the SQL mapping of `{attr}` does not fit its schema: {reason}")]
+    Mapping {
+        /// The attribute path as written.
+        attr: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+}
+
+/// Folds `s` for caseless comparison exactly as the evaluator does: each character's Unicode
+/// lowercase mapping, with final sigma (`ς`) folded to sigma (`σ`). Two strings compare
+/// equal caselessly iff their folds are equal, and caseless `co`, `sw`, `ew` and ordering
+/// are those of the folds.
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        for l in c.to_lowercase() {
+            out.push(if l == 'ς' { 'σ' } else { l });
+        }
+    }
+    out
+}
+
+/// The instant an xsd:dateTime names (RFC 7643 §2.3.5, read as the evaluator reads it),
+/// as text whose byte order is the order of instants: UTC, nanoseconds,
+/// `2011-05-13T04:42:34.000000000Z`. `None` if `s` is not an xsd:dateTime.
+pub fn instant_key(s: &str) -> Option<String> {
+    let ts = parse_datetime(s)?;
+    let dt = Offset::UTC.to_datetime(ts);
+    let year = i32::from(dt.year());
+    let sign = if year < 0 { "-" } else { "" };
+    Some(format!(
+        "{sign}{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
+        year.unsigned_abs(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+        dt.subsec_nanosecond()
+    ))
+}
+
+/// Compiles `filter` for `mapping` in `dialect`, placeholders numbered from 1.
+///
+/// The filter is checked against the mapping's schema first ([`Filter::check`]).
+pub fn compile<M: SqlMapping + ?Sized>(
+    filter: &Filter<'_>,
+    mapping: &M,
+    dialect: SqlDialect,
+) -> Result<SqlFilter, SqlError> {
+    Compiler::new(dialect).compile(filter, mapping)
+}
+
+/// The compiler's options: the dialect, and the number of the first placeholder (for a
+/// clause appended to a query that binds parameters of its own, such as a tenant id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compiler {
+    dialect: SqlDialect,
+    first_param: usize,
+}
+
+impl Compiler {
+    /// A compiler for `dialect` numbering placeholders from 1.
+    pub fn new(dialect: SqlDialect) -> Self {
+        Compiler {
+            dialect,
+            first_param: 1,
+        }
+    }
+
+    /// Numbers placeholders from `n` (at least 1).
+    pub fn first_param(mut self, n: usize) -> Self {
+        self.first_param = n.max(1);
+        self
+    }
+
+    /// Compiles `filter` for `mapping` (see [`compile`]).
+    pub fn compile<M: SqlMapping + ?Sized>(
+        &self,
+        filter: &Filter<'_>,
+        mapping: &M,
+    ) -> Result<SqlFilter, SqlError> {
+        filter.check(mapping)?;
+        let mut emit = Emit {
+            mapping,
+            dialect: self.dialect,
+            first_param: self.first_param,
+            sql: String::with_capacity(64),
+            params: Vec::new(),
+            recheck: false,
+            aliases: 0,
+        };
+        emit.filter(filter, &Scope::Root, true)?;
+        Ok(SqlFilter {
+            sql: emit.sql,
+            params: emit.params,
+            needs_recheck: emit.recheck,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Internals.
+
+/// Integers whose conversion to `f64` is exact: the evaluator compares an integer literal
+/// with a decimal value as `f64`, SQLite exactly; they agree within this range.
+const EXACT_F64_INT: i128 = 1 << 53;
+
+/// SQLite's default limit on a `LIKE` pattern's length in bytes; longer patterns use
+/// `instr` / `substr`.
+const MAX_LIKE_PATTERN: usize = 50_000;
+
+/// Where names in a comparison are resolved.
+enum Scope<'f> {
+    Root,
+    /// Inside a value path over `parent`, whose current element is `node`.
+    Element {
+        parent: &'f AttrPath<'f>,
+        node: Node,
+    },
+}
+
+/// A JSON value in SQL: expressions for its SQL value and its JSON type (`'text'`,
+/// `'integer'`, `'real'`, `'true'`, `'false'`, `'null'`, `'array'`, `'object'`, or `NULL`
+/// when absent), and how to reach further into it.
+#[derive(Clone)]
+struct Node {
+    val: String,
+    ty: String,
+    /// A table-valued source iterating its items or members, when it is a container.
+    each: Option<String>,
+    /// How to name a member of it.
+    base: Base,
+}
+
+#[derive(Clone)]
+enum Base {
+    /// The member at a JSON path in a document expression.
+    Doc { doc: String, path: String },
+    /// A row of `json_each` under an alias.
+    Elem(String),
+    /// Computed (a `CASE`): no further members.
+    Derived,
+}
+
+/// The values a comparison tests: a column, or JSON values enumerated by `from`
+/// (table-valued sources, empty for a single value).
+enum Values {
+    Column { column: String, form: ColumnForm },
+    Json { from: Vec<String>, node: Node },
+}
+
+/// What one comparison tests on each value (the evaluator's plan, re-derived).
+enum Test<'f> {
+    Text {
+        lit: &'f str,
+        case_exact: bool,
+    },
+    Bool(bool),
+    Int(i64),
+    Real(f64),
+    Instant(String),
+    /// Not expressible exactly (an integer literal beyond ±2^53).
+    Unknown,
+}
+
+struct Emit<'m, M: ?Sized> {
+    mapping: &'m M,
+    dialect: SqlDialect,
+    first_param: usize,
+    sql: String,
+    params: Vec<SqlValue>,
+    recheck: bool,
+    aliases: usize,
+}
+
+impl<M: SqlMapping + ?Sized> Emit<'_, M> {
+    /// Emits `f`. `pos` says whether `f` stands positively (under an even number of
+    /// negations): an approximation must then be wider than `f`, else narrower.
+    fn filter<'f>(
+        &mut self,
+        f: &'f Filter<'f>,
+        scope: &Scope<'f>,
+        pos: bool,
+    ) -> Result<(), SqlError> {
+        match f {
+            Filter::Compare(cmp) => self.compare(cmp, scope, pos),
+            Filter::Present(path) => self.present(path, scope, pos),
+            Filter::Not(inner) => {
+                self.sql.push_str("NOT (");
+                self.filter(inner, scope, !pos)?;
+                self.sql.push(')');
+                Ok(())
+            }
+            Filter::And(fs) | Filter::Or(fs) => {
+                let joiner = if matches!(f, Filter::And(_)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                self.sql.push('(');
+                for (i, f) in fs.iter().enumerate() {
+                    if i > 0 {
+                        self.sql.push_str(joiner);
+                    }
+                    self.filter(f, scope, pos)?;
+                }
+                self.sql.push(')');
+                Ok(())
+            }
+            Filter::ValuePath(vp) => self.value_path(vp, scope, pos),
+        }
+    }
+
+    /// An unknown piece: true where it stands positively, false under a negation.
+    fn unknown(&mut self, pos: bool) {
+        self.recheck = true;
+        self.sql.push_str(if pos { "1" } else { "0" });
+    }
+
+    fn alias(&mut self, prefix: &str) -> String {
+        self.aliases += 1;
+        format!("sf_{prefix}{}", self.aliases)
+    }
+
+    fn param(&mut self, v: SqlValue) -> String {
+        self.params.push(v);
+        let n = self.first_param + self.params.len() - 1;
+        match self.dialect {
+            SqlDialect::Sqlite => format!("?{n}"),
+        }
+    }
+
+    fn chars(
+        &self,
+        urn: Option<&str>,
+        name: &str,
+        sub: Option<&str>,
+        attr: &dyn Fn() -> String,
+    ) -> Result<Characteristics, SqlError> {
+        self.mapping
+            .characteristics(urn, name, sub)
+            .ok_or_else(|| SqlError::Invalid(EvalError::UnknownAttribute { attr: attr() }))
+    }
+
+    // ---- Values. ----
+
+    /// The values `attr` names in `scope`, or `None` if the mapping cannot locate them.
+    fn values(
+        &mut self,
+        attr: &AttrPath<'_>,
+        scope: &Scope<'_>,
+    ) -> Result<Option<Values>, SqlError> {
+        let shown = || render(scope_parent(scope), attr);
+        match scope {
+            Scope::Element { parent, node } => {
+                let chars = self.chars(
+                    parent.urn.as_deref(),
+                    &parent.name,
+                    Some(&attr.name),
+                    &shown,
+                )?;
+                let Some(loc) =
+                    self.mapping
+                        .locate(parent.urn.as_deref(), &parent.name, Some(&attr.name))
+                else {
+                    return Ok(None);
+                };
+                let key = match loc {
+                    Location::Column { .. } => return Ok(None),
+                    Location::Json { path, .. } => match path.last() {
+                        Some(k) => checked_member(k)?.to_owned(),
+                        None => return Err(mapping_error(&shown(), "empty JSON path")),
+                    },
+                };
+                let mut from = Vec::new();
+                let Some(node) = self.sub_value(node, &key, &attr.name) else {
+                    return Ok(None);
+                };
+                let node = if chars.multi_valued {
+                    match self.each(&node, &mut from) {
+                        Some(n) => n,
+                        None => return Ok(None),
+                    }
+                } else {
+                    node
+                };
+                Ok(Some(Values::Json { from, node }))
+            }
+            Scope::Root => {
+                let urn = attr.urn.as_deref();
+                let sub = attr.sub_attr.as_deref();
+                let top = self.chars(urn, &attr.name, None, &shown)?;
+                let own = match sub {
+                    None => top,
+                    Some(s) => self.chars(urn, &attr.name, Some(s), &shown)?,
+                };
+                let Some(loc) = self.mapping.locate(urn, &attr.name, sub) else {
+                    return Ok(None);
+                };
+                match loc {
+                    Location::Column { column, form } => {
+                        if top.multi_valued || own.multi_valued {
+                            return Err(mapping_error(
+                                &shown(),
+                                "a column for a multi-valued attribute",
+                            ));
+                        }
+                        if !form_fits(form, own.attr_type) {
+                            return Err(mapping_error(
+                                &shown(),
+                                "the column form does not fit the attribute's type",
+                            ));
+                        }
+                        Ok(Some(Values::Column {
+                            column: checked_column(&column)?.to_owned(),
+                            form,
+                        }))
+                    }
+                    Location::Json { column, path } => {
+                        let column = checked_column(&column)?;
+                        let mut from = Vec::new();
+                        let (parent_path, key) = match sub {
+                            None => (&path[..], None),
+                            Some(_) => match path.split_last() {
+                                Some((k, rest)) if !rest.is_empty() => (rest, Some(k)),
+                                _ => {
+                                    return Err(mapping_error(
+                                        &shown(),
+                                        "a sub-attribute's JSON path needs the parent's",
+                                    ));
+                                }
+                            },
+                        };
+                        if parent_path.is_empty() {
+                            return Err(mapping_error(&shown(), "empty JSON path"));
+                        }
+                        let mut json_path = String::from("$");
+                        for seg in parent_path {
+                            push_member(&mut json_path, checked_member(seg)?);
+                        }
+                        let node = self.doc_node(column.to_owned(), json_path);
+                        let node = if top.multi_valued {
+                            match self.each(&node, &mut from) {
+                                Some(n) => n,
+                                None => return Ok(None),
+                            }
+                        } else {
+                            node
+                        };
+                        let node = match (key, sub) {
+                            (Some(key), Some(sub)) => {
+                                let Some(n) = self.sub_value(&node, checked_member(key)?, sub)
+                                else {
+                                    return Ok(None);
+                                };
+                                if own.multi_valued {
+                                    match self.each(&n, &mut from) {
+                                        Some(n) => n,
+                                        None => return Ok(None),
+                                    }
+                                } else {
+                                    n
+                                }
+                            }
+                            _ => node,
+                        };
+                        Ok(Some(Values::Json { from, node }))
+                    }
+                }
+            }
+        }
+    }
+
+    fn doc_node(&self, doc: String, path: String) -> Node {
+        match self.dialect {
+            SqlDialect::Sqlite => Node {
+                val: format!("json_extract({doc}, '{path}')"),
+                ty: format!("json_type({doc}, '{path}')"),
+                each: Some(format!("json_each({doc}, '{path}')")),
+                base: Base::Doc { doc, path },
+            },
+        }
+    }
+
+    fn elem_node(&self, alias: String) -> Node {
+        match self.dialect {
+            SqlDialect::Sqlite => Node {
+                val: format!("{alias}.value"),
+                ty: format!("{alias}.type"),
+                each: Some(format!(
+                    "json_each(CASE WHEN {alias}.type IN ('array', 'object') THEN {alias}.value END)"
+                )),
+                base: Base::Elem(alias),
+            },
+        }
+    }
+
+    /// The member `key` of `node` (when it is an object).
+    fn member(&self, node: &Node, key: &str) -> Option<Node> {
+        match &node.base {
+            Base::Doc { doc, path } => {
+                let mut path = path.clone();
+                push_member(&mut path, key);
+                Some(self.doc_node(doc.clone(), path))
+            }
+            Base::Elem(alias) => {
+                let doc = format!("CASE WHEN {alias}.type = 'object' THEN {alias}.value END");
+                let mut path = String::from("$");
+                push_member(&mut path, key);
+                Some(self.doc_node(doc, path))
+            }
+            Base::Derived => None,
+        }
+    }
+
+    /// The evaluator's `sub_value`: the member `key` of an object; for the sub-attribute
+    /// `value`, a simple (non-null, non-array) value stands for itself.
+    fn sub_value(&self, node: &Node, key: &str, written: &str) -> Option<Node> {
+        let member = self.member(node, key)?;
+        if !written.eq_ignore_ascii_case("value") {
+            return Some(member);
+        }
+        let t = &node.ty;
+        Some(Node {
+            val: format!(
+                "CASE WHEN {t} = 'object' THEN {} WHEN {t} = 'array' THEN NULL ELSE {} END",
+                member.val, node.val
+            ),
+            ty: format!(
+                "CASE WHEN {t} = 'object' THEN {} WHEN {t} = 'array' THEN NULL ELSE {t} END",
+                member.ty
+            ),
+            // A container here can only be the member of an object.
+            each: member.each,
+            base: Base::Derived,
+        })
+    }
+
+    /// What a complex value stands for in a comparison: its `value` member, or itself.
+    fn comparable(&self, node: &Node) -> Option<Node> {
+        let member = self.member(node, "value")?;
+        let t = &node.ty;
+        Some(Node {
+            val: format!(
+                "CASE WHEN {t} = 'object' THEN {} ELSE {} END",
+                member.val, node.val
+            ),
+            ty: format!("CASE WHEN {t} = 'object' THEN {} ELSE {t} END", member.ty),
+            each: None,
+            base: Base::Derived,
+        })
+    }
+
+    /// Iterates the items of `node` (an array; a scalar yields itself), adding the source to
+    /// `from`.
+    fn each(&mut self, node: &Node, from: &mut Vec<String>) -> Option<Node> {
+        let source = node.each.clone()?;
+        let alias = self.alias("e");
+        from.push(format!("{source} AS {alias}"));
+        Some(self.elem_node(alias))
+    }
+
+    // ---- Filters. ----
+
+    fn value_path<'f>(
+        &mut self,
+        vp: &'f ValuePath<'f>,
+        scope: &Scope<'f>,
+        pos: bool,
+    ) -> Result<(), SqlError> {
+        let shown = || render(scope_parent(scope), &vp.attr);
+        if !matches!(scope, Scope::Root) {
+            return Err(SqlError::Invalid(EvalError::UnknownAttribute {
+                attr: shown(),
+            }));
+        }
+        let chars = self.chars(vp.attr.urn.as_deref(), &vp.attr.name, None, &shown)?;
+        let loc = self
+            .mapping
+            .locate(vp.attr.urn.as_deref(), &vp.attr.name, None);
+        let (column, path) = match loc {
+            Some(Location::Json { column, path }) if !path.is_empty() => (column, path),
+            Some(Location::Json { .. }) => return Err(mapping_error(&shown(), "empty JSON path")),
+            _ => {
+                self.unknown(pos);
+                return Ok(());
+            }
+        };
+        let column = checked_column(&column)?.to_owned();
+        let mut json_path = String::from("$");
+        for seg in &path {
+            push_member(&mut json_path, checked_member(seg)?);
+        }
+        let node = self.doc_node(column, json_path);
+        let mut from = Vec::new();
+        let node = if chars.multi_valued {
+            match self.each(&node, &mut from) {
+                Some(n) => n,
+                None => {
+                    self.unknown(pos);
+                    return Ok(());
+                }
+            }
+        } else {
+            node
+        };
+        let open = self.open(&from);
+        self.sql.push('(');
+        self.nonempty(&node, false);
+        self.sql.push_str(" AND ");
+        let inner = Scope::Element {
+            parent: &vp.attr,
+            node,
+        };
+        self.filter(&vp.filter, &inner, pos)?;
+        self.sql.push(')');
+        self.close(open);
+        Ok(())
+    }
+
+    /// Opens `EXISTS (SELECT 1 FROM ... WHERE ` if there are sources; returns whether it did.
+    fn open(&mut self, from: &[String]) -> bool {
+        if from.is_empty() {
+            return false;
+        }
+        self.sql.push_str("EXISTS (SELECT 1 FROM ");
+        self.sql.push_str(&from.join(", "));
+        self.sql.push_str(" WHERE ");
+        true
+    }
+
+    fn close(&mut self, opened: bool) {
+        if opened {
+            self.sql.push(')');
+        }
+    }
+
+    fn present<'f>(
+        &mut self,
+        path: &'f AttrPath<'f>,
+        scope: &Scope<'f>,
+        pos: bool,
+    ) -> Result<(), SqlError> {
+        match self.values(path, scope)? {
+            None => self.unknown(pos),
+            Some(Values::Column { column, form }) => {
+                if matches!(form, ColumnForm::Text | ColumnForm::FoldedText) {
+                    let _ = write!(self.sql, "({column} IS NOT NULL AND {column} <> '')");
+                } else {
+                    let _ = write!(self.sql, "({column} IS NOT NULL)");
+                }
+            }
+            Some(Values::Json { from, node }) => {
+                let open = self.open(&from);
+                self.nonempty(&node, true);
+                self.close(open);
+            }
+        }
+        Ok(())
+    }
+
+    /// The evaluator's `has_value` (`strings` false) or `is_present` (`strings` true) of one
+    /// value: two levels of containers are looked into, then a container counts if non-empty.
+    fn nonempty(&mut self, node: &Node, strings: bool) {
+        self.nonempty_at(&node.val, &node.ty, node.each.as_deref(), strings, 2);
+    }
+
+    fn nonempty_at(&mut self, val: &str, ty: &str, each: Option<&str>, strings: bool, depth: u8) {
+        let _ = write!(self.sql, "CASE WHEN {ty} = 'text' THEN ");
+        if strings {
+            let _ = write!(self.sql, "{val} <> ''");
+        } else {
+            self.sql.push('1');
+        }
+        let _ = write!(
+            self.sql,
+            " WHEN {ty} IN ('integer', 'real', 'true', 'false') THEN 1 WHEN {ty} IN ('array', 'object') THEN "
+        );
+        match (each, depth) {
+            (Some(each), 1..) => {
+                let alias = self.alias("x");
+                let _ = write!(self.sql, "EXISTS (SELECT 1 FROM {each} AS {alias} WHERE ");
+                let (v, t) = (format!("{alias}.value"), format!("{alias}.type"));
+                let inner = format!("json_each({alias}.value)");
+                self.nonempty_at(&v, &t, Some(&inner), strings, depth - 1);
+                self.sql.push(')');
+            }
+            (Some(each), 0) => {
+                let _ = write!(self.sql, "EXISTS (SELECT 1 FROM {each})");
+            }
+            (None, _) => {
+                // Not reachable for the nodes built here; a container then counts.
+                self.recheck = true;
+                self.sql.push('1');
+            }
+        }
+        self.sql.push_str(" ELSE 0 END");
+    }
+
+    fn compare<'f>(
+        &mut self,
+        cmp: &'f Comparison<'f>,
+        scope: &Scope<'f>,
+        pos: bool,
+    ) -> Result<(), SqlError> {
+        let parent = scope_parent(scope);
+        let shown = || render(parent, &cmp.attr);
+        // The characteristics compared, as the evaluator derives them.
+        let own = match parent {
+            None => self.chars(
+                cmp.attr.urn.as_deref(),
+                &cmp.attr.name,
+                cmp.attr.sub_attr.as_deref(),
+                &shown,
+            )?,
+            Some(p) => self.chars(p.urn.as_deref(), &p.name, Some(&cmp.attr.name), &shown)?,
+        };
+        let complex = own.attr_type == AttrType::Complex;
+        let value_chars = if complex {
+            match (parent, &cmp.attr.sub_attr) {
+                (None, None) => self
+                    .mapping
+                    .characteristics(cmp.attr.urn.as_deref(), &cmp.attr.name, Some("value"))
+                    .filter(|c| c.attr_type != AttrType::Complex),
+                _ => None,
+            }
+        } else {
+            Some(own)
+        };
+        let values = self.values(&cmp.attr, scope)?;
+        if let CompValue::Null = cmp.value {
+            // `eq null`: no assigned value; `ne null`: some.
+            let assigned = match cmp.op {
+                CompareOp::Eq => false,
+                CompareOp::Ne => true,
+                op => {
+                    return Err(SqlError::Invalid(EvalError::InvalidValue {
+                        attr: shown(),
+                        op,
+                        reason: "null can only be compared with `eq` or `ne`",
+                    }));
+                }
+            };
+            if !assigned {
+                self.sql.push_str("NOT (");
+            }
+            match values {
+                None => self.unknown(pos == assigned),
+                Some(Values::Column { column, .. }) => {
+                    let _ = write!(self.sql, "({column} IS NOT NULL)");
+                }
+                Some(Values::Json { from, node }) => {
+                    let open = self.open(&from);
+                    self.nonempty(&node, false);
+                    self.close(open);
+                }
+            }
+            if !assigned {
+                self.sql.push(')');
+            }
+            return Ok(());
+        }
+        let negate = cmp.op == CompareOp::Ne;
+        let op = if negate { CompareOp::Eq } else { cmp.op };
+        let Some(chars) = value_chars else {
+            return Err(SqlError::Invalid(EvalError::UnsupportedOperator {
+                attr: shown(),
+                op: cmp.op,
+            }));
+        };
+        let test = test_of(chars, &cmp.value, op, &shown, cmp.op)?;
+        // The test stands positively iff the comparison does and is not `ne`.
+        let test_pos = pos != negate;
+        if negate {
+            self.sql.push_str("NOT (");
+        }
+        match values {
+            None => self.unknown(test_pos),
+            Some(Values::Column { column, form }) => {
+                self.column_test(&column, form, &test, op, test_pos)
+            }
+            Some(Values::Json { from, node }) => {
+                let node = if complex && parent.is_none() {
+                    self.comparable(&node)
+                } else {
+                    Some(node)
+                };
+                match node {
+                    None => self.unknown(test_pos),
+                    Some(node) => {
+                        let open = self.open(&from);
+                        self.json_test(&node, &test, op, test_pos);
+                        self.close(open);
+                    }
+                }
+            }
+        }
+        if negate {
+            self.sql.push(')');
+        }
+        Ok(())
+    }
+
+    fn json_test(&mut self, node: &Node, test: &Test<'_>, op: CompareOp, pos: bool) {
+        let (v, t) = (&node.val, &node.ty);
+        match test {
+            Test::Unknown => self.unknown(pos),
+            Test::Text { lit, case_exact } => {
+                if lit.contains('\0') {
+                    return self.unknown(pos);
+                }
+                let guard = format!("{t} IS 'text'");
+                self.text_test(&guard, v, lit, *case_exact, false, op);
+            }
+            Test::Bool(b) => {
+                let (json, text) = if *b {
+                    ("true", "true")
+                } else {
+                    ("false", "false")
+                };
+                let _ = write!(
+                    self.sql,
+                    "({t} IS '{json}' OR ({t} IS 'text' AND lower({v}) = '{text}'))"
+                );
+            }
+            Test::Int(i) => {
+                let p = self.param(SqlValue::Integer(*i));
+                let _ = write!(
+                    self.sql,
+                    "(({t} IS 'integer' OR {t} IS 'real') AND {v} {} {p})",
+                    sql_op(op)
+                );
+            }
+            Test::Real(f) => {
+                let p = self.param(SqlValue::Real(*f));
+                let _ = write!(
+                    self.sql,
+                    "(({t} IS 'integer' OR {t} IS 'real') AND CAST({v} AS REAL) {} {p})",
+                    sql_op(op)
+                );
+            }
+            Test::Instant(key) => {
+                let p = self.param(SqlValue::Text(key.clone()));
+                let _ = write!(
+                    self.sql,
+                    "({t} IS 'text' AND COALESCE({INSTANT_FUNCTION}({v}) {} {p}, 0))",
+                    sql_op(op)
+                );
+            }
+        }
+    }
+
+    fn column_test(
+        &mut self,
+        c: &str,
+        form: ColumnForm,
+        test: &Test<'_>,
+        op: CompareOp,
+        pos: bool,
+    ) {
+        let guard = format!("{c} IS NOT NULL");
+        match (test, form) {
+            (Test::Unknown, _) => self.unknown(pos),
+            (Test::Text { lit, .. }, _) if lit.contains('\0') => self.unknown(pos),
+            (Test::Text { lit, case_exact }, ColumnForm::Text) => {
+                self.text_test(&guard, c, lit, *case_exact, false, op);
+            }
+            (
+                Test::Text {
+                    lit,
+                    case_exact: false,
+                },
+                ColumnForm::FoldedText,
+            ) => {
+                self.text_test(&guard, c, lit, false, true, op);
+            }
+            (
+                Test::Text {
+                    lit,
+                    case_exact: true,
+                },
+                ColumnForm::FoldedText,
+            ) => {
+                // Only the folded form is stored: a case-exact match implies a caseless one.
+                if pos && !op.is_ordering() {
+                    self.recheck = true;
+                    self.text_test(&guard, c, lit, false, true, op);
+                } else {
+                    self.unknown(pos);
+                }
+            }
+            (Test::Bool(b), ColumnForm::Boolean) => {
+                let p = self.param(SqlValue::Bool(*b));
+                let _ = write!(self.sql, "({guard} AND {c} = {p})");
+            }
+            (Test::Int(i), ColumnForm::Number) => {
+                let p = self.param(SqlValue::Integer(*i));
+                let _ = write!(self.sql, "({guard} AND {c} {} {p})", sql_op(op));
+            }
+            (Test::Real(f), ColumnForm::Number) => {
+                let p = self.param(SqlValue::Real(*f));
+                let _ = write!(
+                    self.sql,
+                    "({guard} AND CAST({c} AS REAL) {} {p})",
+                    sql_op(op)
+                );
+            }
+            (Test::Instant(key), ColumnForm::DateTime) => {
+                let p = self.param(SqlValue::Text(key.clone()));
+                let _ = write!(self.sql, "({guard} AND {c} {} {p})", sql_op(op));
+            }
+            // `form_fits` rules the rest out.
+            _ => self.unknown(pos),
+        }
+    }
+
+    /// A text test of `v` (after `guard`, which makes `v` non-null text). `folded` says `v`
+    /// already holds the folded form.
+    fn text_test(
+        &mut self,
+        guard: &str,
+        v: &str,
+        lit: &str,
+        case_exact: bool,
+        folded: bool,
+        op: CompareOp,
+    ) {
+        let _ = write!(self.sql, "({guard} AND ");
+        if case_exact {
+            match op {
+                CompareOp::Co | CompareOp::Sw | CompareOp::Ew if lit.is_empty() => {
+                    self.sql.push('1')
+                }
+                CompareOp::Co => {
+                    let p = self.param(SqlValue::Text(lit.to_owned()));
+                    let _ = write!(self.sql, "instr({v}, {p}) > 0");
+                }
+                CompareOp::Sw => {
+                    let p = self.param(SqlValue::Text(lit.to_owned()));
+                    let _ = write!(self.sql, "substr({v}, 1, length({p})) = {p}");
+                }
+                CompareOp::Ew => {
+                    let p = self.param(SqlValue::Text(lit.to_owned()));
+                    let _ = write!(self.sql, "substr({v}, -length({p})) = {p}");
+                }
+                _ => {
+                    let p = self.param(SqlValue::Text(lit.to_owned()));
+                    let _ = write!(self.sql, "{v} {} {p}", sql_op(op));
+                }
+            }
+        } else {
+            let hay = if folded {
+                v.to_owned()
+            } else {
+                format!("{FOLD_FUNCTION}({v})")
+            };
+            let lit = fold(lit);
+            match op {
+                CompareOp::Co | CompareOp::Sw | CompareOp::Ew if lit.is_empty() => {
+                    self.sql.push('1')
+                }
+                CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
+                    let mut pattern = String::with_capacity(lit.len() + 2);
+                    if op != CompareOp::Sw {
+                        pattern.push('%');
+                    }
+                    for c in lit.chars() {
+                        if matches!(c, '%' | '_' | '\\') {
+                            pattern.push('\\');
+                        }
+                        pattern.push(c);
+                    }
+                    if op != CompareOp::Ew {
+                        pattern.push('%');
+                    }
+                    if pattern.len() <= MAX_LIKE_PATTERN {
+                        let p = self.param(SqlValue::Text(pattern));
+                        let _ = write!(self.sql, "{hay} LIKE {p} ESCAPE '\\'");
+                    } else {
+                        let p = self.param(SqlValue::Text(lit));
+                        let _ = match op {
+                            CompareOp::Co => write!(self.sql, "instr({hay}, {p}) > 0"),
+                            CompareOp::Sw => {
+                                write!(self.sql, "substr({hay}, 1, length({p})) = {p}")
+                            }
+                            _ => write!(self.sql, "substr({hay}, -length({p})) = {p}"),
+                        };
+                    }
+                }
+                _ => {
+                    let p = self.param(SqlValue::Text(lit));
+                    let _ = write!(self.sql, "{hay} {} {p}", sql_op(op));
+                }
+            }
+        }
+        self.sql.push(')');
+    }
+}
+
+/// The test a comparison makes on each value, from the compared characteristics (the
+/// evaluator's typed plan; `op` is never `ne`). `written_op` is the operator as written.
+fn test_of<'f>(
+    c: Characteristics,
+    value: &'f CompValue<'f>,
+    op: CompareOp,
+    attr: &dyn Fn() -> String,
+    written_op: CompareOp,
+) -> Result<Test<'f>, SqlError> {
+    let unsupported = || {
+        SqlError::Invalid(EvalError::UnsupportedOperator {
+            attr: attr(),
+            op: written_op,
+        })
+    };
+    let invalid = |reason: &'static str| {
+        SqlError::Invalid(EvalError::InvalidValue {
+            attr: attr(),
+            op: written_op,
+            reason,
+        })
+    };
+    match c.attr_type {
+        AttrType::String | AttrType::Reference | AttrType::Binary => {
+            if c.attr_type == AttrType::Binary && op.is_ordering() {
+                return Err(unsupported());
+            }
+            match value {
+                CompValue::String(s) => Ok(Test::Text {
+                    lit: s,
+                    case_exact: c.case_exact || c.attr_type == AttrType::Binary,
+                }),
+                _ => Err(invalid("expected a string")),
+            }
+        }
+        AttrType::Boolean => {
+            if op != CompareOp::Eq {
+                return Err(unsupported());
+            }
+            match value {
+                CompValue::Bool(b) => Ok(Test::Bool(*b)),
+                CompValue::String(s) if s.eq_ignore_ascii_case("true") => Ok(Test::Bool(true)),
+                CompValue::String(s) if s.eq_ignore_ascii_case("false") => Ok(Test::Bool(false)),
+                _ => Err(invalid("expected a boolean")),
+            }
+        }
+        AttrType::Integer | AttrType::Decimal => {
+            if op.is_substring() {
+                return Err(unsupported());
+            }
+            let CompValue::Number(n) = value else {
+                return Err(invalid("expected a number"));
+            };
+            match n.as_str().parse::<i128>() {
+                Ok(i) if (-EXACT_F64_INT..=EXACT_F64_INT).contains(&i) => {
+                    // In range, so the conversion cannot fail.
+                    Ok(Test::Int(i64::try_from(i).unwrap_or_default()))
+                }
+                // Beyond 2^53 the evaluator and SQLite may round differently.
+                Ok(_) => Ok(Test::Unknown),
+                Err(_) => Ok(Test::Real(n.as_f64())),
+            }
+        }
+        AttrType::DateTime => {
+            if op.is_substring() {
+                return Err(unsupported());
+            }
+            match value {
+                CompValue::String(s) => instant_key(s)
+                    .map(Test::Instant)
+                    .ok_or_else(|| invalid("expected an xsd:dateTime string")),
+                _ => Err(invalid("expected an xsd:dateTime string")),
+            }
+        }
+        AttrType::Complex => Err(unsupported()),
+    }
+}
+
+fn sql_op(op: CompareOp) -> &'static str {
+    match op {
+        CompareOp::Gt => ">",
+        CompareOp::Ge => ">=",
+        CompareOp::Lt => "<",
+        CompareOp::Le => "<=",
+        CompareOp::Ne => "<>",
+        CompareOp::Eq | CompareOp::Co | CompareOp::Sw | CompareOp::Ew => "=",
+    }
+}
+
+fn form_fits(form: ColumnForm, t: AttrType) -> bool {
+    match form {
+        ColumnForm::Text | ColumnForm::FoldedText => {
+            matches!(t, AttrType::String | AttrType::Reference | AttrType::Binary)
+        }
+        ColumnForm::Number => matches!(t, AttrType::Integer | AttrType::Decimal),
+        ColumnForm::Boolean => t == AttrType::Boolean,
+        ColumnForm::DateTime => t == AttrType::DateTime,
+    }
+}
+
+fn mapping_error(attr: &str, reason: &'static str) -> SqlError {
+    SqlError::Mapping {
+        attr: attr.to_owned(),
+        reason,
+    }
+}
+
+/// A column name: identifiers (`[A-Za-z_][A-Za-z0-9_]*`) joined by `.`.
+fn checked_column(name: &str) -> Result<&str, SqlError> {
+    let ok = !name.is_empty()
+        && name.split('.').all(|part| {
+            let mut b = part.bytes();
+            b.next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+                && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+        });
+    if ok {
+        Ok(name)
+    } else {
+        Err(SqlError::UnsafeName {
+            name: name.to_owned(),
+        })
+    }
+}
+
+/// A JSON member name that can be written double-quoted in a JSON path inside a
+/// single-quoted SQL string: no quotes, backslashes or control characters.
+fn checked_member(name: &str) -> Result<&str, SqlError> {
+    let ok = !name.is_empty()
+        && !name
+            .chars()
+            .any(|c| matches!(c, '\'' | '"' | '\\') || c.is_control());
+    if ok {
+        Ok(name)
+    } else {
+        Err(SqlError::UnsafeName {
+            name: name.to_owned(),
+        })
+    }
+}
+
+/// Appends `."name"` to a JSON path (`name` checked by [`checked_member`]).
+fn push_member(path: &mut String, name: &str) {
+    path.push_str(".\"");
+    path.push_str(name);
+    path.push('"');
+}
+
+fn scope_parent<'f>(scope: &Scope<'f>) -> Option<&'f AttrPath<'f>> {
+    match scope {
+        Scope::Root => None,
+        Scope::Element { parent, .. } => Some(parent),
+    }
+}
+
+/// The attribute path as written, for messages.
+fn render(parent: Option<&AttrPath<'_>>, attr: &AttrPath<'_>) -> String {
+    let mut out = String::new();
+    for p in parent.into_iter().chain(std::iter::once(attr)) {
+        if !out.is_empty() {
+            out.push('.');
+        }
+        if let Some(urn) = &p.urn {
+            out.push_str(urn);
+            out.push(':');
+        }
+        out.push_str(&p.name);
+        if let Some(sub) = &p.sub_attr {
+            out.push('.');
+            out.push_str(sub);
+        }
+    }
+    out
+}
+
+// ---- xsd:dateTime, read exactly as the evaluator reads it. ----
+
+fn looks_like_datetime(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() < 19 {
+        return false;
+    }
+    let digit = |i: usize| b[i].is_ascii_digit();
+    (0..4).all(digit)
+        && b[4] == b'-'
+        && (5..7).all(digit)
+        && b[7] == b'-'
+        && (8..10).all(digit)
+        && matches!(b[10], b'T' | b't')
+        && (11..13).all(digit)
+        && b[13] == b':'
+        && (14..16).all(digit)
+        && b[16] == b':'
+        && (17..19).all(digit)
+}
+
+fn parse_datetime(s: &str) -> Option<Timestamp> {
+    if !looks_like_datetime(s) {
+        return None;
+    }
+    let b = s.as_bytes();
+    if b.get(19) == Some(&b'.') {
+        let digits = b[20..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits > 9 {
+            // Keep nine fraction digits, as jiff keeps nanoseconds.
+            let mut buf = [0u8; 48];
+            let keep = &b[..29];
+            let tail = &b[20 + digits..];
+            let len = keep.len() + tail.len();
+            let out = buf.get_mut(..len)?;
+            out[..keep.len()].copy_from_slice(keep);
+            out[keep.len()..].copy_from_slice(tail);
+            return parse_pieces(std::str::from_utf8(out).ok()?);
+        }
+    }
+    parse_pieces(s)
+}
+
+fn parse_pieces(s: &str) -> Option<Timestamp> {
+    let pieces = Pieces::parse(s).ok()?;
+    if pieces.time_zone_annotation().is_some() {
+        return None;
+    }
+    let time = pieces.time()?;
+    let offset = pieces.to_numeric_offset().unwrap_or(Offset::UTC);
+    offset.to_timestamp(pieces.date().to_datetime(time)).ok()
+}
