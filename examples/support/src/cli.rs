@@ -208,12 +208,12 @@ pub fn run_integrations(db: Arc<Database>, args: &IntegrationsArgs) -> Result<()
                     .unwrap_or_default()
             };
             let mut text = format!(
-                "{:<w$}  {:<26}  {:<20}  LAST USED\n",
+                "{:<w$}  {:<16}  {:<20}  LAST USED\n",
                 "NAME", "ID", "CREATED"
             );
             for i in &list {
                 text.push_str(&format!(
-                    "{:<w$}  {:<26}  {:<20}  {}\n",
+                    "{:<w$}  {:<16}  {:<20}  {}\n",
                     i.name(),
                     i.id().to_string(),
                     fmt_ts(i.created_at()),
