@@ -6,7 +6,7 @@
 mod patch_support;
 
 use patch_support::{acme_registry, assert_valid, object, set_dialect};
-use scim_core::patch::{PatchOp, PatchOptions, apply_patch};
+use scim_core::patch::{PatchOp, PatchOptions, apply_patch, apply_patch_in_place};
 use scim_core::{Dialects, Registry};
 use serde_json::{Map, Value};
 
@@ -69,6 +69,22 @@ fn patch_vectors() {
         .unwrap_or_else(|e| panic!("{name}: the operations do not parse: {e}"));
         let result = apply_patch(&schema, &before, &patch, &options(case));
         assert_eq!(before, pristine, "{name}: the input was changed");
+        // In place: the same outcome; on error the resource exactly as it was.
+        let mut in_place = before.clone();
+        match (
+            &result,
+            apply_patch_in_place(&schema, &mut in_place, &patch, &options(case)),
+        ) {
+            (Ok(out), Ok(changed)) => {
+                assert_eq!(out.resource, in_place, "{name}: in place differs");
+                assert_eq!(out.changed, changed, "{name}: in place changed differs");
+            }
+            (Err(a), Err(b)) => {
+                assert_eq!(*a, b, "{name}: in place error differs");
+                assert_eq!(in_place, before, "{name}: in place not rolled back");
+            }
+            (a, b) => panic!("{name}: apply_patch {a:?}, apply_patch_in_place {b:?}"),
+        }
         match (result, case.get("error")) {
             (Ok(out), None) => {
                 if let Some(Value::Object(has)) = case.get("after_has") {

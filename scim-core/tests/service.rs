@@ -88,6 +88,13 @@ fn create_get_etag_location() {
         ),
     );
     assert_eq!(r.status(), 200);
+    let r = send(
+        &svc,
+        with_headers("HEAD", &format!("/Users/{id}"), &[], b""),
+    );
+    assert_eq!(r.status(), 200);
+    assert!(r.body().is_empty(), "HEAD has no body");
+    assert_eq!(r.headers()["etag"], etag.as_str());
 }
 
 #[test]
@@ -871,4 +878,58 @@ fn bulk_operations() {
         Some(json!({"schemas": [PATCH], "Operations": []})),
     );
     assert_error(&r, 400, Some("invalidSyntax"));
+}
+
+#[test]
+fn cursor_pagination() {
+    let svc = service_with(ServiceSettings::new().cursor_pagination(true));
+    for i in 0..5 {
+        create_user(&svc, &format!("cur{i}"));
+    }
+    let cfg = json(&call(&svc, "GET", "/ServiceProviderConfig", None));
+    assert_eq!(cfg["pagination"]["cursor"], true);
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    let mut pages = 0;
+    loop {
+        let page = json(&call(
+            &svc,
+            "GET",
+            &format!("/Users?count=2&cursor={cursor}"),
+            None,
+        ));
+        assert!(page.get("startIndex").is_none(), "{page}");
+        assert_eq!(page["totalResults"], 5);
+        for r in page["Resources"].as_array().expect("Resources") {
+            seen.push(r["userName"].as_str().expect("userName").to_owned());
+        }
+        pages += 1;
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+        assert!(pages < 10);
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, ["cur0", "cur1", "cur2", "cur3", "cur4"]);
+    let r = call(&svc, "GET", "/Users?cursor=not-mine", None);
+    assert_error(&r, 400, Some("invalidValue"));
+    let r = call(&svc, "GET", "/Users?cursor=&startIndex=1", None);
+    assert_error(&r, 400, Some("invalidValue"));
+    // Off (the default), `cursor` is ignored: index pagination.
+    let plain = service();
+    create_user(&plain, "x");
+    let page = json(&call(&plain, "GET", "/Users?cursor=", None));
+    assert_eq!(page["startIndex"], 1);
+    assert!(page.get("nextCursor").is_none());
+}
+
+#[test]
+fn handle_future_is_send() {
+    fn assert_send<T: Send>(t: T) -> T {
+        t
+    }
+    let svc = service();
+    let fut = assert_send(svc.handle(request("GET", "/Users", None)));
+    assert_eq!(block_on(fut).status(), 200);
 }

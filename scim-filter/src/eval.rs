@@ -21,6 +21,10 @@ mod tests;
 
 use compare::Plan;
 
+/// Internal results box their error: a small `Result` travels in registers through the
+/// recursion.
+type Fallible<T> = Result<T, Box<EvalError>>;
+
 /// The SCIM data type of an attribute (RFC 7643 §2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AttrType {
@@ -111,7 +115,9 @@ impl Filter<'_> {
     ///
     #[doc = include_str!("eval/semantics.md")]
     pub fn matches(&self, resource: &Value) -> Result<bool, EvalError> {
-        Eval::<NoSchema> { schema: None }.filter(self, Scope::Resource(resource))
+        Eval::<NoSchema> { schema: None }
+            .filter(self, Scope::Resource(resource))
+            .map_err(|e| *e)
     }
 
     /// Whether `resource` matches the filter, with attribute characteristics from `schema`.
@@ -126,6 +132,7 @@ impl Filter<'_> {
             schema: Some(schema),
         }
         .filter(self, Scope::Resource(resource))
+        .map_err(|e| *e)
     }
 
     /// Checks every comparison's operator against the attribute's type once, before
@@ -133,7 +140,7 @@ impl Filter<'_> {
     ///
     /// Reports the first error in the filter's written order.
     pub fn check<S: AttrSchema + ?Sized>(&self, schema: &S) -> Result<(), EvalError> {
-        check(self, None, schema)
+        check(self, None, schema).map_err(|e| *e)
     }
 }
 
@@ -177,7 +184,7 @@ struct Eval<'s, S: ?Sized> {
 }
 
 impl<S: AttrSchema + ?Sized> Eval<'_, S> {
-    fn filter<'f>(&self, f: &'f Filter<'f>, scope: Scope<'_, 'f>) -> Result<bool, EvalError> {
+    fn filter<'f>(&self, f: &'f Filter<'f>, scope: Scope<'_, 'f>) -> Fallible<bool> {
         match f {
             Filter::Compare(cmp) => {
                 let attr = || render(scope.parent(), &cmp.attr);
@@ -199,7 +206,7 @@ impl<S: AttrSchema + ?Sized> Eval<'_, S> {
                 let sub = cmp.attr.sub_attr.as_deref();
                 match plan {
                     Plan::Assigned { assigned } => {
-                        let has = lookup::any_value::<EvalError>(value, sub, |v| {
+                        let has = lookup::any_value::<Box<EvalError>>(value, sub, |v| {
                             Ok(lookup::has_value(v))
                         })?;
                         Ok(has == assigned)
@@ -224,7 +231,7 @@ impl<S: AttrSchema + ?Sized> Eval<'_, S> {
                 match resolve(scope, path) {
                     None => Ok(false),
                     Some(value) => {
-                        lookup::any_value::<EvalError>(value, path.sub_attr.as_deref(), |v| {
+                        lookup::any_value::<Box<EvalError>>(value, path.sub_attr.as_deref(), |v| {
                             Ok(lookup::is_present(v))
                         })
                     }
@@ -282,7 +289,7 @@ fn check<S: AttrSchema + ?Sized>(
     f: &Filter<'_>,
     parent: Option<&AttrPath<'_>>,
     schema: &S,
-) -> Result<(), EvalError> {
+) -> Fallible<()> {
     match f {
         Filter::Compare(cmp) => {
             let (chars, _) = comparison_chars(schema, parent, &cmp.attr)?;
@@ -303,7 +310,7 @@ fn attr_chars<S: AttrSchema + ?Sized>(
     schema: &S,
     parent: Option<&AttrPath<'_>>,
     attr: &AttrPath<'_>,
-) -> Result<Characteristics, EvalError> {
+) -> Fallible<Characteristics> {
     let found = match parent {
         None => schema.characteristics(attr.urn.as_deref(), &attr.name, attr.sub_attr.as_deref()),
         // SCIM has two levels: `emails[type eq "work"]` is `emails.type`. A URN or a further
@@ -313,8 +320,10 @@ fn attr_chars<S: AttrSchema + ?Sized>(
         }
         Some(_) => None,
     };
-    found.ok_or_else(|| EvalError::UnknownAttribute {
-        attr: render(parent, attr),
+    found.ok_or_else(|| {
+        Box::new(EvalError::UnknownAttribute {
+            attr: render(parent, attr),
+        })
     })
 }
 
@@ -325,7 +334,7 @@ fn comparison_chars<S: AttrSchema + ?Sized>(
     schema: &S,
     parent: Option<&AttrPath<'_>>,
     attr: &AttrPath<'_>,
-) -> Result<(Option<Characteristics>, bool), EvalError> {
+) -> Fallible<(Option<Characteristics>, bool)> {
     let chars = attr_chars(schema, parent, attr)?;
     if chars.attr_type != AttrType::Complex {
         return Ok((Some(chars), false));
@@ -344,12 +353,12 @@ fn value_path_chars<S: AttrSchema + ?Sized>(
     schema: &S,
     parent: Option<&AttrPath<'_>>,
     attr: &AttrPath<'_>,
-) -> Result<Characteristics, EvalError> {
+) -> Fallible<Characteristics> {
     match parent {
         None => attr_chars(schema, None, attr),
-        Some(p) => Err(EvalError::UnknownAttribute {
+        Some(p) => Err(Box::new(EvalError::UnknownAttribute {
             attr: render(Some(p), attr),
-        }),
+        })),
     }
 }
 

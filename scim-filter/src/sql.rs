@@ -13,7 +13,9 @@
 //!
 //! The clause selects exactly the rows whose document [`Filter::matches_with`] matches with
 //! the mapping as schema (see the evaluator's rules in [`Filter::matches`]), given that the
-//! stored documents follow the mapping, as a store that validates what it writes ensures:
+//! stored documents follow the mapping, as a store that validates what it writes ensures
+//! (validation against the schema canonicalises names and turns the tolerated identity
+//! provider forms, such as a single object for an array, into the schema's shape):
 //!
 //! - member names are in the case the mapping gives (the canonical case);
 //! - an attribute the schema calls multi-valued is a JSON array (or absent or null); a
@@ -28,8 +30,9 @@
 //! the store must narrow with [`Filter::matches_with`]. The cases: an attribute the mapping
 //! cannot locate ([`SqlMapping::locate`] gives `None`), a dedicated column inside a value
 //! path, a case-exact comparison of a column that holds only the folded form, a string
-//! literal containing U+0000, an integer literal beyond ±2^53, and a multi-valued `value`
-//! sub-attribute. Such a piece becomes `1` where it stands positively and `0` under a
+//! literal containing U+0000, an integer literal beyond ±2^53, a multi-valued `value`
+//! sub-attribute, and a value path whose attribute has a sub-attribute (which only a tree
+//! built by hand can have). Such a piece becomes `1` where it stands positively and `0` under a
 //! negation, or a wider comparison where one exists (the folded form of a case-exact test).
 //!
 //! Every piece of the clause is two-valued: it is `0` or `1`, never SQL `NULL`, whatever
@@ -68,6 +71,10 @@
 //! double-quoted in a JSON path; a name that could break out of either (a quote, a
 //! backslash, a control character) is refused with [`SqlError::UnsafeName`] rather than
 //! emitted. The filter grammar cannot produce such names; the check guards the mapping.
+//! The clause's subqueries name their rows `sf_e1`, `sf_x2`, ... and read SQLite's
+//! `json_each` columns; a store whose table has a column named like one of those (`key`,
+//! `value`, `type`, `atom`, `id`, `parent`, `fullkey`, `path`, `json`, `root`) and used as a
+//! JSON document column should give it qualified (`users.value`).
 //!
 //! # What the store provides (SQLite)
 //!
@@ -156,7 +163,8 @@ pub enum SqlDialect {
 
 /// How a dedicated column holds an attribute's value. The column is SQL `NULL` exactly where
 /// the attribute is unassigned (absent or null), so only attributes whose stored values
-/// always have the column's type can have one.
+/// always have the column's type can have one. Text columns keep SQLite's default `BINARY`
+/// collation (byte order is the evaluator's order; `NOCASE` would fold ASCII only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ColumnForm {
     /// The string as stored (for `caseExact` attributes such as `id` and `externalId`;
@@ -368,6 +376,172 @@ const EXACT_F64_INT: i128 = 1 << 53;
 /// `instr` / `substr`.
 const MAX_LIKE_PATTERN: usize = 50_000;
 
+/// The JSON types the tests tell apart.
+#[derive(Debug, Clone, Copy)]
+enum JsonKind {
+    Text,
+    Number,
+    True,
+    False,
+    Object,
+    Array,
+    /// A number or a boolean.
+    Scalar,
+    /// An array or an object.
+    Container,
+}
+
+/// Everything that differs between dialects: each method writes one construct, and the
+/// compiler composes them. The expressions for JSON values come in pairs: the value (text
+/// for strings, a number for numbers) and its type, which [`SqlDialect::is_kind`] tests.
+impl SqlDialect {
+    /// The placeholder of parameter `n` (1-based).
+    fn placeholder(self, n: usize) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("?{n}"),
+        }
+    }
+
+    /// A JSON path to the member `path` of a document, as an SQL string literal. The names
+    /// are checked by [`checked_member`].
+    fn json_path(self, path: &[String]) -> String {
+        match self {
+            SqlDialect::Sqlite => {
+                let mut out = String::from("'$");
+                for name in path {
+                    out.push_str(".\"");
+                    out.push_str(name);
+                    out.push('"');
+                }
+                out.push('\'');
+                out
+            }
+        }
+    }
+
+    /// The value of the member at `path` in the JSON document `doc` (`NULL` if absent).
+    fn doc_value(self, doc: &str, path: &[String]) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("json_extract({doc}, {})", self.json_path(path)),
+        }
+    }
+
+    /// The JSON type of the member at `path` in `doc` (`NULL` if absent).
+    fn doc_type(self, doc: &str, path: &[String]) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("json_type({doc}, {})", self.json_path(path)),
+        }
+    }
+
+    /// A table-valued source over the items of the array (or members of the object) at
+    /// `path` in `doc`; a scalar there yields itself, an absent member nothing.
+    fn doc_items(self, doc: &str, path: &[String]) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("json_each({doc}, {})", self.json_path(path)),
+        }
+    }
+
+    /// The value of a row of an items source named `alias`.
+    fn item_value(self, alias: &str) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("{alias}.value"),
+        }
+    }
+
+    /// The JSON type of a row of an items source.
+    fn item_type(self, alias: &str) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("{alias}.type"),
+        }
+    }
+
+    /// A row's value as a JSON document when it is an object, else `NULL`.
+    fn item_object(self, alias: &str) -> String {
+        let is_object = self.is_kind(&self.item_type(alias), JsonKind::Object);
+        format!("CASE WHEN {is_object} THEN {} END", self.item_value(alias))
+    }
+
+    /// A source over the items of a row's value when it is a container (else no rows).
+    fn item_items(self, alias: &str) -> String {
+        let is_container = self.is_kind(&self.item_type(alias), JsonKind::Container);
+        match self {
+            SqlDialect::Sqlite => format!(
+                "json_each(CASE WHEN {is_container} THEN {} END)",
+                self.item_value(alias)
+            ),
+        }
+    }
+
+    /// Whether the type expression `ty` is of `kind`: `0` or `1`, also when `ty` is `NULL`.
+    fn is_kind(self, ty: &str, kind: JsonKind) -> String {
+        match self {
+            SqlDialect::Sqlite => match kind {
+                JsonKind::Text => format!("{ty} IS 'text'"),
+                JsonKind::True => format!("{ty} IS 'true'"),
+                JsonKind::False => format!("{ty} IS 'false'"),
+                JsonKind::Object => format!("{ty} IS 'object'"),
+                JsonKind::Array => format!("{ty} IS 'array'"),
+                JsonKind::Number => format!("({ty} IS 'integer' OR {ty} IS 'real')"),
+                JsonKind::Scalar => format!(
+                    "({ty} IS 'integer' OR {ty} IS 'real' OR {ty} IS 'true' OR {ty} IS 'false')"
+                ),
+                JsonKind::Container => format!("({ty} IS 'array' OR {ty} IS 'object')"),
+            },
+        }
+    }
+
+    /// `x` folded with [`fold`] (the function the store registers).
+    fn fold(self, x: &str) -> String {
+        format!("{FOLD_FUNCTION}({x})")
+    }
+
+    /// The [`instant_key`] of `x` (the function the store registers).
+    fn instant(self, x: &str) -> String {
+        format!("{INSTANT_FUNCTION}({x})")
+    }
+
+    /// `x` with ASCII letters lowercased (only), as `eq_ignore_ascii_case` compares.
+    fn ascii_lower(self, x: &str) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("lower({x})"),
+        }
+    }
+
+    /// A number as a floating-point value.
+    fn as_real(self, x: &str) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("CAST({x} AS REAL)"),
+        }
+    }
+
+    /// `hay` matches the `LIKE` pattern `p` with `\` as the escape character. Only used on
+    /// folded text, so a dialect whose `LIKE` ignores ASCII case gives the same answer.
+    fn like(self, hay: &str, p: &str) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("{hay} LIKE {p} ESCAPE '\\'"),
+        }
+    }
+
+    /// Case-exact substring tests (SQLite's `LIKE` ignores ASCII case).
+    fn contains(self, hay: &str, p: &str) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("instr({hay}, {p}) > 0"),
+        }
+    }
+
+    fn starts_with(self, hay: &str, p: &str) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("substr({hay}, 1, length({p})) = {p}"),
+        }
+    }
+
+    fn ends_with(self, hay: &str, p: &str) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("substr({hay}, -length({p})) = {p}"),
+        }
+    }
+}
+
 /// Where names in a comparison are resolved.
 enum Scope<'f> {
     Root,
@@ -394,7 +568,7 @@ struct Node {
 #[derive(Clone)]
 enum Base {
     /// The member at a JSON path in a document expression.
-    Doc { doc: String, path: String },
+    Doc { doc: String, path: Vec<String> },
     /// A row of `json_each` under an alias.
     Elem(String),
     /// Computed (a `CASE`): no further members.
@@ -484,9 +658,7 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
     fn param(&mut self, v: SqlValue) -> String {
         self.params.push(v);
         let n = self.first_param + self.params.len() - 1;
-        match self.dialect {
-            SqlDialect::Sqlite => format!("?{n}"),
-        }
+        self.dialect.placeholder(n)
     }
 
     fn chars(
@@ -593,9 +765,9 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
                         if parent_path.is_empty() {
                             return Err(mapping_error(&shown(), "empty JSON path"));
                         }
-                        let mut json_path = String::from("$");
+                        let mut json_path = Vec::with_capacity(parent_path.len() + 1);
                         for seg in parent_path {
-                            push_member(&mut json_path, checked_member(seg)?);
+                            json_path.push(checked_member(seg)?.to_owned());
                         }
                         let node = self.doc_node(column.to_owned(), json_path);
                         let node = if top.multi_valued {
@@ -630,27 +802,23 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
         }
     }
 
-    fn doc_node(&self, doc: String, path: String) -> Node {
-        match self.dialect {
-            SqlDialect::Sqlite => Node {
-                val: format!("json_extract({doc}, '{path}')"),
-                ty: format!("json_type({doc}, '{path}')"),
-                each: Some(format!("json_each({doc}, '{path}')")),
-                base: Base::Doc { doc, path },
-            },
+    fn doc_node(&self, doc: String, path: Vec<String>) -> Node {
+        let d = self.dialect;
+        Node {
+            val: d.doc_value(&doc, &path),
+            ty: d.doc_type(&doc, &path),
+            each: Some(d.doc_items(&doc, &path)),
+            base: Base::Doc { doc, path },
         }
     }
 
     fn elem_node(&self, alias: String) -> Node {
-        match self.dialect {
-            SqlDialect::Sqlite => Node {
-                val: format!("{alias}.value"),
-                ty: format!("{alias}.type"),
-                each: Some(format!(
-                    "json_each(CASE WHEN {alias}.type IN ('array', 'object') THEN {alias}.value END)"
-                )),
-                base: Base::Elem(alias),
-            },
+        let d = self.dialect;
+        Node {
+            val: d.item_value(&alias),
+            ty: d.item_type(&alias),
+            each: Some(d.item_items(&alias)),
+            base: Base::Elem(alias),
         }
     }
 
@@ -659,14 +827,12 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
         match &node.base {
             Base::Doc { doc, path } => {
                 let mut path = path.clone();
-                push_member(&mut path, key);
+                path.push(key.to_owned());
                 Some(self.doc_node(doc.clone(), path))
             }
             Base::Elem(alias) => {
-                let doc = format!("CASE WHEN {alias}.type = 'object' THEN {alias}.value END");
-                let mut path = String::from("$");
-                push_member(&mut path, key);
-                Some(self.doc_node(doc, path))
+                let doc = self.dialect.item_object(alias);
+                Some(self.doc_node(doc, vec![key.to_owned()]))
             }
             Base::Derived => None,
         }
@@ -679,15 +845,16 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
         if !written.eq_ignore_ascii_case("value") {
             return Some(member);
         }
-        let t = &node.ty;
+        let object = self.dialect.is_kind(&node.ty, JsonKind::Object);
+        let array = self.dialect.is_kind(&node.ty, JsonKind::Array);
         Some(Node {
             val: format!(
-                "CASE WHEN {t} = 'object' THEN {} WHEN {t} = 'array' THEN NULL ELSE {} END",
+                "CASE WHEN {object} THEN {} WHEN {array} THEN NULL ELSE {} END",
                 member.val, node.val
             ),
             ty: format!(
-                "CASE WHEN {t} = 'object' THEN {} WHEN {t} = 'array' THEN NULL ELSE {t} END",
-                member.ty
+                "CASE WHEN {object} THEN {} WHEN {array} THEN NULL ELSE {} END",
+                member.ty, node.ty
             ),
             // A container here can only be the member of an object.
             each: member.each,
@@ -698,13 +865,13 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
     /// What a complex value stands for in a comparison: its `value` member, or itself.
     fn comparable(&self, node: &Node) -> Option<Node> {
         let member = self.member(node, "value")?;
-        let t = &node.ty;
+        let object = self.dialect.is_kind(&node.ty, JsonKind::Object);
         Some(Node {
             val: format!(
-                "CASE WHEN {t} = 'object' THEN {} ELSE {} END",
+                "CASE WHEN {object} THEN {} ELSE {} END",
                 member.val, node.val
             ),
-            ty: format!("CASE WHEN {t} = 'object' THEN {} ELSE {t} END", member.ty),
+            ty: format!("CASE WHEN {object} THEN {} ELSE {} END", member.ty, node.ty),
             each: None,
             base: Base::Derived,
         })
@@ -734,6 +901,11 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
             }));
         }
         let chars = self.chars(vp.attr.urn.as_deref(), &vp.attr.name, None, &shown)?;
+        if vp.attr.sub_attr.is_some() {
+            // The grammar puts no sub-attribute before `[`; a tree built by hand may.
+            self.unknown(pos);
+            return Ok(());
+        }
         let loc = self
             .mapping
             .locate(vp.attr.urn.as_deref(), &vp.attr.name, None);
@@ -746,9 +918,9 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
             }
         };
         let column = checked_column(&column)?.to_owned();
-        let mut json_path = String::from("$");
+        let mut json_path = Vec::with_capacity(path.len());
         for seg in &path {
-            push_member(&mut json_path, checked_member(seg)?);
+            json_path.push(checked_member(seg)?.to_owned());
         }
         let node = self.doc_node(column, json_path);
         let mut from = Vec::new();
@@ -825,7 +997,12 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
     }
 
     fn nonempty_at(&mut self, val: &str, ty: &str, each: Option<&str>, strings: bool, depth: u8) {
-        let _ = write!(self.sql, "CASE WHEN {ty} = 'text' THEN ");
+        let d = self.dialect;
+        let _ = write!(
+            self.sql,
+            "CASE WHEN {} THEN ",
+            d.is_kind(ty, JsonKind::Text)
+        );
         if strings {
             let _ = write!(self.sql, "{val} <> ''");
         } else {
@@ -833,14 +1010,16 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
         }
         let _ = write!(
             self.sql,
-            " WHEN {ty} IN ('integer', 'real', 'true', 'false') THEN 1 WHEN {ty} IN ('array', 'object') THEN "
+            " WHEN {} THEN 1 WHEN {} THEN ",
+            d.is_kind(ty, JsonKind::Scalar),
+            d.is_kind(ty, JsonKind::Container)
         );
         match (each, depth) {
             (Some(each), 1..) => {
                 let alias = self.alias("x");
                 let _ = write!(self.sql, "EXISTS (SELECT 1 FROM {each} AS {alias} WHERE ");
-                let (v, t) = (format!("{alias}.value"), format!("{alias}.type"));
-                let inner = format!("json_each({alias}.value)");
+                let (v, t) = (d.item_value(&alias), d.item_type(&alias));
+                let inner = d.item_items(&alias);
                 self.nonempty_at(&v, &t, Some(&inner), strings, depth - 1);
                 self.sql.push(')');
             }
@@ -961,6 +1140,7 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
     }
 
     fn json_test(&mut self, node: &Node, test: &Test<'_>, op: CompareOp, pos: bool) {
+        let d = self.dialect;
         let (v, t) = (&node.val, &node.ty);
         match test {
             Test::Unknown => self.unknown(pos),
@@ -968,25 +1148,29 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
                 if lit.contains('\0') {
                     return self.unknown(pos);
                 }
-                let guard = format!("{t} IS 'text'");
+                let guard = d.is_kind(t, JsonKind::Text);
                 self.text_test(&guard, v, lit, *case_exact, false, op);
             }
             Test::Bool(b) => {
-                let (json, text) = if *b {
-                    ("true", "true")
+                let (kind, text) = if *b {
+                    (JsonKind::True, "true")
                 } else {
-                    ("false", "false")
+                    (JsonKind::False, "false")
                 };
                 let _ = write!(
                     self.sql,
-                    "({t} IS '{json}' OR ({t} IS 'text' AND lower({v}) = '{text}'))"
+                    "({} OR ({} AND {} = '{text}'))",
+                    d.is_kind(t, kind),
+                    d.is_kind(t, JsonKind::Text),
+                    d.ascii_lower(v)
                 );
             }
             Test::Int(i) => {
                 let p = self.param(SqlValue::Integer(*i));
                 let _ = write!(
                     self.sql,
-                    "(({t} IS 'integer' OR {t} IS 'real') AND {v} {} {p})",
+                    "({} AND {v} {} {p})",
+                    d.is_kind(t, JsonKind::Number),
                     sql_op(op)
                 );
             }
@@ -994,7 +1178,9 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
                 let p = self.param(SqlValue::Real(*f));
                 let _ = write!(
                     self.sql,
-                    "(({t} IS 'integer' OR {t} IS 'real') AND CAST({v} AS REAL) {} {p})",
+                    "({} AND {} {} {p})",
+                    d.is_kind(t, JsonKind::Number),
+                    d.as_real(v),
                     sql_op(op)
                 );
             }
@@ -1002,7 +1188,9 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
                 let p = self.param(SqlValue::Text(key.clone()));
                 let _ = write!(
                     self.sql,
-                    "({t} IS 'text' AND COALESCE({INSTANT_FUNCTION}({v}) {} {p}, 0))",
+                    "({} AND COALESCE({} {} {p}, 0))",
+                    d.is_kind(t, JsonKind::Text),
+                    d.instant(v),
                     sql_op(op)
                 );
             }
@@ -1060,7 +1248,8 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
                 let p = self.param(SqlValue::Real(*f));
                 let _ = write!(
                     self.sql,
-                    "({guard} AND CAST({c} AS REAL) {} {p})",
+                    "({guard} AND {} {} {p})",
+                    self.dialect.as_real(c),
                     sql_op(op)
                 );
             }
@@ -1084,76 +1273,62 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
         folded: bool,
         op: CompareOp,
     ) {
+        let d = self.dialect;
         let _ = write!(self.sql, "({guard} AND ");
-        if case_exact {
-            match op {
-                CompareOp::Co | CompareOp::Sw | CompareOp::Ew if lit.is_empty() => {
-                    self.sql.push('1')
-                }
-                CompareOp::Co => {
-                    let p = self.param(SqlValue::Text(lit.to_owned()));
-                    let _ = write!(self.sql, "instr({v}, {p}) > 0");
-                }
-                CompareOp::Sw => {
-                    let p = self.param(SqlValue::Text(lit.to_owned()));
-                    let _ = write!(self.sql, "substr({v}, 1, length({p})) = {p}");
-                }
-                CompareOp::Ew => {
-                    let p = self.param(SqlValue::Text(lit.to_owned()));
-                    let _ = write!(self.sql, "substr({v}, -length({p})) = {p}");
-                }
-                _ => {
-                    let p = self.param(SqlValue::Text(lit.to_owned()));
-                    let _ = write!(self.sql, "{v} {} {p}", sql_op(op));
+        let (hay, lit) = if case_exact {
+            (v.to_owned(), lit.to_owned())
+        } else if folded {
+            (v.to_owned(), fold(lit))
+        } else {
+            (d.fold(v), fold(lit))
+        };
+        match op {
+            // Every string contains the empty string.
+            CompareOp::Co | CompareOp::Sw | CompareOp::Ew if lit.is_empty() => self.sql.push('1'),
+            CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
+                let pattern = (!case_exact).then(|| like_pattern(&lit, op));
+                match pattern {
+                    Some(pattern) if pattern.len() <= MAX_LIKE_PATTERN => {
+                        let p = self.param(SqlValue::Text(pattern));
+                        self.sql.push_str(&d.like(&hay, &p));
+                    }
+                    _ => {
+                        let p = self.param(SqlValue::Text(lit));
+                        let test = match op {
+                            CompareOp::Co => d.contains(&hay, &p),
+                            CompareOp::Sw => d.starts_with(&hay, &p),
+                            _ => d.ends_with(&hay, &p),
+                        };
+                        self.sql.push_str(&test);
+                    }
                 }
             }
-        } else {
-            let hay = if folded {
-                v.to_owned()
-            } else {
-                format!("{FOLD_FUNCTION}({v})")
-            };
-            let lit = fold(lit);
-            match op {
-                CompareOp::Co | CompareOp::Sw | CompareOp::Ew if lit.is_empty() => {
-                    self.sql.push('1')
-                }
-                CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
-                    let mut pattern = String::with_capacity(lit.len() + 2);
-                    if op != CompareOp::Sw {
-                        pattern.push('%');
-                    }
-                    for c in lit.chars() {
-                        if matches!(c, '%' | '_' | '\\') {
-                            pattern.push('\\');
-                        }
-                        pattern.push(c);
-                    }
-                    if op != CompareOp::Ew {
-                        pattern.push('%');
-                    }
-                    if pattern.len() <= MAX_LIKE_PATTERN {
-                        let p = self.param(SqlValue::Text(pattern));
-                        let _ = write!(self.sql, "{hay} LIKE {p} ESCAPE '\\'");
-                    } else {
-                        let p = self.param(SqlValue::Text(lit));
-                        let _ = match op {
-                            CompareOp::Co => write!(self.sql, "instr({hay}, {p}) > 0"),
-                            CompareOp::Sw => {
-                                write!(self.sql, "substr({hay}, 1, length({p})) = {p}")
-                            }
-                            _ => write!(self.sql, "substr({hay}, -length({p})) = {p}"),
-                        };
-                    }
-                }
-                _ => {
-                    let p = self.param(SqlValue::Text(lit));
-                    let _ = write!(self.sql, "{hay} {} {p}", sql_op(op));
-                }
+            _ => {
+                let p = self.param(SqlValue::Text(lit));
+                let _ = write!(self.sql, "{hay} {} {p}", sql_op(op));
             }
         }
         self.sql.push(')');
     }
+}
+
+/// The `LIKE` pattern of a `co`, `sw` or `ew` test of `lit`, with `%`, `_` and `\` escaped
+/// by `\`.
+fn like_pattern(lit: &str, op: CompareOp) -> String {
+    let mut pattern = String::with_capacity(lit.len() + 2);
+    if op != CompareOp::Sw {
+        pattern.push('%');
+    }
+    for c in lit.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    if op != CompareOp::Ew {
+        pattern.push('%');
+    }
+    pattern
 }
 
 /// The test a comparison makes on each value, from the compared characteristics (the
@@ -1297,13 +1472,6 @@ fn checked_member(name: &str) -> Result<&str, SqlError> {
     }
 }
 
-/// Appends `."name"` to a JSON path (`name` checked by [`checked_member`]).
-fn push_member(path: &mut String, name: &str) {
-    path.push_str(".\"");
-    path.push_str(name);
-    path.push('"');
-}
-
 fn scope_parent<'f>(scope: &Scope<'f>) -> Option<&'f AttrPath<'f>> {
     match scope {
         Scope::Root => None,
@@ -1382,4 +1550,170 @@ fn parse_pieces(s: &str) -> Option<Timestamp> {
     let time = pieces.time()?;
     let offset = pieces.to_numeric_offset().unwrap_or(Offset::UTC);
     offset.to_timestamp(pieces.date().to_datetime(time)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// One attribute `x` of the given type, as a schema.
+    struct One(AttrType);
+
+    impl AttrSchema for One {
+        fn characteristics(
+            &self,
+            _: Option<&str>,
+            _: &str,
+            _: Option<&str>,
+        ) -> Option<Characteristics> {
+            Some(Characteristics {
+                attr_type: self.0,
+                multi_valued: false,
+                case_exact: false,
+            })
+        }
+    }
+
+    /// What the evaluator says of `x <op> lit` for a resource whose `x` is `value`.
+    fn eval(t: AttrType, value: &str, op: &str, lit: &str) -> bool {
+        let text = format!("x {op} {}", json!(lit));
+        let f = parse(&text).expect("a filter");
+        f.matches_with(&json!({ "x": value }), &One(t)) == Ok(true)
+    }
+
+    const SAMPLES: &[&str] = &[
+        "", "a", "A", "ß", "SS", "ss", "ẞ", "Σ", "σ", "ς", "ΟΔΟΣ", "οδος", "Ǆ", "ǆ", "ǅ",
+        "\u{212A}", "k", "İ", "i̇", "i", "ﬁ", "FI", "Ω", "\u{2126}", "ω", "Élodie", "éLODIE",
+    ];
+
+    #[test]
+    fn fold_agrees_with_the_evaluator() {
+        for a in SAMPLES {
+            for b in SAMPLES {
+                assert_eq!(
+                    fold(a) == fold(b),
+                    eval(AttrType::String, a, "eq", b),
+                    "{a} {b}"
+                );
+                assert_eq!(
+                    fold(a) > fold(b),
+                    eval(AttrType::String, a, "gt", b),
+                    "{a} {b}"
+                );
+                assert_eq!(
+                    fold(a).contains(&fold(b)),
+                    eval(AttrType::String, a, "co", b),
+                    "{a} {b}"
+                );
+                assert_eq!(
+                    fold(a).starts_with(&fold(b)),
+                    eval(AttrType::String, a, "sw", b),
+                    "{a} {b}"
+                );
+                assert_eq!(
+                    fold(a).ends_with(&fold(b)),
+                    eval(AttrType::String, a, "ew", b),
+                    "{a} {b}"
+                );
+            }
+        }
+    }
+
+    const DATES: &[&str] = &[
+        "2011-05-13T04:42:34Z",
+        "2011-05-13T04:42:34.000000001Z",
+        "2011-05-13T04:42:33.999999999999Z",
+        "2011-05-13T06:42:34+02:00",
+        "2011-05-13T04:42:34",
+        "2011-05-13t04:42:34z",
+        "0000-01-01T00:00:00+01:00",
+        "0000-01-01T00:00:00Z",
+        "9999-12-30T21:00:00Z",
+        "1970-01-01T00:00:00-00:30",
+        "2015-02-30T14:38:21Z",
+        "yesterday",
+    ];
+
+    #[test]
+    fn instant_keys_order_as_instants() {
+        assert_eq!(
+            instant_key("2015-10-10T14:38:21.8617979-07:00").as_deref(),
+            Some("2015-10-10T21:38:21.861797900Z")
+        );
+        assert_eq!(
+            instant_key("0000-01-01T00:00:00+01:00").as_deref(),
+            Some("-0001-12-31T23:00:00.000000000Z")
+        );
+        assert_eq!(instant_key("2015-02-30T14:38:21Z"), None);
+        for a in DATES {
+            for b in DATES {
+                let (ka, kb) = (instant_key(a), instant_key(b));
+                let (Some(ka), Some(kb)) = (ka, kb) else {
+                    // Not a dateTime: the evaluator matches nothing.
+                    if instant_key(b).is_some() {
+                        assert!(!eval(AttrType::DateTime, a, "ge", b), "{a} {b}");
+                    }
+                    continue;
+                };
+                assert_eq!(ka == kb, eval(AttrType::DateTime, a, "eq", b), "{a} {b}");
+                assert_eq!(ka > kb, eval(AttrType::DateTime, a, "gt", b), "{a} {b}");
+                assert_eq!(ka < kb, eval(AttrType::DateTime, a, "lt", b), "{a} {b}");
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn fold_agrees_on_any_text(a in "\\PC{0,6}", b in "\\PC{0,6}") {
+            prop_assert_eq!(fold(&a) == fold(&b), eval(AttrType::String, &a, "eq", &b));
+            prop_assert_eq!(fold(&a) < fold(&b), eval(AttrType::String, &a, "lt", &b));
+            prop_assert_eq!(fold(&a).contains(&fold(&b)), eval(AttrType::String, &a, "co", &b));
+        }
+
+        #[test]
+        fn instant_keys_agree(
+            y in 0u32..3000, mo in 1u32..13, d in 1u32..29, h in 0u32..24, mi in 0u32..60,
+            frac in proptest::option::of(0u64..1_000_000_000_000),
+            off in proptest::option::of(-14i32..15),
+            y2 in 0u32..3000, h2 in 0u32..24,
+        ) {
+            let frac = frac.map(|f| format!(".{f}")).unwrap_or_default();
+            let off = off.map(|o| format!("{}{:02}:30", if o < 0 { '-' } else { '+' }, o.unsigned_abs())).unwrap_or_default();
+            let a = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:07{frac}{off}");
+            let b = format!("{y2:04}-{mo:02}-{d:02}T{h2:02}:{mi:02}:07Z");
+            let (ka, kb) = (instant_key(&a), instant_key(&b));
+            prop_assert!(kb.is_some());
+            match ka {
+                Some(ka) => {
+                    prop_assert_eq!(Some(&ka) > kb.as_ref(), eval(AttrType::DateTime, &a, "gt", &b));
+                    prop_assert_eq!(Some(&ka) == kb.as_ref(), eval(AttrType::DateTime, &a, "eq", &b));
+                }
+                None => prop_assert!(!eval(AttrType::DateTime, &a, "ge", &b)),
+            }
+        }
+    }
+
+    #[test]
+    fn names_are_checked() {
+        for ok in ["data", "users.data", "_x1"] {
+            assert!(checked_column(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "1a", "a b", "a;b", "a'", "a.", ".a", "a\"b", "é"] {
+            assert!(checked_column(bad).is_err(), "{bad}");
+        }
+        for ok in [
+            "emails",
+            "$ref",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+            "ä b",
+        ] {
+            assert!(checked_member(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a'b", "a\"b", "a\\b", "a\u{0}b", "a\nb"] {
+            assert!(checked_member(bad).is_err(), "{bad}");
+        }
+    }
 }

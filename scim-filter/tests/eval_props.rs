@@ -250,4 +250,31 @@ proptest! {
         let lit = if upper { "XY" } else { "Xy" };
         prop_assert_eq!(f(lit).matches(&r), f("xy").matches(&r));
     }
+
+    /// Date-like text of any tail never panics, and an instant equals itself written with
+    /// another offset.
+    #[test]
+    fn date_like_text(tail in ".{0,40}", digits in "[0-9]{1,30}", ahead in 0u8..24) {
+        let stored = format!("2015-10-10T10:10:10{tail}");
+        let r = serde_json::json!({"d": stored, "e": format!("2015-10-10T10:10:10.{digits}Z")});
+        for op in CompareOp::ALL {
+            for lit in [stored.as_str(), "2015-10-10T10:10:10Z", "2015-10-10T10:10:10.5"] {
+                let f = Filter::Compare(Comparison {
+                    attr: AttrPath::new("d"),
+                    op,
+                    value: CompValue::String(Cow::Borrowed(lit)),
+                });
+                prop_assert!(f.matches(&r).is_ok());
+            }
+        }
+        // The same instant in another offset: 10:10:10Z is (10 + ahead):10:10+ahead:00
+        // when that stays on the same day.
+        let shifted = format!("2015-10-10T{:02}:10:10.{digits}+{ahead:02}:00", 10 + ahead % 14, ahead = ahead % 14);
+        let f = Filter::Compare(Comparison {
+            attr: AttrPath::new("e"),
+            op: CompareOp::Eq,
+            value: CompValue::String(Cow::Owned(shifted)),
+        });
+        prop_assert_eq!(f.matches(&r), Ok(true));
+    }
 }

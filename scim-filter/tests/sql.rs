@@ -366,8 +366,10 @@ fn user(rng: &mut Rng, i: usize) -> Value {
         put(&mut e, "employeeNumber", maybe(rng, v));
         let v = string_value(rng);
         put(&mut e, "department", maybe(rng, v));
-        let manager = match rng.below(5) {
+        let manager = match rng.below(6) {
             0 => json!({}),
+            // A bare id, as some identity providers send it: `manager.value` still reads it.
+            5 => json!(format!("u{:03}", rng.below(50))),
             1 => {
                 json!({"value": format!("u{:03}", rng.below(50)), "displayName": *rng.pick(NAMES)})
             }
@@ -618,21 +620,35 @@ fn comparison(rng: &mut Rng, paths: &[(&str, Lit)]) -> String {
     format!("{path} {op_text} {}", literal(rng, lit, op))
 }
 
-fn element_filter(rng: &mut Rng, depth: usize) -> String {
+/// Value paths: the attribute, and the sub-attributes its filter may name.
+const VALUE_PATHS: &[(&str, &[(&str, Lit)])] = &[
+    ("emails", ELEMENT_PATHS),
+    ("phoneNumbers", &[("value", Lit::Text), ("type", Lit::Text)]),
+    (
+        "name",
+        &[("givenName", Lit::Text), ("familyName", Lit::Text)],
+    ),
+    (
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+        &[("value", Lit::Text), ("displayName", Lit::Text)],
+    ),
+];
+
+fn element_filter(rng: &mut Rng, paths: &[(&str, Lit)], depth: usize) -> String {
     if depth == 0 || rng.chance(50) {
-        return comparison(rng, ELEMENT_PATHS);
+        return comparison(rng, paths);
     }
     match rng.below(3) {
-        0 => format!("not ({})", element_filter(rng, depth - 1)),
+        0 => format!("not ({})", element_filter(rng, paths, depth - 1)),
         1 => format!(
             "{} and {}",
-            element_filter(rng, depth - 1),
-            element_filter(rng, depth - 1)
+            element_filter(rng, paths, depth - 1),
+            element_filter(rng, paths, depth - 1)
         ),
         _ => format!(
             "({} or {})",
-            element_filter(rng, depth - 1),
-            element_filter(rng, depth - 1)
+            element_filter(rng, paths, depth - 1),
+            element_filter(rng, paths, depth - 1)
         ),
     }
 }
@@ -640,12 +656,12 @@ fn element_filter(rng: &mut Rng, depth: usize) -> String {
 fn gen_filter(rng: &mut Rng, depth: usize) -> String {
     if depth == 0 || rng.chance(35) {
         return if rng.chance(20) {
-            let attr = if rng.chance(70) {
-                "emails"
+            let (attr, paths) = if rng.chance(50) {
+                VALUE_PATHS[0]
             } else {
-                "phoneNumbers"
+                *rng.pick(VALUE_PATHS)
             };
-            format!("{attr}[{}]", element_filter(rng, 2))
+            format!("{attr}[{}]", element_filter(rng, paths, 2))
         } else {
             comparison(rng, PATHS)
         };
@@ -852,7 +868,7 @@ fn ne_and_eq_null_negate_the_positive_form() {
     let c = sql_of("title eq null");
     assert!(
         c.sql
-            .starts_with("NOT (CASE WHEN json_type(data, '$.\"title\"') = 'text' THEN 1"),
+            .starts_with("NOT (CASE WHEN json_type(data, '$.\"title\"') IS 'text' THEN 1"),
         "{}",
         c.sql
     );
@@ -863,10 +879,10 @@ fn ne_and_eq_null_negate_the_positive_form() {
 #[test]
 fn value_paths_correlate_in_one_element() {
     let c = sql_of(r#"emails[type eq "work" and value co "@x"]"#);
-    assert!(c.sql.starts_with("EXISTS (SELECT 1 FROM json_each(data, '$.\"emails\"') AS sf_e1 WHERE (CASE WHEN sf_e1.type = 'text'"), "{}", c.sql);
+    assert!(c.sql.starts_with("EXISTS (SELECT 1 FROM json_each(data, '$.\"emails\"') AS sf_e1 WHERE (CASE WHEN sf_e1.type IS 'text'"), "{}", c.sql);
     assert!(
         c.sql
-            .contains("CASE WHEN sf_e1.type = 'object' THEN sf_e1.value END, '$.\"type\"'"),
+            .contains("CASE WHEN sf_e1.type IS 'object' THEN sf_e1.value END, '$.\"type\"'"),
         "{}",
         c.sql
     );
@@ -1032,4 +1048,230 @@ fn hostile_names_are_refused() {
     for text in [r#"a'b eq "x""#, r#"urn:x'y:a eq "x""#, r#"a"b eq "x""#] {
         assert!(parse(text).is_err(), "{text}");
     }
+}
+
+/// The plan SQLite makes for a compiled clause.
+fn plan(db: &Connection, compiled: &SqlFilter) -> String {
+    let query = format!(
+        "EXPLAIN QUERY PLAN SELECT id FROM users WHERE {}",
+        compiled.sql
+    );
+    let mut stmt = db
+        .prepare(&query)
+        .unwrap_or_else(|e| panic!("{e}: {query}"));
+    let rows = stmt
+        .query_map(params_from_iter(compiled.params.iter().map(bind)), |r| {
+            r.get::<_, String>(3)
+        })
+        .expect("a plan");
+    rows.map(|r| r.expect("a plan row"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[test]
+fn dedicated_columns_use_their_index() {
+    let db = database(&population(20));
+    let c = sql_of(r#"userName eq "Élodie""#);
+    let p = plan(&db, &c);
+    assert!(
+        p.contains("SEARCH users USING INDEX users_user_name"),
+        "{p}"
+    );
+    let c = sql_of(r#"meta.created gt "2011-05-13T04:42:34Z" and title pr"#);
+    let p = plan(&db, &c);
+    assert!(p.contains("SEARCH users USING INDEX users_created"), "{p}");
+    let c = sql_of(r#"id eq "u001""#);
+    let p = plan(&db, &c);
+    assert!(
+        p.contains("SEARCH users USING COVERING INDEX sqlite_autoindex_users_1"),
+        "{p}"
+    );
+    // A JSON attribute scans.
+    let c = sql_of(r#"title eq "x""#);
+    assert!(plan(&db, &c).contains("SCAN users"));
+}
+
+/// A mapping built from a function, for the mapping's own failure modes.
+struct Mapped(fn(Option<&str>, &str, Option<&str>) -> Option<Location<'static>>);
+
+impl AttrSchema for Mapped {
+    fn characteristics(
+        &self,
+        urn: Option<&str>,
+        name: &str,
+        sub: Option<&str>,
+    ) -> Option<Characteristics> {
+        Users.characteristics(urn, name, sub)
+    }
+}
+
+impl SqlMapping for Mapped {
+    fn locate(&self, urn: Option<&str>, name: &str, sub: Option<&str>) -> Option<Location<'_>> {
+        (self.0)(urn, name, sub)
+    }
+}
+
+#[test]
+fn what_the_mapping_cannot_locate_is_rechecked() {
+    let users = population(120);
+    let db = database(&users);
+    // Nothing is located: every comparison is unknown.
+    let nowhere = Mapped(|_, _, _| None);
+    // The sub-attributes of `emails` in columns: not usable inside a value path.
+    let columns = Mapped(|urn, name, sub| match sub {
+        Some(_) if name.eq_ignore_ascii_case("emails") => Some(Location::Column {
+            column: Cow::Borrowed("no_such_column"),
+            form: ColumnForm::Text,
+        }),
+        _ => Users.locate(urn, name, sub),
+    });
+    for text in [
+        r#"title eq "a" or not (userName sw "b")"#,
+        r#"not (emails[type eq "work"]) and title pr"#,
+        r#"emails[not (type eq "work")] or not (displayName ne null)"#,
+        r#"not (emails[type eq "work" or value co "x"])"#,
+    ] {
+        let filter = parse(text).expect("a filter");
+        for (i, mapping) in [&nowhere, &columns].into_iter().enumerate() {
+            let compiled = compile(&filter, mapping, SqlDialect::Sqlite).expect("compiles");
+            assert!(compiled.needs_recheck || i == 1, "{text}");
+            // The rows SQL selects are a superset; after the recheck, exactly right.
+            assert_eq!(
+                select(&db, &compiled, &filter),
+                expected(&users, &filter),
+                "{text}\n{}",
+                compiled.sql
+            );
+        }
+    }
+    let c = compile(
+        &parse(r#"emails[type eq "work"]"#).expect("a filter"),
+        &columns,
+        SqlDialect::Sqlite,
+    )
+    .expect("compiles");
+    assert!(c.needs_recheck);
+    assert!(c.sql.ends_with(" AND 1))"), "{}", c.sql);
+}
+
+#[test]
+fn mappings_that_contradict_the_schema_are_errors() {
+    let multi_column = Mapped(|_, _, _| {
+        Some(Location::Column {
+            column: Cow::Borrowed("emails"),
+            form: ColumnForm::Text,
+        })
+    });
+    let wrong_form = Mapped(|_, _, _| {
+        Some(Location::Column {
+            column: Cow::Borrowed("x"),
+            form: ColumnForm::Number,
+        })
+    });
+    let no_parent = Mapped(|_, _, _| {
+        Some(Location::Json {
+            column: Cow::Borrowed("data"),
+            path: vec![Cow::Borrowed("value")],
+        })
+    });
+    for (mapping, text) in [
+        (&multi_column, r#"emails.value eq "x""#),
+        (&wrong_form, r#"title eq "x""#),
+        (&no_parent, r#"emails.value eq "x""#),
+    ] {
+        let filter = parse(text).expect("a filter");
+        assert!(
+            matches!(
+                compile(&filter, mapping, SqlDialect::Sqlite),
+                Err(SqlError::Mapping { .. })
+            ),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn long_literals_avoid_the_like_pattern_limit() {
+    let mut users = population(10);
+    let long = "ab%".repeat(20_000);
+    users[3]["title"] = json!(format!("x{}y", long.to_uppercase()));
+    users[4]["title"] = json!(long[1..].to_owned());
+    let db = database(&users);
+    for op in ["co", "sw", "ew"] {
+        let text = format!("title {op} {}", json!(long));
+        let filter = parse(&text).expect("a filter");
+        let compiled = compile(&filter, &Users, SqlDialect::Sqlite).expect("compiles");
+        assert!(!compiled.sql.contains("LIKE"), "{op}");
+        let want = expected(&users, &filter);
+        assert_eq!(select(&db, &compiled, &filter), want, "{op}");
+        assert_eq!(want.len(), usize::from(op == "co"), "{op}");
+    }
+}
+
+/// A JSON value of nested arrays and objects down to `depth`, with empty and unassigned
+/// leaves.
+fn shape(rng: &mut Rng, depth: usize) -> Value {
+    let leaf = |rng: &mut Rng| match rng.below(6) {
+        0 => Value::Null,
+        1 => json!(""),
+        2 => json!("x"),
+        3 => json!(0),
+        4 => json!(false),
+        _ => json!([]),
+    };
+    if depth == 0 || rng.chance(30) {
+        return leaf(rng);
+    }
+    let n = rng.below(3);
+    if rng.chance(50) {
+        Value::Array((0..n).map(|_| shape(rng, depth - 1)).collect())
+    } else {
+        Value::Object(
+            (0..n)
+                .map(|i| (format!("k{i}"), shape(rng, depth - 1)))
+                .collect(),
+        )
+    }
+}
+
+/// `pr` and `eq null` follow the evaluator's emptiness rules (null, "", [], {} and
+/// containers of only those, looked into to a bounded depth) on any nesting.
+#[test]
+fn emptiness_on_any_nesting() {
+    let mut rng = Rng(0xE111);
+    let mut users = population(200);
+    for u in &mut users {
+        u["tags"] = Value::Array((0..rng.below(3)).map(|_| shape(&mut rng, 4)).collect());
+        u["name"] = Value::Object(
+            (0..rng.below(3))
+                .map(|i| (format!("k{i}"), shape(&mut rng, 4)))
+                .collect(),
+        );
+    }
+    let db = database(&users);
+    let mut outcomes = BTreeSet::new();
+    for text in [
+        "tags pr",
+        "not (tags pr)",
+        "tags eq null",
+        "tags ne null",
+        "name pr",
+        "name eq null",
+        "not (name ne null)",
+        "tags pr and not (name pr)",
+    ] {
+        let filter = parse(text).expect("a filter");
+        let compiled = compile(&filter, &Users, SqlDialect::Sqlite).expect("compiles");
+        assert!(!compiled.needs_recheck, "{text}");
+        let want = expected(&users, &filter);
+        outcomes.insert(want.len());
+        assert_eq!(
+            select(&db, &compiled, &filter),
+            want,
+            "{text}\n{}",
+            compiled.sql
+        );
+    }
+    assert!(outcomes.len() > 4, "{outcomes:?}");
 }

@@ -189,7 +189,13 @@ impl<'r, 'm> Engine<'r, 'm> {
                     .filter_parser()
                     .parse_path(text)
                     .map_err(|e| {
-                        Error::invalid_path(format!("path {} is not valid: {e}", quote_input(text)))
+                        // The first line: what and where (the rest draws a caret).
+                        let why = e.to_string();
+                        let why = why.lines().next().unwrap_or_default().to_owned();
+                        Error::invalid_path(format!(
+                            "path {} is not valid: {why}",
+                            quote_input(text)
+                        ))
                     })?;
                 let target = self.resolve(&path, text)?;
                 self.apply_target(kind, target, op.value.as_ref(), text, false)
@@ -332,13 +338,17 @@ impl<'r, 'm> Engine<'r, 'm> {
             if self.ctx.dialects.value_keys_as_paths && key.contains(['.', ':', '[']) {
                 let parsed = self.ctx.dialects.filter_parser().parse_path(key);
                 let target = match &parsed {
-                    Ok(path) => match self.resolve(path, key) {
-                        Ok(t) => Some(t),
-                        Err(e) if is_ambiguity(&e) => return Err(e),
+                    Ok(path) => {
+                        if let Err(e @ ResolveError::Ambiguous(_)) = schema.resolve(&path.attr) {
+                            return Err(Error::invalid_path(format!(
+                                "key {}: {e}",
+                                quote_input(key)
+                            )));
+                        }
                         // Unknown names (and unregistered URNs) are dropped like unknown
                         // attributes.
-                        Err(_) => None,
-                    },
+                        self.resolve(path, key).ok()
+                    }
                     Err(_) => None,
                 };
                 match target {
@@ -565,6 +575,7 @@ impl<'r, 'm> Engine<'r, 'm> {
         if t.ext.is_none()
             && t.sub.is_none()
             && (t.filter.is_some() || listed)
+            && attr.mutability != Mutability::Immutable
             && !self
                 .saved
                 .iter()
@@ -591,8 +602,11 @@ impl<'r, 'm> Engine<'r, 'm> {
                 }
                 (None, None) => return Ok(()),
             };
+            if !drop.contains(&true) {
+                return Ok(());
+            }
             let mut removed = Vec::new();
-            let old = std::mem::take(items);
+            let old = std::mem::replace(items, Vec::with_capacity(drop.len()));
             for ((i, v), gone) in old.into_iter().enumerate().zip(drop) {
                 if gone {
                     removed.push((i, v));
@@ -706,10 +720,6 @@ impl<'r, 'm> Engine<'r, 'm> {
         });
         Ok(changed)
     }
-}
-
-fn is_ambiguity(e: &Error) -> bool {
-    e.detail.contains("ambiguous")
 }
 
 fn require_value<'o>(op: &'o PatchOperation, what: &str) -> Result<&'o Value, Error> {
@@ -1252,6 +1262,22 @@ fn create_unmatched(
 
 /// Remove: the attribute's new value (`None`: unassigned) from its current one.
 fn remove_attr(
+    ctx: &Ctx<'_>,
+    t: &AttrTarget<'_, '_>,
+    cur: Value,
+    value: Option<&Value>,
+    text: &str,
+) -> Result<Option<Value>, Error> {
+    if t.attr.mutability != Mutability::Immutable {
+        return remove_from(ctx, t, cur, value, text);
+    }
+    let old = cur.clone();
+    let new = remove_from(ctx, t, cur, value, text)?;
+    check_immutable_whole(t.attr, Some(&old), new.as_ref(), text)?;
+    Ok(new)
+}
+
+fn remove_from(
     ctx: &Ctx<'_>,
     t: &AttrTarget<'_, '_>,
     cur: Value,

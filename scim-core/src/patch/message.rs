@@ -139,7 +139,9 @@ impl<'de> Deserialize<'de> for PatchOpKind {
 ///
 /// `value` distinguishes a missing `value` (`None`) from `"value": null`
 /// (`Some(Value::Null)`): an add or replace with null makes the target unassigned.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// `Debug` shows the kind of the value, never the value: it may be a password.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "RawOperation")]
 pub struct PatchOperation {
     /// The operation.
@@ -185,6 +187,24 @@ impl PatchOperation {
     /// Whether `op` was sent in lower case, as RFC 7644 writes it (`Replace` was not).
     pub fn op_is_lower_case(&self) -> bool {
         self.op_lower_case
+    }
+}
+
+impl fmt::Debug for PatchOperation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = self.value.as_ref().map(|v| match v {
+            Value::Null => "null",
+            Value::Bool(_) => "<boolean>",
+            Value::Number(_) => "<number>",
+            Value::String(_) => "<string>",
+            Value::Array(_) => "<array>",
+            Value::Object(_) => "<object>",
+        });
+        f.debug_struct("PatchOperation")
+            .field("op", &self.op)
+            .field("path", &self.path)
+            .field("value", &format_args!("{value:?}"))
+            .finish()
     }
 }
 
@@ -236,6 +256,19 @@ mod tests {
             .expect_err("move");
         assert!(err.to_string().contains("\"move\""), "{err}");
         assert!(serde_json::from_value::<PatchOperation>(json!({"path": "x"})).is_err());
+    }
+
+    #[test]
+    fn debug_never_shows_values() {
+        let op = PatchOperation::replace("password", json!("hunter2"));
+        let shown = format!("{:?}", PatchOp::new(vec![op]));
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("password") && shown.contains("<string>"),
+            "{shown}"
+        );
+        let op = PatchOperation::new(PatchOpKind::Add, None, Some(json!({"password": "x2"})));
+        assert!(!format!("{op:?}").contains("x2"));
     }
 
     #[test]

@@ -3,6 +3,9 @@
 //!
 //! [`apply_patch`] works on a copy of the resource and returns the new resource with
 //! whether anything changed, or the first error and nothing else: all operations or none.
+//! [`apply_patch_in_place`] changes a resource the caller owns, with the same guarantee: an
+//! undo log saves the attributes the operations touch (appends to and removals from a large
+//! group's `members` are undone without a copy), and an error puts everything back.
 //! The engine never writes `id` or `meta` (the service sets `meta`); it maintains
 //! `schemas` as extension attributes come and go.
 //!
@@ -132,13 +135,24 @@ impl PatchOptions {
 }
 
 /// The result of [`apply_patch`].
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `Debug` shows the attribute names, never the values (a resource may hold a password).
+#[derive(Clone, PartialEq)]
 pub struct PatchOutcome {
     /// The resource after every operation.
     pub resource: Map<String, Value>,
     /// Whether the operations changed anything. When false the service leaves
     /// `meta.lastModified` and `meta.version` (so the ETag) unchanged (RFC 7644 §3.5.2.1).
     pub changed: bool,
+}
+
+impl std::fmt::Debug for PatchOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PatchOutcome")
+            .field("attributes", &self.resource.keys().collect::<Vec<_>>())
+            .field("changed", &self.changed)
+            .finish()
+    }
 }
 
 /// Applies `patch` to `resource`, a resource of the type `schema` describes, atomically:

@@ -50,6 +50,19 @@
 //! before reading, stops reading a chunked body at that limit, and passes the collected
 //! bytes to [`ScimService::handle`] (which checks the limit again).
 //!
+//! # Input safety
+//!
+//! - Bodies: at most [`ScimService::max_body_bytes`] (413 above); arrays and objects
+//!   nested at most [`ServiceSettings::max_json_depth`] deep (default 64, checked in one
+//!   pass before parsing; serde_json's own limit of 128 is a second bound); a PatchOp at
+//!   most 1000 operations; a bulk request at most `bulk_max_operations` operations and
+//!   `bulk_max_payload_size` bytes.
+//! - Query strings: decoded with `form_urlencoded`; `startIndex` and `count` are digits
+//!   with an optional sign (saturating, clamped); filters are parsed by scim-filter within
+//!   its depth and size budget.
+//! - Nothing walks input recursively: bulk references are found with an explicit stack.
+//! - Error `detail`s quote at most 200 bytes of input.
+//!
 //! # Concurrency
 //!
 //! PUT and PATCH read the resource, compute the new one and write it with the version read
@@ -141,6 +154,10 @@ pub struct ServiceSettings {
     pub dialects: Dialects,
     /// Keep attributes no schema defines (default `false`: dropped).
     pub keep_unknown_attributes: bool,
+    /// Offer RFC 9865 cursor pagination beside index pagination (default `false`): a
+    /// list query with a `cursor` parameter (empty for the first page) is answered with
+    /// `nextCursor` while results remain.
+    pub cursor_pagination: bool,
 }
 
 impl Default for ServiceSettings {
@@ -157,6 +174,7 @@ impl Default for ServiceSettings {
             max_retries: 32,
             dialects: Dialects::default(),
             keep_unknown_attributes: false,
+            cursor_pagination: false,
         }
     }
 }
@@ -207,6 +225,12 @@ impl ServiceSettings {
     /// Sets the retry bound of compare-and-swap writes.
     pub fn max_retries(mut self, n: u32) -> Self {
         self.max_retries = n;
+        self
+    }
+
+    /// Turns RFC 9865 cursor pagination on or off.
+    pub fn cursor_pagination(mut self, on: bool) -> Self {
+        self.cursor_pagination = on;
         self
     }
 
@@ -414,7 +438,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
     /// The `/ServiceProviderConfig` these settings advertise.
     pub fn service_provider_config(&self) -> ServiceProviderConfig {
         let c = ServiceProviderConfig::default()
-            .with_filter(self.settings.max_results)
+            .with_filter(self.max_results())
             .with_change_password(self.passwords.is_some())
             .with_sort(true)
             .with_etag(true)
@@ -427,6 +451,11 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                 self.settings.bulk_max_payload_size,
             )
         }
+    }
+
+    /// The page maximum: the setting, never below 100.
+    fn max_results(&self) -> u64 {
+        self.settings.max_results.max(100)
     }
 
     fn base_url(&self) -> &str {
@@ -466,10 +495,14 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                 return r;
             }
         };
-        match self.route(&ctx, &parts, body.as_ref(), plain).await {
+        let mut r = match self.route(&ctx, &parts, body.as_ref(), plain).await {
             Ok(r) => r,
             Err(e) => error_response(&e, plain),
+        };
+        if parts.method == Method::HEAD {
+            *r.body_mut() = Bytes::new();
         }
+        r
     }
 
     async fn route(
@@ -510,7 +543,20 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
             let base_url = self.base_url();
             let value = match (d, segments.get(1), segments.len()) {
                 ("ServiceProviderConfig", None, 1) => {
-                    self.service_provider_config().to_resource(base_url)
+                    let mut v = self.service_provider_config().to_resource(base_url);
+                    if let Value::Object(m) = &mut v {
+                        m.insert(
+                            "pagination".to_owned(),
+                            serde_json::json!({
+                                "cursor": self.settings.cursor_pagination,
+                                "index": true,
+                                "defaultPaginationMethod": "index",
+                                "defaultPageSize": self.max_results(),
+                                "maxPageSize": self.max_results(),
+                            }),
+                        );
+                    }
+                    v
                 }
                 ("ResourceTypes", None, 1) => {
                     to_json(&discovery::resource_types_list(&self.registry, base_url))
@@ -1228,8 +1274,13 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                 )));
             }
         }
+        let cursor = body
+            .get("cursor")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         let req = SearchRequest::from_json(body)?;
         let q = RawQuery {
+            cursor,
             attributes: req.attributes_param(),
             excluded_attributes: req.excluded_attributes_param(),
             filter: req.filter.clone(),
@@ -1271,8 +1322,22 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
             .as_deref()
             .map(|s| query::parse_int("count", s))
             .transpose()?;
-        let start = query::clamp_start(start);
-        let count = query::clamp_count(count, self.settings.max_results);
+        let cursor = match q.cursor.as_deref() {
+            Some(c) if self.settings.cursor_pagination => {
+                if start.is_some() {
+                    return Err(Error::invalid_value(
+                        "`cursor` and `startIndex` cannot be used together",
+                    ));
+                }
+                Some(query::decode_cursor(c.trim())?)
+            }
+            _ => None,
+        };
+        let start = match cursor {
+            Some(offset) => offset.saturating_add(1),
+            None => query::clamp_start(start),
+        };
+        let count = query::clamp_count(count, self.max_results());
         let sort_order = query::parse_sort_order(q.sort_order.as_deref())?;
         let parser = self.settings.dialects.filter_parser();
         let filter = match q.filter.as_deref().map(str::trim) {
@@ -1355,9 +1420,28 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                 "the filter cannot be applied: {e}"
             )));
         }
-        Ok(Answer::Json(to_json(&ListResponse::new(
-            resources, total, start,
-        ))))
+        let returned = resources.len() as u64;
+        let mut page = to_json(&ListResponse::new(resources, total, start));
+        if cursor.is_some()
+            && let Value::Object(m) = &mut page
+        {
+            m.remove("startIndex");
+            let next = (start - 1).saturating_add(returned);
+            if next < total && returned > 0 {
+                m.insert(
+                    "nextCursor".to_owned(),
+                    Value::from(query::encode_cursor(next)),
+                );
+            }
+            if start > 1 {
+                let prev = (start - 1).saturating_sub(count);
+                m.insert(
+                    "previousCursor".to_owned(),
+                    Value::from(query::encode_cursor(prev)),
+                );
+            }
+        }
+        Ok(Answer::Json(page))
     }
 }
 

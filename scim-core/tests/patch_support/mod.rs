@@ -10,7 +10,7 @@ pub const ACME_GROUP: &str = "urn:example:params:scim:schemas:extension:acme:2.0
 
 /// The core registry plus an `acme` User extension (with a `department` that makes the bare
 /// name ambiguous, an immutable `badge`, simple multi-valued `tags`, an integer `level`, a
-/// complex `clearance` with a required `code`) and a required `acme` Group extension.
+/// complex `clearance` with a required `code`, immutable multi-valued `codes`) and a required `acme` Group extension.
 pub fn acme_registry() -> Registry {
     let mut reg = Registry::core();
     reg.add_schema(Schema {
@@ -21,6 +21,9 @@ pub fn acme_registry() -> Registry {
             AttributeDef::new("costCenterCode", AttrType::String),
             AttributeDef::new("badge", AttrType::String).mutability(Mutability::Immutable),
             AttributeDef::new("tags", AttrType::String).multi_valued(),
+            AttributeDef::new("codes", AttrType::String)
+                .multi_valued()
+                .mutability(Mutability::Immutable),
             AttributeDef::new("department", AttrType::String),
             AttributeDef::new("level", AttrType::Integer),
             AttributeDef::new("clearance", AttrType::Complex).sub_attributes(vec![

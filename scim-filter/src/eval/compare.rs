@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::text;
-use super::{AttrType, Characteristics, EvalError, datetime, lookup};
+use super::{AttrType, Characteristics, EvalError, Fallible, datetime, lookup};
 use crate::ast::{CompValue, CompareOp, Comparison, Number};
 
 /// A comparison made ready for testing values.
@@ -110,13 +110,15 @@ pub(super) fn plan<'f>(
     cmp: &'f Comparison<'f>,
     chars: Option<Option<Characteristics>>,
     attr: &dyn Fn() -> String,
-) -> Result<Plan<'f>, EvalError> {
+) -> Fallible<Plan<'f>> {
     let op = cmp.op;
-    let unsupported = || EvalError::UnsupportedOperator { attr: attr(), op };
-    let invalid = |reason: &'static str| EvalError::InvalidValue {
-        attr: attr(),
-        op,
-        reason,
+    let unsupported = || Box::new(EvalError::UnsupportedOperator { attr: attr(), op });
+    let invalid = |reason: &'static str| {
+        Box::new(EvalError::InvalidValue {
+            attr: attr(),
+            op,
+            reason,
+        })
     };
     if let CompValue::Null = cmp.value {
         return match op {
@@ -157,9 +159,9 @@ fn typed<'f>(
     c: Characteristics,
     value: &'f CompValue<'f>,
     op: CompareOp,
-    unsupported: impl Fn() -> EvalError,
-    invalid: impl Fn(&'static str) -> EvalError,
-) -> Result<Kind<'f>, EvalError> {
+    unsupported: impl Fn() -> Box<EvalError>,
+    invalid: impl Fn(&'static str) -> Box<EvalError>,
+) -> Fallible<Kind<'f>> {
     match c.attr_type {
         AttrType::String | AttrType::Reference | AttrType::Binary => {
             if c.attr_type == AttrType::Binary && op.is_ordering() {
@@ -212,14 +214,17 @@ fn typed<'f>(
 impl Test<'_> {
     /// Whether one value of the attribute passes. Without a schema, ordering a boolean or a
     /// complex value is an error; with one, a value of the wrong JSON type just fails.
-    pub(super) fn value(&self, v: &Value, attr: &dyn Fn() -> String) -> Result<bool, EvalError> {
+    pub(super) fn value(&self, v: &Value, attr: &dyn Fn() -> String) -> Fallible<bool> {
         let op = self.op;
         Ok(match (&self.kind, v) {
             (_, Value::Null) => false,
             (_, v @ (Value::Object(_) | Value::Array(_))) if !lookup::has_value(v) => false,
             (Kind::Infer(lit), v) => match (lit, v) {
                 (_, Value::Bool(_) | Value::Object(_) | Value::Array(_)) if op.is_ordering() => {
-                    return Err(EvalError::UnsupportedOperator { attr: attr(), op });
+                    return Err(Box::new(EvalError::UnsupportedOperator {
+                        attr: attr(),
+                        op,
+                    }));
                 }
                 (Literal::Text(lit), Value::String(s)) => match instants(op, s, lit) {
                     Some((at, lit)) => text::ordering_holds(op, at.cmp(&lit)),
@@ -282,8 +287,8 @@ mod tests {
 
     fn infer(c: &Comparison<'static>, v: Value) -> Result<bool, EvalError> {
         let name = || "a".to_owned();
-        match plan(c, None, &name)? {
-            Plan::Test { test, negate } => Ok(test.value(&v, &name)? != negate),
+        match plan(c, None, &name).map_err(|e| *e)? {
+            Plan::Test { test, negate } => Ok(test.value(&v, &name).map_err(|e| *e)? != negate),
             Plan::Assigned { .. } => unreachable!("not a null literal"),
         }
     }

@@ -10,6 +10,7 @@ use jiff::tz::Offset;
 
 /// Whether `s` starts like an xsd:dateTime (`dddd-dd-ddThh:mm:ss`): a cheap test that keeps
 /// ordinary strings away from the date parser.
+#[inline]
 pub(super) fn looks_like_datetime(s: &str) -> bool {
     let b = s.as_bytes();
     if b.len() < 19 {

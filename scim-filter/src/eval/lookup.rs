@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::text::{ascii_caseless_eq, bytes_eq};
+use super::text::{NameMatch, ascii_caseless_eq, name_match};
 use crate::ast::AttrPath;
 
 /// How deep [`has_value`] and [`is_present`] look into nested arrays and objects.
@@ -18,12 +18,12 @@ pub(super) fn get_ci<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v V
     let key = key.as_bytes();
     let mut caseless = None;
     for (k, v) in obj {
-        let k = k.as_bytes();
-        if k.len() == key.len() && ascii_caseless_eq(k, key) {
-            if bytes_eq(k, key) {
-                return Some(v);
+        match name_match(k.as_bytes(), key) {
+            NameMatch::Exact => return Some(v),
+            NameMatch::Caseless => {
+                caseless.get_or_insert(v);
             }
-            caseless.get_or_insert(v);
+            NameMatch::No => {}
         }
     }
     caseless
@@ -56,7 +56,7 @@ fn is_extension(key: &str, value: &Value) -> bool {
 /// - Any other URN is taken for the resource's core schema: the attribute is looked up at the
 ///   top level.
 /// - Without a URN, an attribute absent from the top level is looked up in the extension
-///   objects, in the resource's order (identity providers send `manager` unqualified).
+///   objects, in the order of their keys (identity providers send `manager` unqualified).
 pub(super) fn resolve<'v>(resource: &'v Value, path: &AttrPath<'_>) -> Option<&'v Value> {
     let obj = resource.as_object()?;
     let name: &str = &path.name;

@@ -38,7 +38,7 @@ pub(super) fn compare(op: CompareOp, hay: &str, lit: &str, case_exact: bool) -> 
         CompareOp::Eq => caseless_eq(hay, lit),
         CompareOp::Ne => !caseless_eq(hay, lit),
         _ => {
-            let ascii = lit.is_ascii() && hay.is_ascii();
+            let ascii = is_ascii(lit.as_bytes()) && is_ascii(hay.as_bytes());
             match op {
                 CompareOp::Co => caseless_contains(hay, lit, ascii),
                 CompareOp::Sw => caseless_starts_with(hay, lit, ascii),
@@ -69,10 +69,48 @@ pub(super) fn ascii_caseless_eq(a: &[u8], b: &[u8]) -> bool {
     eq_by_words(a, b, lower8)
 }
 
-/// `a == b`, eight bytes at a time (short keys compare faster than through `memcmp`).
+/// How two names compare: ASCII case-insensitively equal, and if so, exactly equal too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NameMatch {
+    /// Different names.
+    No,
+    /// Equal but for ASCII case.
+    Caseless,
+    /// Byte for byte equal.
+    Exact,
+}
+
+/// Compares two names in one pass, eight bytes at a time.
 #[inline]
-pub(super) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
-    eq_by_words(a, b, |w| w)
+pub(super) fn name_match(a: &[u8], b: &[u8]) -> NameMatch {
+    let n = a.len();
+    if n != b.len() {
+        return NameMatch::No;
+    }
+    let mut exact = true;
+    let mut same = |x: u64, y: u64| {
+        if x == y {
+            return true;
+        }
+        exact = false;
+        lower8(x) == lower8(y)
+    };
+    let equal = if n < 8 {
+        same(short_word(a), short_word(b))
+    } else {
+        let mut i = 0;
+        let mut ok = true;
+        while ok && i + 8 < n {
+            ok = same(word_at(a, i), word_at(b, i));
+            i += 8;
+        }
+        ok && same(word_at(a, n - 8), word_at(b, n - 8))
+    };
+    match (equal, exact) {
+        (false, _) => NameMatch::No,
+        (true, false) => NameMatch::Caseless,
+        (true, true) => NameMatch::Exact,
+    }
 }
 
 #[inline]
@@ -93,6 +131,24 @@ fn eq_by_words(a: &[u8], b: &[u8], map: impl Fn(u64) -> u64) -> bool {
         i += 8;
     }
     map(word_at(a, n - 8)) == map(word_at(b, n - 8))
+}
+
+/// Whether `b` is ASCII, a word at a time (faster than `str::is_ascii` on short text).
+#[inline]
+pub(super) fn is_ascii(b: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let n = b.len();
+    if n < 8 {
+        return short_word(b) & HIGH == 0;
+    }
+    let mut i = 0;
+    while i + 8 < n {
+        if word_at(b, i) & HIGH != 0 {
+            return false;
+        }
+        i += 8;
+    }
+    word_at(b, n - 8) & HIGH == 0
 }
 
 /// The eight bytes at `i` as a little-endian word (zero past the end, never reached).
@@ -147,7 +203,7 @@ fn caseless_eq(a: &str, b: &str) -> bool {
         return true;
     }
     // Differently long or different ASCII text differs; other text may still fold alike.
-    !(a.is_ascii() && b.is_ascii()) && folded(a).eq(folded(b))
+    !(is_ascii(a.as_bytes()) && is_ascii(b.as_bytes())) && folded(a).eq(folded(b))
 }
 
 fn caseless_cmp(a: &str, b: &str, ascii: bool) -> Ordering {
@@ -312,6 +368,60 @@ mod tests {
                 u64::from_le_bytes([byte.to_ascii_lowercase(); 8]),
                 "{byte}"
             );
+        }
+    }
+
+    #[test]
+    fn names_match_in_one_pass() {
+        use NameMatch::*;
+        for (a, b, want) in [
+            ("userName", "userName", Exact),
+            ("userName", "USERNAME", Caseless),
+            ("userName", "userNam", No),
+            ("userName", "userNamf", No),
+            (
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                "URN:ietf:params:scim:schemas:extension:enterprise:2.0:user",
+                Caseless,
+            ),
+            (
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                Exact,
+            ),
+            (
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:Usr_",
+                No,
+            ),
+            ("", "", Exact),
+            ("a_", "A\u{7f}", No),
+        ] {
+            assert_eq!(name_match(a.as_bytes(), b.as_bytes()), want, "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn ascii_by_words() {
+        for s in [
+            "",
+            "a",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghi",
+            "0123456789abcdef0",
+        ] {
+            assert!(is_ascii(s.as_bytes()), "{s}");
+        }
+        for s in [
+            "é",
+            "abcdefé",
+            "abcdefgé",
+            "éabcdefgh",
+            "abcdefghijklmnoé",
+            "abcdefghé123456",
+        ] {
+            assert!(!is_ascii(s.as_bytes()), "{s}");
         }
     }
 
