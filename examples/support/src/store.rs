@@ -906,3 +906,53 @@ impl ResourceStore for SqliteStore {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scim_core::Registry;
+    use scim_filter::sql::Compiler;
+
+    fn compiled(resource_type: &str, filter: &str) -> scim_filter::sql::SqlFilter {
+        let registry = Registry::core();
+        let schema = registry.resource_type(resource_type).expect("type");
+        let f = scim_filter::parse(filter).expect("filter");
+        let mapping = Mapping {
+            schema,
+            user: resource_type == USER,
+        };
+        Compiler::new(SqlDialect::Sqlite)
+            .first_param(3)
+            .compile(&f, &mapping)
+            .expect("compiles")
+    }
+
+    #[test]
+    fn indexed_lookups_run_in_sql_alone() {
+        let c = compiled(USER, r#"userName eq "BJensen""#);
+        assert!(!c.needs_recheck);
+        assert!(c.sql.contains("user_name_folded = ?3"), "{}", c.sql);
+        assert_eq!(c.params, [SqlValue::Text("bjensen".into())]);
+        let c = compiled(USER, r#"externalId eq "x-1" and emails[type eq "work"]"#);
+        assert!(!c.needs_recheck);
+        assert!(c.sql.contains("external_id"), "{}", c.sql);
+        let c = compiled(
+            USER,
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "m""#,
+        );
+        assert!(!c.needs_recheck);
+    }
+
+    #[test]
+    fn derived_and_store_managed_attributes_are_rechecked() {
+        for f in [
+            r#"groups.value eq "g""#,
+            r#"meta.lastModified gt "2020-01-01T00:00:00Z""#,
+            r#"id eq "x""#,
+        ] {
+            assert!(compiled(USER, f).needs_recheck, "{f}");
+        }
+        assert!(compiled(GROUP, r#"members.value eq "u""#).needs_recheck);
+        assert!(!compiled(GROUP, r#"displayName eq "Staff""#).needs_recheck);
+    }
+}

@@ -289,10 +289,10 @@ fn generated_filters_select_the_same_users() {
     let registry = Registry::core();
     let schema = registry.resource_type("User").expect("User");
     let parser = scim_filter::Parser::new();
-    let (pair, mut rng) = population(0x5eed_1234_abcd_0001, 120);
+    let (pair, mut rng) = population(0x5eed_1234_abcd_0001, 100);
     let mut compared = 0;
     let mut nonempty = 0;
-    for round in 0..700 {
+    for round in 0..500 {
         let text = filter(&mut rng, 3);
         let Ok(f) = parser.parse(&text) else {
             continue;
@@ -340,8 +340,8 @@ fn generated_filters_select_the_same_users() {
         );
         compared += 1;
     }
-    assert!(compared >= 300, "only {compared} filters compared");
-    assert!(nonempty >= 60, "only {nonempty} filters matched something");
+    assert!(compared >= 250, "only {compared} filters compared");
+    assert!(nonempty >= 50, "only {nonempty} filters matched something");
 }
 
 #[test]
