@@ -301,3 +301,47 @@ fn acknowledged_writes_survive_kill_9() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Sends raw bytes, returns the status of the answer.
+fn raw_status(port: u16, head: &str, body: &[u8]) -> u16 {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    s.write_all(head.as_bytes()).expect("head");
+    // The server may answer and close before the body is sent.
+    let _ = s.write_all(body);
+    let mut buf = [0u8; 64];
+    let n = s.read(&mut buf).unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n])
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn oversized_bodies_are_refused_with_413() {
+    let dir = temp_dir("limit");
+    let db = dir.join("scim.db");
+    let server = serve(&db);
+    let token = token_from_banner(&server.stderr);
+    // Announced too large: refused before the body is read.
+    let head = format!(
+        "POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/scim+json\r\nContent-Length: 50000000\r\n\r\n"
+    );
+    assert_eq!(raw_status(server.port, &head, b""), 413);
+    // Chunked: reading stops at the limit.
+    let head = format!(
+        "POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/scim+json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "a".repeat(64 * 1024));
+    let body = chunk.repeat(20);
+    assert_eq!(raw_status(server.port, &head, body.as_bytes()), 413);
+    // Without a valid token: 401 first.
+    let head = "POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n";
+    assert_eq!(raw_status(server.port, head, b""), 401);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
