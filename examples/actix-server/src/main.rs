@@ -1,0 +1,81 @@
+//! A SCIM 2.0 server on actix-web 4 and embedded SQLite. Everything but the glue between
+//! actix-web and [`App`] lives in `scim-example-support`; run with `--help` for the
+//! command line.
+//!
+//! actix-web 4 is built on `http` 0.2 and the SCIM service on `http` 1: the adapter copies
+//! the method, URI and every header field byte for byte (repeated fields stay repeated, so
+//! two `Authorization` fields still reach the token check), and the response likewise.
+
+#![forbid(unsafe_code)]
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, HttpServer, web};
+use scim_example_support::{App, Start, start};
+
+/// The request line and header fields in `http` 1 types; `None` if one does not convert.
+fn parts(req: &HttpRequest) -> Option<http::request::Parts> {
+    let method = http::Method::from_bytes(req.method().as_str().as_bytes()).ok()?;
+    let uri = http::Uri::try_from(req.uri().to_string()).ok()?;
+    let (mut parts, ()) = http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(())
+        .ok()?
+        .into_parts();
+    for (name, value) in req.headers().iter() {
+        let name = http::HeaderName::from_bytes(name.as_str().as_bytes()).ok()?;
+        let value = http::HeaderValue::from_bytes(value.as_bytes()).ok()?;
+        parts.headers.append(name, value);
+    }
+    Some(parts)
+}
+
+/// Every path: read the body up to the limit and answer through [`App`].
+async fn scim(req: HttpRequest, payload: web::Payload, app: web::Data<App>) -> HttpResponse {
+    let Some(parts) = parts(&req) else {
+        return HttpResponse::BadRequest().finish();
+    };
+    let body = if app.too_large(&parts) {
+        None
+    } else {
+        match payload.to_bytes_limited(app.max_body_bytes()).await {
+            Ok(Ok(b)) => Some(b),
+            Ok(Err(_)) => return HttpResponse::BadRequest().finish(),
+            Err(_) => None,
+        }
+    };
+    let response = app.respond(parts, body).await;
+    let status = StatusCode::from_u16(response.status().as_u16())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut out = HttpResponse::build(status);
+    for (name, value) in response.headers() {
+        out.append_header((name.as_str(), value.as_bytes()));
+    }
+    out.body(response.into_body())
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let server = match start() {
+        Start::Serve(s) => s,
+        Start::Exit(code) => std::process::exit(code),
+    };
+    let app = web::Data::from(server.app);
+    // actix-web stops gracefully on Ctrl-C and SIGTERM, finishing in-flight requests.
+    let http = HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(app.clone())
+            .default_service(web::to(scim))
+    });
+    let http = match server.tls {
+        Some(tls) => http.bind_rustls_0_23(server.args.bind, (*tls).clone()),
+        None => http.bind(server.args.bind),
+    };
+    match http {
+        Ok(h) => h.run().await,
+        Err(e) => {
+            eprintln!("error: binding {}: {e}", server.args.bind);
+            std::process::exit(1);
+        }
+    }
+}

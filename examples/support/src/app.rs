@@ -1,0 +1,209 @@
+//! [`App`]: everything a server does between the framework and the SCIM service:
+//! authentication with the integration tokens, the request log line, the body limit answer,
+//! and the first-start bootstrap of the `default` integration.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{Request, Response, header};
+use scim_core::Error;
+use scim_core::service::{
+    AuthFailure, Authenticator, ScimService, ServiceSettings, TokenAuthenticator, error_response,
+};
+use scim_core::store::RequestContext;
+use scim_tokens::{TenantId, TokenOptions};
+
+use crate::cli::{ServeArgs, Tokens, token_service};
+use crate::db::Database;
+use crate::store::SqliteStore;
+use crate::tokens::SqliteTokenStore;
+
+/// An [`Authenticator`] that takes the context [`App`] put into the request's extensions
+/// after it verified the token, so the log line knows the integration.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Preauthenticated;
+
+impl Authenticator for Preauthenticated {
+    async fn authenticate(&self, request: &Parts) -> Result<RequestContext, AuthFailure> {
+        request
+            .extensions
+            .get::<RequestContext>()
+            .cloned()
+            .ok_or_else(|| AuthFailure::unauthorized("a bearer token is required"))
+    }
+}
+
+/// The SCIM service of the examples.
+pub type Service = ScimService<SqliteStore, Preauthenticated>;
+
+/// A ready server: the service, the token verifier, the settings.
+#[derive(Debug)]
+pub struct App {
+    service: Service,
+    auth: TokenAuthenticator<SqliteTokenStore>,
+}
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A command-line value is wrong.
+    #[error("{0}")]
+    Usage(String),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    /// Creating the first integration failed.
+    #[error("creating the default integration: {0}")]
+    Tokens(#[from] scim_tokens::Error),
+}
+
+/// The path of `base_url` (`http://host:8080/scim/v2` → `/scim/v2`).
+///
+/// # Errors
+///
+/// When `base_url` is not an absolute `http` or `https` URL.
+pub fn base_path(base_url: &str) -> Result<String, StartError> {
+    let uri: http::Uri = base_url
+        .parse()
+        .map_err(|_| StartError::Usage(format!("--base-url `{base_url}` is not a URL")))?;
+    match uri.scheme_str() {
+        Some("http" | "https") if uri.authority().is_some() => {}
+        _ => {
+            return Err(StartError::Usage(format!(
+                "--base-url `{base_url}` must be an absolute http(s) URL"
+            )));
+        }
+    }
+    Ok(uri.path().trim_end_matches('/').to_owned())
+}
+
+impl App {
+    /// Builds the server over `db` for `args`. On the first start of an empty database,
+    /// creates the integration `default` and prints its token and the API URL to standard
+    /// error, once.
+    ///
+    /// # Errors
+    ///
+    /// [`StartError`].
+    pub fn new(db: Arc<Database>, args: &ServeArgs) -> Result<Self, StartError> {
+        let tls = args.tls_cert.is_some();
+        if !tls && !args.bind.ip().is_loopback() && !args.insecure_http {
+            return Err(StartError::Usage(format!(
+                "refusing plain HTTP on {}: give --tls-cert and --tls-key, or --insecure-http \
+                 behind a TLS-terminating proxy",
+                args.bind
+            )));
+        }
+        let settings = ServiceSettings::new()
+            .base_path(base_path(&args.base_url)?)
+            .base_url(args.base_url.clone());
+        let tokens = token_service(db.clone());
+        bootstrap(&db, &tokens, &args.base_url)?;
+        let service =
+            ScimService::new(SqliteStore::new(db), Preauthenticated).with_settings(settings);
+        Ok(App {
+            service,
+            auth: TokenAuthenticator::new(tokens),
+        })
+    }
+
+    /// The SCIM service.
+    pub fn service(&self) -> &Service {
+        &self.service
+    }
+
+    /// The largest request body accepted: a larger one is answered by [`App::respond`]
+    /// with `None` as body (413).
+    pub fn max_body_bytes(&self) -> usize {
+        self.service.max_body_bytes()
+    }
+
+    /// Whether `parts` announces a body over the limit (answer 413 before reading it).
+    pub fn too_large(&self, parts: &Parts) -> bool {
+        parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .is_some_and(|n| n > self.max_body_bytes() as u64)
+    }
+
+    /// Answers one request: authenticates it, hands it to the service, logs one line
+    /// (method, path, status, duration, integration; never a token). `body` is `None` when
+    /// it exceeded [`App::max_body_bytes`] (413).
+    pub async fn respond(&self, mut parts: Parts, body: Option<Bytes>) -> Response<Bytes> {
+        let start = Instant::now();
+        let method = parts.method.clone();
+        let path = parts.uri.path().to_owned();
+        let plain = false;
+        let (response, who) = match self.auth.authenticate(&parts).await {
+            Err(f) => {
+                let mut r = error_response(&f.error, plain);
+                if let Some(h) = f.www_authenticate {
+                    r.headers_mut().insert(header::WWW_AUTHENTICATE, h);
+                }
+                (r, String::from("-"))
+            }
+            Ok(ctx) => {
+                let who = ctx.integration_name().to_owned();
+                match body {
+                    None => (
+                        error_response(&Error::status(413, "the request body is too large"), plain),
+                        who,
+                    ),
+                    Some(body) => {
+                        parts.extensions.insert(ctx);
+                        let r = self.service.handle(Request::from_parts(parts, body)).await;
+                        (r, who)
+                    }
+                }
+            }
+        };
+        tracing::info!(
+            method = %method,
+            path = %path,
+            status = response.status().as_u16(),
+            ms = format_args!("{:.3}", start.elapsed().as_secs_f64() * 1000.0),
+            integration = %who,
+            "request"
+        );
+        response
+    }
+}
+
+/// Creates the integration `default` on the first start of a database and prints its token
+/// once; later starts (the marker is in the database) print nothing.
+fn bootstrap(db: &Database, tokens: &Tokens, base_url: &str) -> Result<(), StartError> {
+    if !db.claim_bootstrap()? {
+        return Ok(());
+    }
+    let tenant = TenantId::new("default").map_err(|e| StartError::Usage(e.to_string()))?;
+    if !tokens.list(&tenant)?.is_empty() {
+        return Ok(());
+    }
+    let issued = tokens.create(&tenant, "default", TokenOptions::new())?;
+    eprintln!(
+        "\nCreated the integration `default`. Copy its token now: it will not be shown again.\n\n\
+         \x20   SCIM API URL: {base_url}\n\
+         \x20   Token:        {}\n\n\
+         Paste both into your identity provider's SCIM provisioning settings.\n\
+         More tokens: `integrations create NAME`; a new one for this: `integrations rotate default`.\n",
+        issued.token().expose_secret()
+    );
+    Ok(())
+}
+
+/// Sets up the log: one line per event on standard error, level from `RUST_LOG` (default
+/// `info`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
