@@ -12,9 +12,11 @@ use serde_json::Value;
 use crate::ast::{AttrPath, CompareOp, Filter};
 
 mod compare;
-mod datetime;
+pub(crate) mod datetime;
 mod lookup;
 mod text;
+
+pub use text::fold;
 
 #[cfg(test)]
 mod tests;
@@ -364,7 +366,7 @@ fn value_path_chars<S: AttrSchema + ?Sized>(
 
 /// The attribute path as written, for error messages (`emails.type` inside
 /// `emails[...]`).
-fn render(parent: Option<&AttrPath<'_>>, attr: &AttrPath<'_>) -> String {
+pub(crate) fn render(parent: Option<&AttrPath<'_>>, attr: &AttrPath<'_>) -> String {
     fn push(out: &mut String, p: &AttrPath<'_>) {
         if let Some(urn) = &p.urn {
             out.push_str(urn);

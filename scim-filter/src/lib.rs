@@ -129,7 +129,7 @@ pub mod sql;
 
 pub use ast::{AttrPath, CompValue, CompareOp, Comparison, Filter, Number, Path, ValuePath};
 pub use error::{Expected, ParseError, ParseErrorKind};
-pub use eval::{AttrSchema, AttrType, Characteristics, EvalError};
+pub use eval::{AttrSchema, AttrType, Characteristics, EvalError, fold};
 pub use parse::{
     DEFAULT_MAX_COMPARISONS, DEFAULT_MAX_DEPTH, DEFAULT_MAX_LEN, Parser, parse, parse_path,
 };

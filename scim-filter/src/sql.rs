@@ -130,8 +130,6 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use jiff::Timestamp;
-use jiff::fmt::temporal::Pieces;
 use jiff::tz::Offset;
 
 use crate::ast::{AttrPath, CompValue, CompareOp, Comparison, Filter, ValuePath};
@@ -272,25 +270,13 @@ pub enum SqlError {
     },
 }
 
-/// Folds `s` for caseless comparison exactly as the evaluator does: each character's Unicode
-/// lowercase mapping, with final sigma (`ς`) folded to sigma (`σ`). Two strings compare
-/// equal caselessly iff their folds are equal, and caseless `co`, `sw`, `ew` and ordering
-/// are those of the folds.
-pub fn fold(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        for l in c.to_lowercase() {
-            out.push(if l == 'ς' { 'σ' } else { l });
-        }
-    }
-    out
-}
+pub use crate::eval::fold;
 
 /// The instant an xsd:dateTime names (RFC 7643 §2.3.5, read as the evaluator reads it),
 /// as text whose byte order is the order of instants: UTC, nanoseconds,
 /// `2011-05-13T04:42:34.000000000Z`. `None` if `s` is not an xsd:dateTime.
 pub fn instant_key(s: &str) -> Option<String> {
-    let ts = parse_datetime(s)?;
+    let ts = crate::eval::datetime::parse(s)?;
     let dt = Offset::UTC.to_datetime(ts);
     let year = i32::from(dt.year());
     let sign = if year < 0 { "-" } else { "" };
@@ -681,7 +667,7 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
         attr: &AttrPath<'_>,
         scope: &Scope<'_>,
     ) -> Result<Option<Values>, SqlError> {
-        let shown = || render(scope_parent(scope), attr);
+        let shown = || crate::eval::render(scope_parent(scope), attr);
         match scope {
             Scope::Element { parent, node } => {
                 let chars = self.chars(
@@ -894,7 +880,7 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
         scope: &Scope<'f>,
         pos: bool,
     ) -> Result<(), SqlError> {
-        let shown = || render(scope_parent(scope), &vp.attr);
+        let shown = || crate::eval::render(scope_parent(scope), &vp.attr);
         if !matches!(scope, Scope::Root) {
             return Err(SqlError::Invalid(EvalError::UnknownAttribute {
                 attr: shown(),
@@ -1042,7 +1028,7 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
         pos: bool,
     ) -> Result<(), SqlError> {
         let parent = scope_parent(scope);
-        let shown = || render(parent, &cmp.attr);
+        let shown = || crate::eval::render(parent, &cmp.attr);
         // The characteristics compared, as the evaluator derives them.
         let own = match parent {
             None => self.chars(
@@ -1477,79 +1463,6 @@ fn scope_parent<'f>(scope: &Scope<'f>) -> Option<&'f AttrPath<'f>> {
         Scope::Root => None,
         Scope::Element { parent, .. } => Some(parent),
     }
-}
-
-/// The attribute path as written, for messages.
-fn render(parent: Option<&AttrPath<'_>>, attr: &AttrPath<'_>) -> String {
-    let mut out = String::new();
-    for p in parent.into_iter().chain(std::iter::once(attr)) {
-        if !out.is_empty() {
-            out.push('.');
-        }
-        if let Some(urn) = &p.urn {
-            out.push_str(urn);
-            out.push(':');
-        }
-        out.push_str(&p.name);
-        if let Some(sub) = &p.sub_attr {
-            out.push('.');
-            out.push_str(sub);
-        }
-    }
-    out
-}
-
-// ---- xsd:dateTime, read exactly as the evaluator reads it. ----
-
-fn looks_like_datetime(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() < 19 {
-        return false;
-    }
-    let digit = |i: usize| b[i].is_ascii_digit();
-    (0..4).all(digit)
-        && b[4] == b'-'
-        && (5..7).all(digit)
-        && b[7] == b'-'
-        && (8..10).all(digit)
-        && matches!(b[10], b'T' | b't')
-        && (11..13).all(digit)
-        && b[13] == b':'
-        && (14..16).all(digit)
-        && b[16] == b':'
-        && (17..19).all(digit)
-}
-
-fn parse_datetime(s: &str) -> Option<Timestamp> {
-    if !looks_like_datetime(s) {
-        return None;
-    }
-    let b = s.as_bytes();
-    if b.get(19) == Some(&b'.') {
-        let digits = b[20..].iter().take_while(|c| c.is_ascii_digit()).count();
-        if digits > 9 {
-            // Keep nine fraction digits, as jiff keeps nanoseconds.
-            let mut buf = [0u8; 48];
-            let keep = &b[..29];
-            let tail = &b[20 + digits..];
-            let len = keep.len() + tail.len();
-            let out = buf.get_mut(..len)?;
-            out[..keep.len()].copy_from_slice(keep);
-            out[keep.len()..].copy_from_slice(tail);
-            return parse_pieces(std::str::from_utf8(out).ok()?);
-        }
-    }
-    parse_pieces(s)
-}
-
-fn parse_pieces(s: &str) -> Option<Timestamp> {
-    let pieces = Pieces::parse(s).ok()?;
-    if pieces.time_zone_annotation().is_some() {
-        return None;
-    }
-    let time = pieces.time()?;
-    let offset = pieces.to_numeric_offset().unwrap_or(Offset::UTC);
-    offset.to_timestamp(pieces.date().to_datetime(time)).ok()
 }
 
 #[cfg(test)]

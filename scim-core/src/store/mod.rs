@@ -416,14 +416,9 @@ pub fn apply_member_change(
     (added, removed)
 }
 
-/// Folds `s` for caseless comparison, as filters compare strings that are not caseExact:
-/// Unicode lowercase mapping, final sigma as sigma.
-pub fn fold(s: &str) -> String {
-    s.chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| if c == 'ς' { 'σ' } else { c })
-        .collect()
-}
+/// Folds `s` for caseless comparison, as filters compare strings that are not caseExact
+/// (the evaluator's own folding, so indexes and filters agree).
+pub use scim_filter::fold;
 
 #[cfg(test)]
 mod tests {

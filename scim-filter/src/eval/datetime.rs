@@ -31,7 +31,7 @@ pub(super) fn looks_like_datetime(s: &str) -> bool {
 }
 
 /// The instant `s` names, if it is an xsd:dateTime.
-pub(super) fn parse(s: &str) -> Option<Timestamp> {
+pub(crate) fn parse(s: &str) -> Option<Timestamp> {
     if !looks_like_datetime(s) {
         return None;
     }

@@ -20,6 +20,22 @@ fn folded(s: &str) -> impl DoubleEndedIterator<Item = char> + '_ {
     s.chars().flat_map(fold_char)
 }
 
+/// Folds `s` for caseless comparison exactly as the evaluator compares strings that are not
+/// `caseExact`: each character's Unicode lowercase mapping, with final sigma (`ς`) folded to
+/// sigma (`σ`). Two strings are caselessly equal iff their folds are equal, and caseless
+/// `co`, `sw`, `ew` and ordering are those of the folds. Stores use it for indexed columns
+/// (a folded `userName`) so that SQL and in-memory evaluation agree.
+///
+/// ```
+/// assert_eq!(scim_filter::fold("BJensen"), "bjensen");
+/// assert_eq!(scim_filter::fold("ΟΔΥΣΣΕΎΣ"), scim_filter::fold("οδυσσεύς"));
+/// ```
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    out.extend(folded(s));
+    out
+}
+
 /// Applies `op` to `hay` (the attribute's value) and `lit` (the literal).
 pub(super) fn compare(op: CompareOp, hay: &str, lit: &str, case_exact: bool) -> bool {
     if case_exact {
