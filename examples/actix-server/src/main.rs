@@ -10,6 +10,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, HttpServer, web};
+use scim_example_support::admin::Admin;
 use scim_example_support::{App, Start, start};
 
 /// The request line and header fields in `http` 1 types; `None` if one does not convert.
@@ -30,21 +31,24 @@ fn parts(req: &HttpRequest) -> Option<http::request::Parts> {
     Some(parts)
 }
 
-/// Every path: read the body up to the limit and answer through [`App`].
-async fn scim(req: HttpRequest, payload: web::Payload, app: web::Data<App>) -> HttpResponse {
-    let Some(parts) = parts(&req) else {
-        return HttpResponse::BadRequest().finish();
-    };
-    let body = if app.too_large(&parts) {
-        None
-    } else {
-        match payload.to_bytes_limited(app.max_body_bytes()).await {
-            Ok(Ok(b)) => Some(b),
-            Ok(Err(_)) => return HttpResponse::BadRequest().finish(),
-            Err(_) => None,
-        }
-    };
-    let response = app.respond(parts, body).await;
+/// The body up to `limit`: `Ok(None)` past it (a 413 from the handler), `Err` if unreadable.
+async fn body(
+    payload: web::Payload,
+    too_large: bool,
+    limit: usize,
+) -> Result<Option<web::Bytes>, HttpResponse> {
+    if too_large {
+        return Ok(None);
+    }
+    match payload.to_bytes_limited(limit).await {
+        Ok(Ok(b)) => Ok(Some(b)),
+        Ok(Err(_)) => Err(HttpResponse::BadRequest().finish()),
+        Err(_) => Ok(None),
+    }
+}
+
+/// An `http` 1 response as actix-web's.
+fn convert(response: http::Response<web::Bytes>) -> HttpResponse {
     let status = StatusCode::from_u16(response.status().as_u16())
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut out = HttpResponse::build(status);
@@ -54,12 +58,65 @@ async fn scim(req: HttpRequest, payload: web::Payload, app: web::Data<App>) -> H
     out.body(response.into_body())
 }
 
+/// Every path: read the body up to the limit and answer through [`App`].
+async fn scim(req: HttpRequest, payload: web::Payload, app: web::Data<App>) -> HttpResponse {
+    let Some(parts) = parts(&req) else {
+        return HttpResponse::BadRequest().finish();
+    };
+    match body(payload, app.too_large(&parts), app.max_body_bytes()).await {
+        Ok(b) => convert(app.respond(parts, b).await),
+        Err(r) => r,
+    }
+}
+
+/// Every path of the admin listener: the admin page.
+async fn admin_page(
+    req: HttpRequest,
+    payload: web::Payload,
+    admin: web::Data<Admin>,
+) -> HttpResponse {
+    let Some(parts) = parts(&req) else {
+        return HttpResponse::BadRequest().finish();
+    };
+    match body(payload, admin.too_large(&parts), admin.max_body_bytes()).await {
+        Ok(b) => convert(admin.respond(&parts, b)),
+        Err(r) => r,
+    }
+}
+
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let server = match start() {
         Start::Serve(s) => s,
         Start::Exit(code) => std::process::exit(code),
     };
+    // The admin page on its own listener: a failure to bind is logged, never fatal.
+    if let Some(admin) = server.admin {
+        let admin = web::Data::from(admin);
+        let http = HttpServer::new(move || {
+            actix_web::App::new()
+                .app_data(admin.clone())
+                .default_service(web::to(admin_page))
+        })
+        .workers(1)
+        .disable_signals();
+        let http = match &server.tls {
+            Some(tls) => http.bind_rustls_0_23(server.args.admin_bind, (**tls).clone()),
+            None => http.bind(server.args.admin_bind),
+        };
+        match http {
+            Ok(h) => {
+                for addr in h.addrs() {
+                    tracing::info!(admin_bind = %addr, "serving the admin page at /admin");
+                }
+                actix_web::rt::spawn(h.run());
+            }
+            Err(e) => tracing::error!(
+                "admin page not served: binding {}: {e}",
+                server.args.admin_bind
+            ),
+        }
+    }
     let app = web::Data::from(server.app);
     // actix-web stops gracefully on Ctrl-C and SIGTERM, finishing in-flight requests.
     let http = HttpServer::new(move || {

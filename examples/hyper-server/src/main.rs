@@ -13,25 +13,49 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
+use scim_example_support::admin::Admin;
 use scim_example_support::{App, Start, start};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
-/// Reads the body up to the limit (`None` past it) and answers through [`App`].
-async fn handle(
-    app: Arc<App>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+/// What a listener serves: the SCIM API, or the admin page on `--admin-bind`.
+#[derive(Clone)]
+enum Site {
+    Scim(Arc<App>),
+    Admin(Arc<Admin>),
+}
+
+/// Reads the body up to the limit (`None` past it) and answers through [`App`] or
+/// [`Admin`].
+async fn handle(site: Site, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
-    let body = if app.too_large(&parts) {
+    let (too_large, limit) = match &site {
+        Site::Scim(app) => (app.too_large(&parts), app.max_body_bytes()),
+        Site::Admin(admin) => (admin.too_large(&parts), admin.max_body_bytes()),
+    };
+    let body = if too_large {
         None
     } else {
-        Limited::new(body, app.max_body_bytes())
+        Limited::new(body, limit)
             .collect()
             .await
             .ok()
             .map(|c| c.to_bytes())
     };
-    Ok(app.respond(parts, body).await.map(Full::new))
+    Ok(match site {
+        Site::Scim(app) => app.respond(parts, body).await,
+        Site::Admin(admin) => admin.respond(&parts, body),
+    }
+    .map(Full::new))
+}
+
+/// Accepts on the admin listener; never resolves without one.
+async fn accept_admin(
+    admin: &Option<(TcpListener, Arc<Admin>)>,
+) -> std::io::Result<(TcpStream, Site)> {
+    match admin {
+        Some((l, a)) => l.accept().await.map(|(s, _)| (s, Site::Admin(a.clone()))),
+        None => std::future::pending().await,
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -63,19 +87,40 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    // The admin page: a failure to bind is logged, never fatal.
+    let admin = match server.admin {
+        Some(a) => match TcpListener::bind(server.args.admin_bind).await {
+            Ok(l) => {
+                let addr = l.local_addr().unwrap_or(server.args.admin_bind);
+                tracing::info!(admin_bind = %addr, "serving the admin page at /admin");
+                Some((l, a))
+            }
+            Err(e) => {
+                tracing::error!(
+                    "admin page not served: binding {}: {e}",
+                    server.args.admin_bind
+                );
+                None
+            }
+        },
+        None => None,
+    };
     let tls = server.tls.map(tokio_rustls::TlsAcceptor::from);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, site) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(a) => a,
+                Ok((s, _)) => (s, Site::Scim(server.app.clone())),
                 Err(e) => { tracing::warn!("accept: {e}"); continue; }
+            },
+            accepted = accept_admin(&admin) => match accepted {
+                Ok(a) => a,
+                Err(e) => { tracing::warn!("accept (admin): {e}"); continue; }
             },
             () = &mut shutdown => break,
         };
-        let app = server.app.clone();
-        let service = hyper::service::service_fn(move |req| handle(app.clone(), req));
+        let service = hyper::service::service_fn(move |req| handle(site.clone(), req));
         let watcher = graceful.watcher();
         let tls = tls.clone();
         tokio::spawn(async move {

@@ -3,6 +3,7 @@
 //! ```text
 //! BIN [serve] [--bind ADDR] [--database PATH] [--base-url URL]
 //!             [--tls-cert PEM --tls-key PEM] [--insecure-http] [--synchronous normal|full]
+//!             [--admin-bind ADDR]
 //! BIN integrations create NAME            [--tenant T] [--database PATH]
 //! BIN integrations list                   [--tenant T] [--database PATH]
 //! BIN integrations rename OLD NEW         [--tenant T] [--database PATH]
@@ -72,6 +73,10 @@ pub struct ServeArgs {
     /// Serve plain HTTP on an address that is not loopback (behind a TLS-terminating proxy).
     #[arg(long)]
     pub insecure_http: bool,
+    /// The address of the admin page (`/admin`, password from `SCIM_ADMIN_PASSWORD` or
+    /// printed at the first start). If it cannot be bound, the SCIM API is served anyway.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub admin_bind: SocketAddr,
 }
 
 /// `integrations` and its tenant.
@@ -167,6 +172,13 @@ fn find(tokens: &Tokens, tenant: &TenantId, name: &str) -> Result<Integration, S
         })
 }
 
+/// A token timestamp as RFC 3339 UTC, to the second (`2026-01-02T03:04:05Z`).
+pub fn format_timestamp(t: scim_tokens::Timestamp) -> String {
+    jiff::Timestamp::try_from(t.to_system_time())
+        .map(|t| t.round(jiff::Unit::Second).unwrap_or(t).to_string())
+        .unwrap_or_default()
+}
+
 fn print_token(token: &str) -> Result<(), String> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{token}")
@@ -202,11 +214,6 @@ pub fn run_integrations(db: Arc<Database>, args: &IntegrationsArgs) -> Result<()
                 .max()
                 .unwrap_or(4)
                 .max(4);
-            let fmt_ts = |t: scim_tokens::Timestamp| {
-                jiff::Timestamp::try_from(t.to_system_time())
-                    .map(|t| t.round(jiff::Unit::Second).unwrap_or(t).to_string())
-                    .unwrap_or_default()
-            };
             let mut text = format!(
                 "{:<w$}  {:<16}  {:<20}  LAST USED\n",
                 "NAME", "ID", "CREATED"
@@ -216,9 +223,9 @@ pub fn run_integrations(db: Arc<Database>, args: &IntegrationsArgs) -> Result<()
                     "{:<w$}  {:<16}  {:<20}  {}\n",
                     i.name(),
                     i.id().to_string(),
-                    fmt_ts(i.created_at()),
+                    format_timestamp(i.created_at()),
                     i.last_used_at()
-                        .map(fmt_ts)
+                        .map(format_timestamp)
                         .unwrap_or_else(|| "never".into()),
                 ));
             }
@@ -282,6 +289,7 @@ mod tests {
         let c = Cli::try_parse_from(["bin"]).expect("default");
         assert!(c.command.is_none());
         assert_eq!(c.serve.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.serve.admin_bind.to_string(), "127.0.0.1:8081");
         assert_eq!(c.database, PathBuf::from("./scim.db"));
         let c = Cli::try_parse_from([
             "bin",

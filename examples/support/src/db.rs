@@ -100,6 +100,12 @@ const MIGRATIONS: &[&str] = &[
         integration_id TEXT NOT NULL
     );
     CREATE INDEX tokens_integration ON tokens (tenant, integration_id);",
+    // 2: the admin page's password (argon2id PHC string), one row.
+    "CREATE TABLE admin_password (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        hash TEXT NOT NULL,
+        updated INTEGER NOT NULL
+    );",
 ];
 
 /// An open database: one connection behind a mutex.

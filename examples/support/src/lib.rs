@@ -4,6 +4,7 @@
 //! - [`store::SqliteStore`]: scim-core's `ResourceStore` on it, filters compiled to SQL.
 //! - [`tokens::SqliteTokenStore`]: scim-tokens' `TokenStore` in the same database.
 //! - [`cli`]: the command line (`serve`, `integrations ...`) and the admin commands.
+//! - [`admin::Admin`]: the integrations admin page under `/admin` (`--admin-bind`).
 //! - [`app::App`]: authentication, the request log line, the body limit, the first-start
 //!   bootstrap; [`start`] ties it together for a `main`.
 //!
@@ -18,6 +19,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod db;
@@ -41,6 +43,9 @@ pub struct Server {
     pub args: ServeArgs,
     /// The TLS configuration when `--tls-cert` and `--tls-key` were given.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The admin page, to serve on `args.admin_bind` (with `tls` when given); `None` when
+    /// it could not be set up (logged).
+    pub admin: Option<Arc<admin::Admin>>,
 }
 
 /// What `main` does next.
@@ -82,8 +87,9 @@ pub fn start() -> Start {
         },
         _ => None,
     };
-    match App::new(db, &args) {
+    match App::new(db.clone(), &args) {
         Ok(app) => {
+            let admin = open_admin(db, &args, tls.is_some()).map(Arc::new);
             tracing::info!(
                 bind = %args.bind,
                 base_url = %args.base_url,
@@ -95,8 +101,48 @@ pub fn start() -> Start {
                 app: Arc::new(app),
                 args,
                 tls,
+                admin,
             })
         }
         Err(e) => fail(&e),
+    }
+}
+
+/// Sets up the admin page; prints a generated password once. Any failure is logged and
+/// leaves the SCIM API served without the page.
+fn open_admin(db: Arc<db::Database>, args: &ServeArgs, tls: bool) -> Option<admin::Admin> {
+    let addr = args.admin_bind;
+    if !tls && !addr.ip().is_loopback() && !args.insecure_http {
+        tracing::error!(
+            admin_bind = %addr,
+            "admin page not served: refusing plain HTTP on a non-loopback address \
+             (give --tls-cert and --tls-key, or --insecure-http)"
+        );
+        return None;
+    }
+    let tenant = scim_tokens::TenantId::new("default").ok()?;
+    let mut settings = admin::AdminSettings::new(args.base_url.clone(), tenant);
+    settings.tls = tls;
+    let password = std::env::var(admin::PASSWORD_ENV).ok();
+    match admin::Admin::open(db, settings, password.as_deref()) {
+        Ok((admin, generated)) => {
+            if let Some(p) = generated {
+                let scheme = if tls { "https" } else { "http" };
+                eprintln!(
+                    "\nThe admin page ({scheme}://{addr}/admin) has a generated password. \
+                     Copy it now: it will not be shown again.\n\n\
+                     \x20   Admin password: {}\n\n\
+                     To choose your own, start with {}=... (at least {} characters).\n",
+                    p.expose(),
+                    admin::PASSWORD_ENV,
+                    admin::MIN_PASSWORD_LEN,
+                );
+            }
+            Some(admin)
+        }
+        Err(e) => {
+            tracing::error!("admin page not served: {e}");
+            None
+        }
     }
 }
