@@ -109,7 +109,7 @@ body { margin: 0; }
 .top { display: flex; align-items: center; justify-content: space-between; gap: 1rem;
   padding: .75rem 1.5rem; border-bottom: 1px solid var(--line); background: var(--panel); }
 .brand { font-weight: 700; color: var(--fg); text-decoration: none; }
-main { max-width: 60rem; margin: 0 auto; padding: 1.5rem; }
+main { max-width: 64rem; margin: 0 auto; padding: 1.5rem; }
 main:focus { outline: none; }
 h1 { font-size: 1.6rem; margin: 0 0 1rem; }
 h2 { font-size: 1.2rem; margin: 1.5rem 0 .5rem; }
@@ -121,6 +121,8 @@ th, td { text-align: left; padding: .6rem .5rem; border-bottom: 1px solid var(--
 th { font-size: .85rem; color: var(--muted); font-weight: 600; }
 .actions { display: flex; flex-wrap: wrap; gap: .25rem 1rem; margin: 0; padding: 0;
   list-style: none; }
+.actions a, td time { white-space: nowrap; }
+td .actions { flex-wrap: nowrap; gap: 1rem; }
 .muted { color: var(--muted); }
 .notice { border-left: 4px solid var(--ok); background: #eefbf1; padding: .5rem .75rem; }
 .error { border-left: 4px solid var(--danger); background: #fdf0ef; padding: .5rem .75rem; }
@@ -147,14 +149,17 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: .5rem 1.5rem; }
 dt { font-weight: 600; }
 dd { margin: 0; overflow-wrap: anywhere; }
 .row { display: flex; flex-wrap: wrap; gap: .75rem; align-items: center; }
-@media (max-width: 40rem) {
-  main { padding: 1rem; }
-  .top { padding: .5rem 1rem; }
+@media (max-width: 60rem) {
   table, thead, tbody, tr, th, td { display: block; }
   thead { position: absolute; left: -999px; }
   tr { border: 1px solid var(--line); border-radius: 6px; margin-bottom: 1rem; padding: .5rem; }
   td { border: none; padding: .25rem .5rem; }
   td[data-label]::before { content: attr(data-label) ": "; font-weight: 600; }
+  td .actions { flex-wrap: wrap; }
+}
+@media (max-width: 40rem) {
+  main { padding: 1rem; }
+  .top { padding: .5rem 1rem; }
   dl { grid-template-columns: 1fr; gap: 0 0; }
   dd { margin-bottom: .75rem; }
   .copy { flex-direction: column; }

@@ -206,7 +206,8 @@ fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
 
 fn time_html(t: scim_tokens::Timestamp) -> String {
     let iso = format_timestamp(t);
-    let shown = iso.replace('T', " ").replace('Z', " UTC");
+    // To the minute on the page (the attribute keeps the second).
+    let shown = format!("{} UTC", iso.get(..16).unwrap_or(&iso).replace('T', " "));
     format!(
         "<time datetime=\"{}\">{}</time>",
         Escaped(&iso),
