@@ -159,6 +159,8 @@ pub(crate) struct Session {
     pub(crate) csrf: String,
     /// When it ends if unused.
     pub(crate) expires: Instant,
+    /// When it ends however much it is used ([`MAX_SESSION_LIFE`] after the login).
+    pub(crate) ends: Instant,
     /// A one-time notice for the next page.
     pub(crate) notice: Option<String>,
 }
@@ -170,6 +172,9 @@ impl fmt::Debug for Session {
             .finish_non_exhaustive()
     }
 }
+
+/// The longest a session lives, used or not: then the password is asked again.
+pub(crate) const MAX_SESSION_LIFE: Duration = Duration::from_secs(12 * 3600);
 
 /// The most sessions kept; the one closest to expiry goes first.
 pub(crate) const MAX_SESSIONS: usize = 256;
@@ -207,20 +212,22 @@ impl Sessions {
             Session {
                 csrf,
                 expires: now + ttl,
+                ends: now + MAX_SESSION_LIFE,
                 notice: None,
             },
         );
         Ok(id)
     }
 
-    /// The live session of cookie value `id`, its expiry pushed to `now + ttl`.
+    /// The live session of cookie value `id`, its expiry pushed to `now + ttl` (never past
+    /// its end).
     pub(crate) fn touch(&mut self, id: &str, now: Instant, ttl: Duration) -> Option<&mut Session> {
         if self.map.get(id).is_some_and(|s| s.expires <= now) {
             self.map.remove(id);
             return None;
         }
         let s = self.map.get_mut(id)?;
-        s.expires = now + ttl;
+        s.expires = (now + ttl).min(s.ends);
         Some(s)
     }
 
@@ -335,6 +342,15 @@ mod tests {
         let id = s.create(t0, ttl).expect("create");
         s.remove(&id);
         assert!(s.touch(&id, t0, ttl).is_none());
+
+        // Used every minute, a session still ends MAX_SESSION_LIFE after the login.
+        let id = s.create(t0, ttl).expect("create");
+        let mut t = t0;
+        while t < t0 + MAX_SESSION_LIFE - ttl {
+            t += Duration::from_secs(50);
+            assert!(s.touch(&id, t, ttl).is_some());
+        }
+        assert!(s.touch(&id, t0 + MAX_SESSION_LIFE, ttl).is_none());
     }
 
     #[test]
@@ -357,6 +373,7 @@ mod tests {
         let session = Session {
             csrf: "abcd".into(),
             expires: Instant::now(),
+            ends: Instant::now(),
             notice: None,
         };
         assert!(csrf_matches(&session, "abcd"));

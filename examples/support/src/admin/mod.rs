@@ -13,9 +13,13 @@
 //! Access: one admin password ([`PASSWORD_ENV`], or generated and printed once at the
 //! first start), stored as an argon2id hash in the database; a login opens a server-side
 //! session (cookie `HttpOnly`, `SameSite=Strict`, `Path=/admin`, `Secure` under TLS) that
-//! ends after [`SESSION_TTL`] unused or at log-out; every form carries the session's CSRF
-//! token, compared in constant time; after three failed logins in a row, logins close for
-//! a growing number of seconds.
+//! ends after [`SESSION_TTL`] unused, 12 hours after the login, or at log-out; every form
+//! carries the session's CSRF token, compared in constant time; after three failed logins
+//! in a row, logins close for a growing number of seconds (for every client: the page is
+//! meant for a loopback or otherwise trusted address).
+//!
+//! [`Admin::respond`] is synchronous: a login computes one argon2id hash (tens of
+//! milliseconds) on the calling thread; every other request is a few database reads.
 //!
 //! Tokens never appear in a URL: they are only in the body of the answer to the POST that
 //! generated them, which is `Cache-Control: no-store` (as is every page).
@@ -396,25 +400,19 @@ impl Admin {
         }
     }
 
-    /// Whether a POST comes from this page: `Origin` (when sent) names this host, and
-    /// `Sec-Fetch-Site` (when sent) says same-origin.
+    /// Whether a POST may come from this page: `Sec-Fetch-Site` (when the browser sends
+    /// it) says same-origin, and `Origin` is not the opaque `null`. (`Origin` is not compared
+    /// with `Host`: a TLS-terminating proxy may rewrite either; the CSRF token and the
+    /// `SameSite=Strict` cookie are the defence, this is one more layer.)
     fn same_origin(&self, parts: &Parts) -> bool {
         let fetch_ok = parts
             .headers
             .get("sec-fetch-site")
             .is_none_or(|v| v == "same-origin" || v == "none");
-        let origin_ok = match parts.headers.get(header::ORIGIN) {
-            None => true,
-            Some(o) => {
-                let host = parts
-                    .headers
-                    .get(header::HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .or_else(|| parts.uri.authority().map(|a| a.as_str()));
-                let scheme = if self.settings.tls { "https" } else { "http" };
-                host.is_some_and(|h| o.as_bytes() == format!("{scheme}://{h}").as_bytes())
-            }
-        };
+        let origin_ok = parts
+            .headers
+            .get(header::ORIGIN)
+            .is_none_or(|o| o != "null");
         fetch_ok && origin_ok
     }
 
