@@ -135,6 +135,7 @@ button.danger { background: var(--danger); border-color: var(--danger); }
 button.link { background: none; border: none; color: var(--accent); padding: 0;
   text-decoration: underline; }
 form.stack { display: grid; gap: 1rem; max-width: 32rem; }
+form.stack p { margin: 0; }
 label { font-weight: 600; }
 input[type=text], input[type=password] { font: inherit; width: 100%; padding: .5rem;
   border: 1px solid var(--muted); border-radius: 6px; }
