@@ -96,9 +96,11 @@ impl App {
                 args.bind
             )));
         }
-        let settings = ServiceSettings::new()
-            .base_path(base_path(&args.base_url)?)
-            .base_url(args.base_url.clone());
+        let settings = args.limits.apply(
+            ServiceSettings::new()
+                .base_path(base_path(&args.base_url)?)
+                .base_url(args.base_url.clone()),
+        );
         let tokens = token_service(db.clone());
         bootstrap(&db, &tokens, &args.base_url)?;
         let service =
