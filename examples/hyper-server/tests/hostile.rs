@@ -444,6 +444,41 @@ fn hostile_requests_get_the_rfc_answers() {
         status(200),
     );
 
+    // HTTP/2 (cleartext, prior knowledge): the same answers, and its frame and HPACK
+    // tracing must not show the token either.
+    for (name, auth, ok) in [
+        (
+            "HTTP/2 with the right token",
+            format!("Bearer {token}"),
+            true,
+        ),
+        (
+            "HTTP/2 with the right token plus a character",
+            format!("Bearer {token}x"),
+            false,
+        ),
+        (
+            "HTTP/2 with Basic credentials",
+            "Basic dXNlcjpwYXNz".to_owned(),
+            false,
+        ),
+    ] {
+        let outcome = common::h2_get(port, "/scim/v2/Users", &[("authorization", &auth)]);
+        let verdict = match outcome {
+            // 0x88 is the HPACK static entry `:status: 200`.
+            Ok(block) if (block.first() == Some(&0x88)) == ok => s.healthy(),
+            Ok(block) => Err(format!(
+                "header block {:02x?}",
+                &block[..block.len().min(8)]
+            )),
+            Err(f) => Err(format!("{f:?}")),
+        };
+        match verdict {
+            Ok(()) => s.passed += 1,
+            Err(e) => s.failures.push(format!("{name}: {e}")),
+        }
+    }
+
     // ---- Bodies ----
     let post = |s: &Suite, body: &[u8]| s.req("POST", "/scim/v2/Users", body);
     s.probe(

@@ -406,3 +406,93 @@ pub fn integrity_check(db: &Path) -> String {
     conn.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))
         .expect("integrity_check")
 }
+
+/// An HPACK string literal (no Huffman coding) with its 7-bit-prefix length.
+fn hpack_string(out: &mut Vec<u8>, s: &str) {
+    let mut n = s.len();
+    if n < 127 {
+        out.push(n as u8);
+    } else {
+        out.push(127);
+        n -= 127;
+        while n >= 128 {
+            out.push((n % 128) as u8 | 0x80);
+            n /= 128;
+        }
+        out.push(n as u8);
+    }
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn h2_frame(out: &mut Vec<u8>, kind: u8, flags: u8, stream: u32, payload: &[u8]) {
+    let len = payload.len() as u32;
+    out.extend_from_slice(&len.to_be_bytes()[1..]);
+    out.push(kind);
+    out.push(flags);
+    out.extend_from_slice(&stream.to_be_bytes());
+    out.extend_from_slice(payload);
+}
+
+/// One HTTP/2 GET over cleartext with prior knowledge, headers as HPACK literals: the header
+/// block of the answer on stream 1 (its first byte `0x88` is `:status: 200`).
+pub fn h2_get(port: u16, path: &str, headers: &[(&str, &str)]) -> Result<Vec<u8>, Failure> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(Failure::Connect)?;
+    s.set_read_timeout(Some(HANG)).map_err(Failure::Connect)?;
+    let mut out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    h2_frame(&mut out, 4, 0, 0, &[]);
+    let mut block = Vec::new();
+    for (name, value) in [
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":authority", "127.0.0.1"),
+        (":path", path),
+    ]
+    .iter()
+    .chain(headers)
+    {
+        block.push(0x00);
+        hpack_string(&mut block, name);
+        hpack_string(&mut block, value);
+    }
+    h2_frame(&mut out, 1, 0x5, 1, &block);
+    s.write_all(&out)
+        .map_err(|e| Failure::Reset(e.to_string()))?;
+    let mut head = [0u8; 9];
+    loop {
+        s.read_exact(&mut head).map_err(|e| match e.kind() {
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => Failure::Hang,
+            _ => Failure::Reset(e.to_string()),
+        })?;
+        let len = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+        let mut payload = vec![0u8; len];
+        s.read_exact(&mut payload)
+            .map_err(|e| Failure::Reset(e.to_string()))?;
+        let stream = u32::from_be_bytes([head[5], head[6], head[7], head[8]]) & 0x7fff_ffff;
+        match head[3] {
+            // SETTINGS without ACK: acknowledge.
+            4 if head[4] & 1 == 0 => {
+                let mut ack = Vec::new();
+                h2_frame(&mut ack, 4, 1, 0, &[]);
+                s.write_all(&ack)
+                    .map_err(|e| Failure::Reset(e.to_string()))?;
+            }
+            1 if stream == 1 => {
+                // Skip padding and priority fields if flagged.
+                let mut at = 0;
+                let mut end = payload.len();
+                if head[4] & 0x8 != 0 {
+                    let pad = usize::from(payload.first().copied().unwrap_or(0));
+                    at = 1;
+                    end = end.saturating_sub(pad);
+                }
+                if head[4] & 0x20 != 0 {
+                    at += 5;
+                }
+                return Ok(payload.get(at..end).unwrap_or_default().to_vec());
+            }
+            // GOAWAY or RST_STREAM: refused.
+            7 | 3 => return Err(Failure::Reset(format!("frame type {}", head[3]))),
+            _ => {}
+        }
+    }
+}
