@@ -5,31 +5,34 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use scim_example_support::{App, Start, start};
 use tokio::net::TcpListener;
 
-/// Reads the body up to the limit (`None` past it) and answers through [`App`].
+/// Reads the body up to the limit (`None` past it) within `timeout` (408 after it) and
+/// answers through [`App`].
 async fn handle(
     app: Arc<App>,
+    timeout: Duration,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
     let body = if app.too_large(&parts) {
         None
     } else {
-        Limited::new(body, app.max_body_bytes())
-            .collect()
-            .await
-            .ok()
-            .map(|c| c.to_bytes())
+        let read = Limited::new(body, app.max_body_bytes()).collect();
+        match tokio::time::timeout(timeout, read).await {
+            Ok(collected) => collected.ok().map(|c| c.to_bytes()),
+            Err(_) => return Ok(app.timed_out(&parts).map(Full::new)),
+        }
     };
     Ok(app.respond(parts, body).await.map(Full::new))
 }
@@ -64,6 +67,15 @@ async fn main() {
         }
     };
     let tls = server.tls.map(tokio_rustls::TlsAcceptor::from);
+    // A client gets `--request-timeout` for its headers (hyper closes the connection after
+    // it) and as much again for its body (408).
+    let timeout = server.args.request_timeout;
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeout);
+    builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
@@ -75,11 +87,11 @@ async fn main() {
             () = &mut shutdown => break,
         };
         let app = server.app.clone();
-        let service = hyper::service::service_fn(move |req| handle(app.clone(), req));
+        let service = hyper::service::service_fn(move |req| handle(app.clone(), timeout, req));
         let watcher = graceful.watcher();
         let tls = tls.clone();
+        let builder = builder.clone();
         tokio::spawn(async move {
-            let builder = Builder::new(TokioExecutor::new());
             let result = match tls {
                 Some(acceptor) => match acceptor.accept(stream).await {
                     Ok(s) => {

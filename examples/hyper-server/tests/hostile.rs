@@ -1066,3 +1066,40 @@ fn limits_are_options_and_advertised() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn slow_clients_are_cut_off() {
+    let dir = temp_dir("slow");
+    let db = dir.join("scim.db");
+    let server = common::serve_with(&db, "info", &["--request-timeout", "2s"]);
+    let token = server.banner_token();
+    let port = server.port;
+    let started = std::time::Instant::now();
+    // Headers that never end: the connection is closed after the timeout.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.write_all(b"GET /scim/v2/Users HTTP/1.1\r\nHost: x\r\n")
+        .expect("write");
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut buf = [0u8; 256];
+    let n = std::io::Read::read(&mut s, &mut buf);
+    assert!(
+        n.is_ok() || matches!(&n, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset),
+        "closed, not left hanging: {n:?}"
+    );
+    // A body that stops short of its Content-Length: 408.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let head = format!(
+        "POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/scim+json\r\nContent-Length: 100\r\n\r\n{{\"schemas\":"
+    );
+    s.write_all(head.as_bytes()).expect("write");
+    let r = read_reply(&mut s).expect("an answer");
+    assert_eq!(r.status, 408, "{}", r.text());
+    assert!(general_rules(&r).is_ok());
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let (st, _) = common::request(port, "GET", "/scim/v2/Users", &token, "");
+    assert_eq!(st, 200);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -132,6 +132,22 @@ impl App {
             .is_some_and(|n| n > self.max_body_bytes() as u64)
     }
 
+    /// The answer to a request whose body did not arrive within `--request-timeout`: 408,
+    /// logged like any request.
+    pub fn timed_out(&self, parts: &Parts) -> Response<Bytes> {
+        let response = error_response(
+            &Error::status(408, "the request body did not arrive in time"),
+            false,
+        );
+        tracing::info!(
+            method = %parts.method,
+            path = %parts.uri.path(),
+            status = 408,
+            "request"
+        );
+        response
+    }
+
     /// Answers one request: authenticates it, hands it to the service, logs one line
     /// (method, path, status, duration, integration; never a token). `body` is `None` when
     /// it exceeded [`App::max_body_bytes`] (413).

@@ -6,7 +6,7 @@
 //!             [--max-body-bytes N] [--max-json-depth N] [--max-results N]
 //!             [--max-patch-operations N] [--max-filter-length N] [--max-filter-depth N]
 //!             [--max-filter-comparisons N] [--bulk-max-operations N]
-//!             [--bulk-max-payload-size N]
+//!             [--bulk-max-payload-size N] [--request-timeout DURATION]
 //! BIN integrations create NAME            [--tenant T] [--database PATH]
 //! BIN integrations list                   [--tenant T] [--database PATH]
 //! BIN integrations rename OLD NEW         [--tenant T] [--database PATH]
@@ -76,6 +76,10 @@ pub struct ServeArgs {
     /// Serve plain HTTP on an address that is not loopback (behind a TLS-terminating proxy).
     #[arg(long)]
     pub insecure_http: bool,
+    /// How long a client may take to send a request's headers, and then its body, before
+    /// the server gives up on it (closes the connection, or answers 408): `30s`, `2m`.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    pub request_timeout: Duration,
     /// The limits applied to requests.
     #[command(flatten)]
     pub limits: Limits,
@@ -436,6 +440,7 @@ mod tests {
         let Some(Command::Serve(s)) = c.command else {
             panic!("serve")
         };
+        assert_eq!(s.request_timeout, Duration::from_secs(30));
         let l = s.limits.apply(scim_core::service::ServiceSettings::new());
         assert_eq!(
             (
