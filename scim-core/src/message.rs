@@ -26,19 +26,95 @@ pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp
 
 /// Parses a request body as JSON.
 ///
+/// An object that names the same member twice (`{"userName":"a","userName":"b"}`) is
+/// refused rather than read as one of them: RFC 8259 leaves its meaning open, and two
+/// readers that pick differently (a proxy, a log, this service) would see different
+/// resources.
+///
 /// # Errors
 ///
-/// 400 `invalidValue` for a number out of range (`1e400`); 400 `invalidSyntax` for anything
-/// else that is not JSON (serde_json also stops at 128 levels of nesting).
+/// 400 `invalidValue` for a number out of range (`1e400`); 400 `invalidSyntax` for a
+/// repeated member name and for anything else that is not JSON (serde_json also stops at
+/// 128 levels of nesting).
 pub fn parse_body(body: &[u8]) -> Result<Value, Error> {
-    serde_json::from_slice(body).map_err(|e| {
-        let text = e.to_string();
-        if text.starts_with("number out of range") {
-            Error::invalid_value(format!("the request body holds {text}"))
-        } else {
-            Error::invalid_syntax(format!("the request body is not valid JSON: {text}"))
+    serde_json::from_slice::<UniqueKeys>(body)
+        .map(|v| v.0)
+        .map_err(|e| {
+            let text = e.to_string();
+            if text.starts_with("number out of range") {
+                Error::invalid_value(format!("the request body holds {text}"))
+            } else {
+                Error::invalid_syntax(format!("the request body is not valid JSON: {text}"))
+            }
+        })
+}
+
+/// A JSON value read with every object's member names unique. Its nesting is bounded by
+/// the deserializer's recursion limit.
+struct UniqueKeys(Value);
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueKeysVisitor).map(UniqueKeys)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        UniqueKeys::deserialize(d).map(|v| v.0)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(UniqueKeys(v)) = seq.next_element()? {
+            out.push(v);
         }
-    })
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let UniqueKeys(v) = map.next_value()?;
+            if out.contains_key(&key) {
+                return Err(de::Error::custom(format_args!(
+                    "the member name {} appears twice in one object",
+                    crate::error::quote_input(&key)
+                )));
+            }
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
+    }
 }
 
 fn list_response_schemas() -> Vec<String> {
@@ -412,6 +488,30 @@ fn name_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn bodies_with_a_repeated_member_name_are_refused() {
+        let e = parse_body(br#"{"userName":"a","userName":"b"}"#).expect_err("repeated");
+        assert_eq!(e.scim_type, Some(crate::error::ScimType::InvalidSyntax));
+        assert!(e.detail.contains("userName"), "{}", e.detail);
+        let e = parse_body(br#"{"a":[{"x":1,"y":{"z":1,"z":2}}]}"#).expect_err("nested");
+        assert!(e.detail.contains("\"z\""), "{}", e.detail);
+        // The same name in different objects, escapes that differ in spelling only.
+        let v = parse_body(br#"{"a":{"k":1},"b":{"k":2},"c":[{"k":3},{"k":4}]}"#).expect("ok");
+        assert_eq!(v["c"][1]["k"], 4);
+        assert!(parse_body(br#"{"k":1,"\u006b":2}"#).is_err());
+        // Every JSON value reads as serde_json reads it.
+        let text =
+            br#"{"s":"x\n","i":-5,"u":18446744073709551615,"f":1.5,"b":true,"n":null,"a":[]}"#;
+        assert_eq!(
+            parse_body(text).expect("ok"),
+            serde_json::from_slice::<Value>(text).expect("ok")
+        );
+        let e = parse_body(b"1e400").expect_err("range");
+        assert_eq!(e.scim_type, Some(crate::error::ScimType::InvalidValue));
+        let deep = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
+        assert!(parse_body(deep.as_bytes()).is_err(), "recursion is bounded");
+    }
 
     #[test]
     fn empty_list_has_resources() {

@@ -933,3 +933,76 @@ fn handle_future_is_send() {
     let fut = assert_send(svc.handle(request("GET", "/Users", None)));
     assert_eq!(block_on(fut).status(), 200);
 }
+
+#[test]
+fn every_limit_is_a_setting_and_advertised() {
+    let svc = service_with(
+        ServiceSettings::new()
+            .max_results(150)
+            .max_body_bytes(4000)
+            .bulk(3, 5000)
+            .max_patch_operations(2)
+            .filter_limits(40, 2, 3),
+    );
+    let spc = json(&call(&svc, "GET", "/ServiceProviderConfig", None));
+    assert_eq!(spc["filter"]["maxResults"], 150);
+    assert_eq!(spc["bulk"]["maxOperations"], 3);
+    assert_eq!(spc["bulk"]["maxPayloadSize"], 5000);
+
+    // The body limit applies to resource bodies even though the bulk limit is higher.
+    let big = json!({"schemas": [USER], "userName": "big", "displayName": "x".repeat(4500)});
+    assert_eq!(call(&svc, "POST", "/Users", Some(big)).status(), 413);
+    let u = json(&call(
+        &svc,
+        "POST",
+        "/Users",
+        Some(json!({"schemas": [USER], "userName": "u1"})),
+    ));
+    let uid = id_of(&u);
+    let g = json(&call(
+        &svc,
+        "POST",
+        "/Groups",
+        Some(json!({"schemas": [GROUP], "displayName": "g"})),
+    ));
+    let gid = id_of(&g);
+
+    // PatchOp operations, on the general path and on the group-members path.
+    let op = json!({"op": "add", "path": "title", "value": "x"});
+    let three = json!({"schemas": [PATCH], "Operations": [op, op, op]});
+    let r = call(&svc, "PATCH", &format!("/Users/{uid}"), Some(three));
+    assert_eq!(r.status(), 400);
+    assert_eq!(json(&r)["scimType"], "invalidValue");
+    let two = json!({"schemas": [PATCH], "Operations": [op, op]});
+    assert_eq!(
+        call(&svc, "PATCH", &format!("/Users/{uid}"), Some(two)).status(),
+        200
+    );
+    let m = json!({"op": "add", "path": "members", "value": [{"value": uid}]});
+    let three = json!({"schemas": [PATCH], "Operations": [m, m, m]});
+    let r = call(&svc, "PATCH", &format!("/Groups/{gid}"), Some(three));
+    assert_eq!(r.status(), 400, "{}", json(&r));
+
+    // Filter budgets: length, depth, comparisons.
+    for f in [
+        "userName eq \"a\" or userName eq \"b\" or userName eq \"c\" or userName eq \"d\"",
+        "((((userName pr))))",
+        "a pr or b pr or c pr or d pr",
+    ] {
+        let r = call(&svc, "GET", &format!("/Users?filter={f}"), None);
+        assert_eq!(r.status(), 400, "{f}");
+        assert_eq!(json(&r)["scimType"], "invalidFilter", "{f}");
+    }
+    let r = call(&svc, "GET", "/Users?filter=userName pr or title pr", None);
+    assert_eq!(r.status(), 200);
+
+    // Page size capped at maxResults.
+    let r = json(&call(&svc, "GET", "/Users?count=1000000000", None));
+    assert_eq!(r["itemsPerPage"], 1);
+
+    // Bulk: operations and payload.
+    let op = json!({"method": "DELETE", "path": "/Users/none"});
+    let bulk = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                      "Operations": [op, op, op, op]});
+    assert_eq!(call(&svc, "POST", "/Bulk", Some(bulk)).status(), 413);
+}

@@ -118,12 +118,14 @@ async fn main() -> std::io::Result<()> {
         }
     }
     let app = web::Data::from(server.app);
+    let timeout = server.args.request_timeout;
     // actix-web stops gracefully on Ctrl-C and SIGTERM, finishing in-flight requests.
     let http = HttpServer::new(move || {
         actix_web::App::new()
             .app_data(app.clone())
             .default_service(web::to(scim))
-    });
+    })
+    .client_request_timeout(timeout);
     let http = match server.tls {
         Some(tls) => http.bind_rustls_0_23(server.args.bind, (*tls).clone()),
         None => http.bind(server.args.bind),

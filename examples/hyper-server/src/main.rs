@@ -5,12 +5,13 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use scim_example_support::admin::Admin;
@@ -24,9 +25,13 @@ enum Site {
     Admin(Arc<Admin>),
 }
 
-/// Reads the body up to the limit (`None` past it) and answers through [`App`] or
-/// [`Admin`].
-async fn handle(site: Site, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+/// Reads the body up to the limit (`None` past it) within `timeout` (408 after it) and
+/// answers through [`App`] or [`Admin`].
+async fn handle(
+    site: Site,
+    timeout: Duration,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
     let (too_large, limit) = match &site {
         Site::Scim(app) => (app.too_large(&parts), app.max_body_bytes()),
@@ -35,11 +40,16 @@ async fn handle(site: Site, req: Request<Incoming>) -> Result<Response<Full<Byte
     let body = if too_large {
         None
     } else {
-        Limited::new(body, limit)
-            .collect()
-            .await
-            .ok()
-            .map(|c| c.to_bytes())
+        match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
+            Ok(collected) => collected.ok().map(|c| c.to_bytes()),
+            Err(_) => {
+                return Ok(match site {
+                    Site::Scim(app) => app.timed_out(&parts),
+                    Site::Admin(admin) => admin.timed_out(),
+                }
+                .map(Full::new));
+            }
+        }
     };
     Ok(match site {
         Site::Scim(app) => app.respond(parts, body).await,
@@ -106,6 +116,15 @@ async fn main() {
         None => None,
     };
     let tls = server.tls.map(tokio_rustls::TlsAcceptor::from);
+    // A client gets `--request-timeout` for its headers (hyper closes the connection after
+    // it) and as much again for its body (408).
+    let timeout = server.args.request_timeout;
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeout);
+    builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
@@ -120,11 +139,11 @@ async fn main() {
             },
             () = &mut shutdown => break,
         };
-        let service = hyper::service::service_fn(move |req| handle(site.clone(), req));
+        let service = hyper::service::service_fn(move |req| handle(site.clone(), timeout, req));
         let watcher = graceful.watcher();
         let tls = tls.clone();
+        let builder = builder.clone();
         tokio::spawn(async move {
-            let builder = Builder::new(TokioExecutor::new());
             let result = match tls {
                 Some(acceptor) => match acceptor.accept(stream).await {
                     Ok(s) => {

@@ -1,131 +1,9 @@
 //! Black-box tests of the `hyper-server` binary: the admin commands' output contract, the
 //! first-start token, and durability across `kill -9`.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_hyper-server");
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("scim-hyper-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
-
-fn admin(db: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .arg("--database")
-        .arg(db)
-        .output()
-        .expect("run");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
-}
-
-/// One HTTP/1.1 request; the status and body.
-fn request(port: u16, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).expect("write");
-    let mut text = String::new();
-    s.read_to_string(&mut text).expect("read");
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
-    (status, body)
-}
-
-struct Server {
-    child: Child,
-    port: u16,
-    stderr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the server and waits until it accepts connections; collects its stderr up to
-/// the "serving" line.
-fn serve(db: &Path) -> Server {
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}/scim/v2");
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--base-url",
-            &base,
-        ])
-        .arg("--database")
-        .arg(db)
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut stderr = String::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        let mut line = String::new();
-        if lines.read_line(&mut line).unwrap_or(0) == 0 {
-            break;
-        }
-        stderr.push_str(&line);
-        if line.contains("serving SCIM") {
-            break;
-        }
-    }
-    // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        let _ = lines.read_to_string(&mut sink);
-    });
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server did not start: {stderr}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Server {
-        child,
-        port,
-        stderr,
-    }
-}
-
-fn token_from_banner(stderr: &str) -> String {
-    stderr
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Token:"))
-        .map(|t| t.trim().to_owned())
-        .unwrap_or_default()
-}
+use common::{admin, exchange, request, serve, temp_dir, token_from_banner};
 
 #[test]
 fn admin_commands_print_only_the_token_on_stdout() {
@@ -304,19 +182,9 @@ fn acknowledged_writes_survive_kill_9() {
 
 /// Sends raw bytes, returns the status of the answer.
 fn raw_status(port: u16, head: &str, body: &[u8]) -> u16 {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
-    s.write_all(head.as_bytes()).expect("head");
-    // The server may answer and close before the body is sent.
-    let _ = s.write_all(body);
-    let mut buf = [0u8; 64];
-    let n = s.read(&mut buf).unwrap_or(0);
-    String::from_utf8_lossy(&buf[..n])
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
+    let mut bytes = head.as_bytes().to_vec();
+    bytes.extend_from_slice(body);
+    exchange(port, &bytes).map_or(0, |r| r.status)
 }
 
 #[test]

@@ -96,9 +96,11 @@ impl App {
                 args.bind
             )));
         }
-        let settings = ServiceSettings::new()
-            .base_path(base_path(&args.base_url)?)
-            .base_url(args.base_url.clone());
+        let settings = args.limits.apply(
+            ServiceSettings::new()
+                .base_path(base_path(&args.base_url)?)
+                .base_url(args.base_url.clone()),
+        );
         let tokens = token_service(db.clone());
         bootstrap(&db, &tokens, &args.base_url)?;
         let service =
@@ -128,6 +130,22 @@ impl App {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .is_some_and(|n| n > self.max_body_bytes() as u64)
+    }
+
+    /// The answer to a request whose body did not arrive within `--request-timeout`: 408,
+    /// logged like any request.
+    pub fn timed_out(&self, parts: &Parts) -> Response<Bytes> {
+        let response = error_response(
+            &Error::status(408, "the request body did not arrive in time"),
+            false,
+        );
+        tracing::info!(
+            method = %parts.method,
+            path = %parts.uri.path(),
+            status = 408,
+            "request"
+        );
+        response
     }
 
     /// Answers one request: authenticates it, hands it to the service, logs one line

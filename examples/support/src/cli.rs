@@ -4,6 +4,10 @@
 //! BIN [serve] [--bind ADDR] [--database PATH] [--base-url URL]
 //!             [--tls-cert PEM --tls-key PEM] [--insecure-http] [--synchronous normal|full]
 //!             [--admin-bind ADDR]
+//!             [--max-body-bytes N] [--max-json-depth N] [--max-results N]
+//!             [--max-patch-operations N] [--max-filter-length N] [--max-filter-depth N]
+//!             [--max-filter-comparisons N] [--bulk-max-operations N]
+//!             [--bulk-max-payload-size N] [--request-timeout DURATION]
 //! BIN integrations create NAME            [--tenant T] [--database PATH]
 //! BIN integrations list                   [--tenant T] [--database PATH]
 //! BIN integrations rename OLD NEW         [--tenant T] [--database PATH]
@@ -77,6 +81,68 @@ pub struct ServeArgs {
     /// printed at the first start). If it cannot be bound, the SCIM API is served anyway.
     #[arg(long, default_value = "127.0.0.1:8081")]
     pub admin_bind: SocketAddr,
+    /// How long a client may take to send a request's headers, and then its body, before
+    /// the server gives up on it (closes the connection, or answers 408): `30s`, `2m`.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION")]
+    pub request_timeout: Duration,
+    /// The limits applied to requests.
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// The limits a server applies to requests (`serve` options). Those RFC 7643 has a field
+/// for are advertised in `/ServiceProviderConfig`.
+#[derive(Debug, Clone, Args)]
+pub struct Limits {
+    /// The largest request body, in bytes (413 above); `/Bulk` has its own limit.
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    pub max_body_bytes: usize,
+    /// The deepest nesting of arrays and objects in a body.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    pub max_json_depth: usize,
+    /// The most results of one page, and the page size without `count`
+    /// (`filter.maxResults`; at least 100).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub max_results: u64,
+    /// The most operations of one PATCH.
+    #[arg(long, default_value_t = scim_core::patch::DEFAULT_MAX_OPERATIONS, value_name = "N")]
+    pub max_patch_operations: usize,
+    /// The longest filter, in bytes.
+    #[arg(long, default_value_t = scim_filter::DEFAULT_MAX_LEN, value_name = "BYTES")]
+    pub max_filter_length: usize,
+    /// The deepest nesting of a filter (parentheses, `not`, value paths).
+    #[arg(long, default_value_t = scim_filter::DEFAULT_MAX_DEPTH, value_name = "N")]
+    pub max_filter_depth: usize,
+    /// The most comparisons of one filter.
+    #[arg(long, default_value_t = scim_filter::DEFAULT_MAX_COMPARISONS, value_name = "N")]
+    pub max_filter_comparisons: usize,
+    /// The most operations of one `/Bulk` request (`bulk.maxOperations`; 0 turns `/Bulk`
+    /// off).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub bulk_max_operations: u64,
+    /// The largest `/Bulk` request body, in bytes (`bulk.maxPayloadSize`).
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    pub bulk_max_payload_size: u64,
+}
+
+impl Limits {
+    /// `settings` with these limits.
+    pub fn apply(
+        &self,
+        settings: scim_core::service::ServiceSettings,
+    ) -> scim_core::service::ServiceSettings {
+        settings
+            .max_body_bytes(self.max_body_bytes)
+            .max_json_depth(self.max_json_depth)
+            .max_results(self.max_results)
+            .max_patch_operations(self.max_patch_operations)
+            .filter_limits(
+                self.max_filter_length,
+                self.max_filter_depth,
+                self.max_filter_comparisons,
+            )
+            .bulk(self.bulk_max_operations, self.bulk_max_payload_size)
+    }
 }
 
 /// `integrations` and its tenant.
@@ -342,6 +408,66 @@ mod tests {
             panic!("serve")
         };
         assert_eq!(s.base_url, "http://h/scim");
+        let defaults = s.limits.apply(scim_core::service::ServiceSettings::new());
+        let plain = scim_core::service::ServiceSettings::new();
+        assert_eq!(defaults.max_body_bytes, plain.max_body_bytes);
+        assert_eq!(defaults.max_json_depth, plain.max_json_depth);
+        assert_eq!(defaults.max_results, plain.max_results);
+        assert_eq!(defaults.max_patch_operations, plain.max_patch_operations);
+        assert_eq!(defaults.filter_max_len, plain.filter_max_len);
+        assert_eq!(defaults.filter_max_depth, plain.filter_max_depth);
+        assert_eq!(
+            defaults.filter_max_comparisons,
+            plain.filter_max_comparisons
+        );
+        assert_eq!(defaults.bulk_max_operations, plain.bulk_max_operations);
+        assert_eq!(defaults.bulk_max_payload_size, plain.bulk_max_payload_size);
+        let c = Cli::try_parse_from([
+            "bin",
+            "serve",
+            "--max-body-bytes",
+            "10",
+            "--max-results",
+            "200",
+            "--max-patch-operations",
+            "3",
+            "--max-filter-length",
+            "4",
+            "--max-filter-depth",
+            "5",
+            "--max-filter-comparisons",
+            "6",
+            "--bulk-max-operations",
+            "7",
+            "--bulk-max-payload-size",
+            "8",
+            "--max-json-depth",
+            "9",
+        ])
+        .expect("limits");
+        let Some(Command::Serve(s)) = c.command else {
+            panic!("serve")
+        };
+        assert_eq!(s.request_timeout, Duration::from_secs(30));
+        let l = s.limits.apply(scim_core::service::ServiceSettings::new());
+        assert_eq!(
+            (
+                l.max_body_bytes,
+                l.max_results,
+                l.max_patch_operations,
+                l.max_json_depth
+            ),
+            (10, 200, 3, 9)
+        );
+        assert_eq!(
+            (
+                l.filter_max_len,
+                l.filter_max_depth,
+                l.filter_max_comparisons
+            ),
+            (4, 5, 6)
+        );
+        assert_eq!((l.bulk_max_operations, l.bulk_max_payload_size), (7, 8));
         assert!(Cli::try_parse_from(["bin", "serve", "--tls-cert", "c.pem"]).is_err());
     }
 }

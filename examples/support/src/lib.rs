@@ -50,6 +50,8 @@ pub struct Server {
 
 /// What `main` does next.
 #[derive(Debug)]
+// Made once per process and matched at once: boxing `Server` would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Start {
     /// Serve.
     Serve(Server),

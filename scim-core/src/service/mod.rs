@@ -52,14 +52,20 @@
 //!
 //! # Input safety
 //!
-//! - Bodies: at most [`ScimService::max_body_bytes`] (413 above); arrays and objects
-//!   nested at most [`ServiceSettings::max_json_depth`] deep (default 64, checked in one
-//!   pass before parsing; serde_json's own limit of 128 is a second bound); a PatchOp at
-//!   most 1000 operations; a bulk request at most `bulk_max_operations` operations and
+//! - Bodies: at most [`ServiceSettings::max_body_bytes`] (413 above; a `/Bulk` body at
+//!   most `bulk_max_payload_size`); arrays and objects nested at most
+//!   [`ServiceSettings::max_json_depth`] deep (default 64, checked in one pass before
+//!   parsing; serde_json's own limit of 128 is a second bound); an object naming a member
+//!   twice is 400; a PatchOp at most [`ServiceSettings::max_patch_operations`] operations
+//!   (default 1000); a bulk request at most `bulk_max_operations` operations and
 //!   `bulk_max_payload_size` bytes.
 //! - Query strings: decoded with `form_urlencoded`; `startIndex` and `count` are digits
-//!   with an optional sign (saturating, clamped); filters are parsed by scim-filter within
-//!   its depth and size budget.
+//!   with an optional sign (saturating, clamped to 1.. and 0..=`max_results`); filters are
+//!   parsed by scim-filter within the budgets of [`ServiceSettings::filter_limits`]
+//!   (length, depth, comparisons).
+//! - Every limit is a [`ServiceSettings`] field; `/ServiceProviderConfig` advertises those
+//!   RFC 7643 has a field for (`filter.maxResults`, `bulk.maxOperations`,
+//!   `bulk.maxPayloadSize`).
 //! - Nothing walks input recursively: bulk references are found with an explicit stack.
 //! - Error `detail`s quote at most 200 bytes of input.
 //!
@@ -146,6 +152,18 @@ pub struct ServiceSettings {
     pub bulk_max_operations: u64,
     /// The largest bulk request body (default 1 MiB).
     pub bulk_max_payload_size: u64,
+    /// The most operations of one PatchOp (default
+    /// [`DEFAULT_MAX_OPERATIONS`](crate::patch::DEFAULT_MAX_OPERATIONS)).
+    pub max_patch_operations: usize,
+    /// The longest filter accepted, in bytes (default
+    /// [`scim_filter::DEFAULT_MAX_LEN`]).
+    pub filter_max_len: usize,
+    /// The deepest nesting of a filter: parentheses, `not`, value paths (default
+    /// [`scim_filter::DEFAULT_MAX_DEPTH`]).
+    pub filter_max_depth: usize,
+    /// The most comparisons of one filter (default
+    /// [`scim_filter::DEFAULT_MAX_COMPARISONS`]).
+    pub filter_max_comparisons: usize,
     /// How a successful PATCH is answered.
     pub patch_response: PatchResponse,
     /// How many times a write that lost a compare-and-swap is retried (default 32).
@@ -170,6 +188,10 @@ impl Default for ServiceSettings {
             max_json_depth: 64,
             bulk_max_operations: 1000,
             bulk_max_payload_size: 1 << 20,
+            max_patch_operations: crate::patch::DEFAULT_MAX_OPERATIONS,
+            filter_max_len: scim_filter::DEFAULT_MAX_LEN,
+            filter_max_depth: scim_filter::DEFAULT_MAX_DEPTH,
+            filter_max_comparisons: scim_filter::DEFAULT_MAX_COMPARISONS,
             patch_response: PatchResponse::Resource,
             max_retries: 32,
             dialects: Dialects::default(),
@@ -214,6 +236,40 @@ impl ServiceSettings {
         self.bulk_max_operations = max_operations;
         self.bulk_max_payload_size = max_payload_size;
         self
+    }
+
+    /// Sets the most operations of one PatchOp.
+    pub fn max_patch_operations(mut self, n: usize) -> Self {
+        self.max_patch_operations = n;
+        self
+    }
+
+    /// Sets the JSON nesting limit of bodies.
+    pub fn max_json_depth(mut self, n: usize) -> Self {
+        self.max_json_depth = n;
+        self
+    }
+
+    /// Sets the filter budgets: length in bytes, nesting depth, comparisons.
+    pub fn filter_limits(
+        mut self,
+        max_len: usize,
+        max_depth: usize,
+        max_comparisons: usize,
+    ) -> Self {
+        self.filter_max_len = max_len;
+        self.filter_max_depth = max_depth;
+        self.filter_max_comparisons = max_comparisons;
+        self
+    }
+
+    /// The filter parser of these settings: their dialects and filter budgets.
+    pub fn filter_parser(&self) -> scim_filter::Parser {
+        self.dialects
+            .filter_parser()
+            .max_len(self.filter_max_len)
+            .max_depth(self.filter_max_depth)
+            .max_comparisons(self.filter_max_comparisons)
     }
 
     /// Sets how PATCH is answered.
@@ -474,6 +530,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
     fn patch_options(&self) -> PatchOptions {
         PatchOptions::new()
             .dialects(self.settings.dialects)
+            .max_operations(self.settings.max_patch_operations)
             .keep_unknown_attributes(self.settings.keep_unknown_attributes)
     }
 
@@ -581,7 +638,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
             if method != Method::POST {
                 return Ok(method_not_allowed("POST", plain));
             }
-            let value = self.check_body(parts, body)?;
+            let value = self.check_body(parts, body, self.settings.max_body_bytes)?;
             let answer = self.search_body(ctx, None, value).await?;
             return Ok(self.respond(answer, plain));
         }
@@ -601,7 +658,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                     ),
                 ));
             }
-            let value = self.check_body(parts, body)?;
+            let value = self.check_body(parts, body, self.max_body_bytes())?;
             let answer = self.bulk(ctx, value).await?;
             return Ok(self.respond(answer, plain));
         }
@@ -634,7 +691,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                     if method != Method::POST {
                         return Ok(method_not_allowed("POST", plain));
                     }
-                    let value = self.check_body(parts, body)?;
+                    let value = self.check_body(parts, body, self.settings.max_body_bytes)?;
                     let answer = self.search_body(ctx, Some(schema), value).await?;
                     return Ok(self.respond(answer, plain));
                 }
@@ -665,7 +722,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
             ));
         }
         let body = if [Method::POST, Method::PUT, Method::PATCH].contains(method) {
-            Some(self.check_body(parts, body)?)
+            Some(self.check_body(parts, body, self.settings.max_body_bytes)?)
         } else {
             None
         };
@@ -685,7 +742,12 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
     }
 
     /// Content type, size and nesting checks, then JSON.
-    fn check_body(&self, parts: &http::request::Parts, body: &[u8]) -> Result<Value, Error> {
+    fn check_body(
+        &self,
+        parts: &http::request::Parts,
+        body: &[u8],
+        limit: usize,
+    ) -> Result<Value, Error> {
         if let Some(ct) = parts.headers.get(header::CONTENT_TYPE) {
             let ok = ct.to_str().is_ok_and(query::is_json_media_type);
             if !ok {
@@ -695,13 +757,10 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                 ));
             }
         }
-        if body.len() > self.max_body_bytes() {
+        if body.len() > limit {
             return Err(Error::status(
                 413,
-                format!(
-                    "the request body is larger than {} bytes",
-                    self.max_body_bytes()
-                ),
+                format!("the request body is larger than {limit} bytes"),
             ));
         }
         query::check_depth(body, self.settings.max_json_depth)?;
@@ -1167,7 +1226,11 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
         schema: &ResourceSchema<'_>,
         op: &PatchOp,
     ) -> Result<Option<Vec<MemberChange>>, Error> {
-        if schema.resource_type.name != GROUP || op.operations.is_empty() {
+        // Over the operation limit: the general path refuses it.
+        if schema.resource_type.name != GROUP
+            || op.operations.is_empty()
+            || op.operations.len() > self.settings.max_patch_operations
+        {
             return Ok(None);
         }
         let Some(def) = schema.core.attribute("members") else {
@@ -1339,7 +1402,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
         };
         let count = query::clamp_count(count, self.max_results());
         let sort_order = query::parse_sort_order(q.sort_order.as_deref())?;
-        let parser = self.settings.dialects.filter_parser();
+        let parser = self.settings.filter_parser();
         let filter = match q.filter.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(text) => Some(parser.parse(text).map_err(|e| {

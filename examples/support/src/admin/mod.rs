@@ -291,6 +291,17 @@ impl Admin {
             .is_some_and(|n| n > MAX_BODY_BYTES as u64)
     }
 
+    /// The answer to a request whose body did not arrive within the server's request
+    /// timeout (408).
+    pub fn timed_out(&self) -> Response<Bytes> {
+        self.message(
+            StatusCode::REQUEST_TIMEOUT,
+            "Timed out",
+            "The form did not arrive in time.",
+            None,
+        )
+    }
+
     /// Answers one request to the admin listener and logs one line (method, path,
     /// status; never a token or password). `body` is `None` when it exceeded
     /// [`Admin::max_body_bytes`].
