@@ -157,8 +157,15 @@ fn check(response: &Response<Bytes>, method: &Method, request: &[u8], ids: [&str
     let shown = String::from_utf8_lossy(body);
     if show() {
         let line = request.split(|&b| b == b'\n').next().unwrap_or_default();
-        let cut = shown.char_indices().nth(150).map_or(shown.len(), |(i, _)| i);
-        eprintln!("{} -> {status} {}", String::from_utf8_lossy(line), &shown[..cut]);
+        let cut = shown
+            .char_indices()
+            .nth(150)
+            .map_or(shown.len(), |(i, _)| i);
+        eprintln!(
+            "{} -> {status} {}",
+            String::from_utf8_lossy(line),
+            &shown[..cut]
+        );
     }
     assert!(status < 500, "{status}: {shown}");
     let t = tokens();
