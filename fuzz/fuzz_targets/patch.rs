@@ -145,16 +145,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(patch) = serde_json::from_value::<PatchOp>(body) else {
         return;
     };
-    check(
-        &users,
-        &common::fixed_user(&users),
-        &patch,
-        dialects,
-        keep_unknown,
-    );
+    check(&users, common::fixed_user(), &patch, dialects, keep_unknown);
     check(
         &groups,
-        &common::fixed_group(&groups),
+        common::fixed_group(),
         &patch,
         dialects,
         keep_unknown,

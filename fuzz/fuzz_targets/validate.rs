@@ -138,16 +138,6 @@ fuzz_target!(|data: &[u8]| {
     let registry = common::registry();
     let users = registry.resource_type("User").expect("User");
     let groups = registry.resource_type("Group").expect("Group");
-    check(
-        &users,
-        &common::fixed_user(&users),
-        &body,
-        password.as_deref(),
-    );
-    check(
-        &groups,
-        &common::fixed_group(&groups),
-        &body,
-        password.as_deref(),
-    );
+    check(&users, common::fixed_user(), &body, password.as_deref());
+    check(&groups, common::fixed_group(), &body, password.as_deref());
 });

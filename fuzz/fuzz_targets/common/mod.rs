@@ -21,8 +21,20 @@ pub fn block_on<F: Future>(f: F) -> F::Output {
     }
 }
 
+/// [`make_user`], built once.
+pub fn fixed_user() -> &'static Map<String, Value> {
+    static USER: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    USER.get_or_init(|| make_user(&registry().resource_type("User").expect("User")))
+}
+
+/// [`make_group`], built once.
+pub fn fixed_group() -> &'static Map<String, Value> {
+    static GROUP: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    GROUP.get_or_init(|| make_group(&registry().resource_type("Group").expect("Group")))
+}
+
 /// A full user as a POST stores it (validated), with its id.
-pub fn fixed_user(users: &ResourceSchema<'_>) -> Map<String, Value> {
+fn make_user(users: &ResourceSchema<'_>) -> Map<String, Value> {
     let body = json!({
         "schemas": [
             "urn:ietf:params:scim:schemas:core:2.0:User",
@@ -64,7 +76,7 @@ pub fn fixed_user(users: &ResourceSchema<'_>) -> Map<String, Value> {
 }
 
 /// A group with three members (two users, one group) as a POST stores it, with its id.
-pub fn fixed_group(groups: &ResourceSchema<'_>) -> Map<String, Value> {
+fn make_group(groups: &ResourceSchema<'_>) -> Map<String, Value> {
     let body = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
         "displayName": "Tour Guides",
