@@ -65,7 +65,16 @@ fn check(
                         panic!("not a Group view ({mode:?}): {e}");
                     }
                     if mode == Mode::Create {
-                        match validate_resource(schema, back, mode, None, &options) {
+                        // Validated again as it is (not as re-read text: serde_json's
+                        // default float parsing may move a number by one unit in the last
+                        // place).
+                        match validate_resource(
+                            schema,
+                            Value::Object(valid.clone()),
+                            mode,
+                            None,
+                            &options,
+                        ) {
                             Ok(again) => assert_eq!(again, valid, "validation is not idempotent"),
                             Err(e) => panic!("a validated resource does not validate again: {e}"),
                         }
