@@ -293,3 +293,39 @@ fn in_place_rollback_restores_everything() {
     assert!(apply_patch_in_place(&users, &mut u, &patch, &PatchOptions::default()).is_err());
     assert_eq!(u, before);
 }
+
+/// Found by the `patch` fuzz target: kept unknown keys that differ only in case
+/// (`UserName`, then `userName`, on a Group) were saved once but written twice, so a
+/// rollback left the second one behind.
+#[test]
+fn in_place_rollback_takes_back_unknown_keys_of_every_case() {
+    use scim_core::patch::apply_patch_in_place;
+    let reg = Registry::core();
+    let groups = reg.resource_type("Group").expect("Group");
+    let keep = PatchOptions::default().keep_unknown_attributes(true);
+    let mut before = group(2);
+    before.insert("X-Tag".into(), json!("stored"));
+    let patch = PatchOp::new(vec![
+        PatchOperation::new(
+            PatchOpKind::Add,
+            None,
+            Some(json!({"UserName": 1, "userName": {"a": 2}, "x-tag": 3, "X-TAG": 4})),
+        ),
+        PatchOperation::new(PatchOpKind::Add, None, Some(json!({"X-tag": 5}))),
+        PatchOperation::remove("displayName"),
+    ]);
+    for options in [keep, PatchOptions::default()] {
+        let mut g = before.clone();
+        let e = apply_patch_in_place(&groups, &mut g, &patch, &options)
+            .expect_err("displayName is required");
+        assert_eq!(e.scim_type, Some(ScimType::Mutability));
+        assert_eq!(g, before);
+    }
+    // Without the failing operation, the keys are kept and the change is reported.
+    let ok = PatchOp::new(patch.operations[..1].to_vec());
+    let mut g = before.clone();
+    assert!(apply_patch_in_place(&groups, &mut g, &ok, &keep).expect("ok"));
+    let outcome = apply_patch(&groups, &before, &ok, &keep).expect("ok");
+    assert!(outcome.changed);
+    assert_eq!(outcome.resource, g);
+}

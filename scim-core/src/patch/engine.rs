@@ -41,10 +41,12 @@ struct Ctx<'r> {
 
 /// How to take back one change to a top-level attribute of the resource.
 enum Undo {
-    /// Remove `written` and put back what the attribute held (`None`: it was absent).
+    /// Remove every key equal to `written` in any case and put back the entries it held
+    /// (none: it was absent). Names are caseless, so later writes may use another case
+    /// than the first: all of them are taken back.
     Restore {
         written: String,
-        original: Option<(String, Value)>,
+        original: Vec<(String, Value)>,
     },
     /// Drop the elements appended to the array under `key`, and give back `primary: true`
     /// to the elements at `primaries`.
@@ -104,14 +106,19 @@ impl<'r, 'm> Engine<'r, 'm> {
         if self.saved.iter().any(|k| k.eq_ignore_ascii_case(name)) {
             return;
         }
-        let original = match self.res.get_key_value(name) {
-            Some((k, v)) => Some((k.clone(), v.clone())),
-            None => self
-                .res
+        // The exact key first (what `original` below reads), then other cases.
+        let mut original: Vec<(String, Value)> = self
+            .res
+            .get_key_value(name)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .into_iter()
+            .collect();
+        original.extend(
+            self.res
                 .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .filter(|(k, _)| k.as_str() != name && k.eq_ignore_ascii_case(name))
                 .map(|(k, v)| (k.clone(), v.clone())),
-        };
+        );
         self.undo.push(Undo::Restore {
             written: name.to_owned(),
             original,
@@ -125,10 +132,8 @@ impl<'r, 'm> Engine<'r, 'm> {
         for undo in self.undo.into_iter().rev() {
             match undo {
                 Undo::Restore { written, original } => {
-                    res.remove(&written);
-                    if let Some((k, v)) = original {
-                        res.insert(k, v);
-                    }
+                    res.retain(|k, _| !k.eq_ignore_ascii_case(&written));
+                    res.extend(original);
                 }
                 Undo::Truncate {
                     key,
@@ -671,7 +676,7 @@ impl<'r, 'm> Engine<'r, 'm> {
         let original = |name: &str| -> Option<Option<&Value>> {
             self.undo.iter().find_map(|u| match u {
                 Undo::Restore { written, original } if written.eq_ignore_ascii_case(name) => {
-                    Some(original.as_ref().map(|(_, v)| v))
+                    Some(original.first().map(|(_, v)| v))
                 }
                 Undo::Truncate { key, .. } | Undo::Reinsert { key, .. }
                     if key.eq_ignore_ascii_case(name) =>
@@ -712,10 +717,18 @@ impl<'r, 'm> Engine<'r, 'm> {
             return Ok(true);
         }
         let changed = self.undo.iter().any(|u| match u {
-            Undo::Restore { written, original } => match original {
-                None => self.res.contains_key(written),
-                Some((k, v)) => k != written || self.res.get(written) != Some(v),
-            },
+            Undo::Restore { written, original } => {
+                let mut now: Vec<(&String, &Value)> = self
+                    .res
+                    .iter()
+                    .filter(|(k, _)| k.eq_ignore_ascii_case(written))
+                    .collect();
+                let mut before: Vec<(&String, &Value)> =
+                    original.iter().map(|(k, v)| (k, v)).collect();
+                now.sort_unstable_by_key(|(k, _)| *k);
+                before.sort_unstable_by_key(|(k, _)| *k);
+                now != before
+            }
             _ => false,
         });
         Ok(changed)
