@@ -254,6 +254,7 @@ fn is_bearer_space(scheme: &[u8; 7]) -> bool {
 /// `credentials = auth-scheme 1*SP token`, the scheme case-insensitive. With
 /// `accept_bare_token`, a value with no space is taken as the token itself (Okta's "Header"
 /// authentication mode).
+#[inline]
 pub(crate) fn bearer_credentials(
     headers: &HeaderMap,
     accept_bare_token: bool,

@@ -159,6 +159,7 @@ impl Settings {
     /// # Errors
     ///
     /// An [`AuthError`] for a missing, repeated or non-Bearer field, or a malformed token.
+    #[inline]
     pub fn parse_authorization<'h>(
         &self,
         headers: &'h HeaderMap,
@@ -173,6 +174,7 @@ impl Settings {
     /// # Errors
     ///
     /// An `invalid_token` [`AuthError`] if it is malformed.
+    #[inline]
     pub fn parse_token<'t>(&self, text: &'t [u8]) -> Result<ParsedToken<'t>, AuthError> {
         self.format
             .parse(text)

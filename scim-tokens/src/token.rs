@@ -143,6 +143,7 @@ impl TokenFormat {
     /// # Errors
     ///
     /// [`Malformed`], saying what is wrong but not repeating the text.
+    #[inline]
     pub fn parse<'a>(&self, text: &'a [u8]) -> Result<ParsedToken<'a>, Malformed> {
         if text.len() > MAX_TOKEN_LEN {
             return Err(Malformed::TooLong);
