@@ -82,17 +82,23 @@ fn plain(def: &AttributeDef) -> bool {
 /// `name` or `name.sub`, each an ATTRNAME (RFC 7643 §2.1: a letter, then letters, digits,
 /// `-` and `_`); anything else (URNs, value paths, `$ref`) is the engine's.
 fn simple_path(text: &str) -> Option<(&str, Option<&str>)> {
-    let is_name = |s: &str| {
-        let b = s.as_bytes();
-        b.first().is_some_and(u8::is_ascii_alphabetic)
-            && b.iter()
-                .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-    };
-    let (name, sub) = match text.split_once('.') {
-        Some((name, sub)) => (name, Some(sub)),
-        None => (text, None),
-    };
-    (is_name(name) && sub.is_none_or(is_name)).then_some((name, sub))
+    // One pass over the bytes: where the dot is, and whether every byte is a name byte.
+    let b = text.as_bytes();
+    let mut dot = None;
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'.' && dot.is_none() {
+            dot = Some(i);
+        } else if !(c.is_ascii_alphanumeric() || c == b'-' || c == b'_') {
+            return None;
+        }
+    }
+    let starts_name = |i: usize| b.get(i).is_some_and(u8::is_ascii_alphabetic);
+    match dot {
+        None => starts_name(0).then_some((text, None)),
+        Some(d) => (starts_name(0) && starts_name(d + 1))
+            .then(|| (text.get(..d), text.get(d + 1..)))
+            .and_then(|(name, sub)| Some((name?, Some(sub?)))),
+    }
 }
 
 /// Sets `map[key]` (the canonical name) to `new`; whether that changed it. `None` when the
