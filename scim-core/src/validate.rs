@@ -432,7 +432,13 @@ fn normalize_complex(
                 if v.is_null() {
                     out.remove(&sub.name);
                 } else {
-                    out.insert(sub.name.clone(), v);
+                    // The key as sent is usually the canonical name already: keep its string.
+                    let name = if key == sub.name {
+                        key
+                    } else {
+                        sub.name.clone()
+                    };
+                    out.insert(name, v);
                 }
             }
             None if ctx.keep_unknown => {

@@ -44,6 +44,25 @@ pub(crate) fn encode_fixed(mut n: u32, out: &mut [u8]) {
     }
 }
 
+/// The value of six base62 digits (checked to be digits by the caller: anything else gives
+/// some number), most significant first. The digit values are independent of each other,
+/// so this is a sum of products rather than a chain of multiplications.
+#[inline]
+pub(crate) fn decode_six(digits: &[u8; 6]) -> u64 {
+    const WEIGHTS: [u64; 6] = [916_132_832, 14_776_336, 238_328, 3_844, 62, 1];
+    let mut sum = 0u64;
+    for (&d, w) in digits.iter().zip(WEIGHTS) {
+        // '0'..='9' -> 0..=9, 'A'..='Z' -> 10..=35, 'a'..='z' -> 36..=61, without branches.
+        let d = u64::from(d);
+        let value = d
+            .wrapping_sub(48)
+            .wrapping_sub(7 * u64::from(d >= 65))
+            .wrapping_sub(6 * u64::from(d >= 97));
+        sum = sum.wrapping_add(value.wrapping_mul(w));
+    }
+    sum
+}
+
 /// Reads fixed-width base62 digits; `None` on a non-digit or overflow of `u64`.
 #[cfg(test)]
 fn decode_fixed(digits: &[u8]) -> Option<u64> {
@@ -108,6 +127,9 @@ mod tests {
         encode_fixed(u32::MAX, &mut out);
         assert_eq!(&out, b"4gfFC3");
         assert_eq!(decode_fixed(b"zzzzzzzzzzzzzzzzzzzz"), None);
+        for digits in [*b"000000", *b"4gfFC3", *b"zzzzzz", *b"09AZaz", *b"a1B2c3"] {
+            assert_eq!(Some(decode_six(&digits)), decode_fixed(&digits));
+        }
         assert_eq!(decode_fixed(b"00_0"), None);
     }
 

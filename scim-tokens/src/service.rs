@@ -299,13 +299,20 @@ impl<S: TokenStore, C: Clock> TokenService<S, C> {
     }
 
     fn verify_parsed(&self, token: &crate::ParsedToken<'_>) -> Result<Verified, AuthError> {
-        let record = self
-            .store
-            .find_by_token(token.id())
+        let mut outcome = None;
+        let mut read_at = None;
+        self.store
+            .with_token_record(token.id(), &mut |record| {
+                // The clock is read only once the digest matched (the failures, unknown ids
+                // included, all skip it alike), while the record is borrowed from the store.
+                let now = || *read_at.insert(self.clock.now());
+                outcome = Some(self.settings.verify_record_at(token, record, now));
+            })
             .map_err(|e| self.settings.error(AuthErrorKind::Store(e)))?;
-        let now = self.clock.now();
-        let verified = self.settings.verify_record(token, record.as_deref(), now)?;
-        if verified.record_use_due() {
+        let verified = outcome.unwrap_or_else(|| Err(self.settings.rejected()))?;
+        if verified.record_use_due()
+            && let Some(now) = read_at
+        {
             // Last use is informational: a failed write must not refuse a valid token.
             let _ = self.store.record_use(verified.token(), now);
         }

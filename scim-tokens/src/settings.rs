@@ -159,6 +159,7 @@ impl Settings {
     /// # Errors
     ///
     /// An [`AuthError`] for a missing, repeated or non-Bearer field, or a malformed token.
+    #[inline]
     pub fn parse_authorization<'h>(
         &self,
         headers: &'h HeaderMap,
@@ -173,6 +174,7 @@ impl Settings {
     /// # Errors
     ///
     /// An `invalid_token` [`AuthError`] if it is malformed.
+    #[inline]
     pub fn parse_token<'t>(&self, text: &'t [u8]) -> Result<ParsedToken<'t>, AuthError> {
         self.format
             .parse(text)
@@ -196,6 +198,24 @@ impl Settings {
         record: Option<&Integration>,
         now: Timestamp,
     ) -> Result<Verified, AuthError> {
+        self.verify_record_at(token, record, || now)
+    }
+
+    /// The rejection of a well-formed token that is not live (unknown, wrong, expired,
+    /// revoked).
+    pub(crate) fn rejected(&self) -> AuthError {
+        self.error(AuthErrorKind::InvalidToken(InvalidToken::Rejected))
+    }
+
+    /// [`verify_record`](Self::verify_record), reading the time from `now` only when the
+    /// digest matched: every failure of the digest comparison, unknown ids included, skips
+    /// the clock alike.
+    pub(crate) fn verify_record_at(
+        &self,
+        token: &ParsedToken<'_>,
+        record: Option<&Integration>,
+        now: impl FnOnce() -> Timestamp,
+    ) -> Result<Verified, AuthError> {
         let found = record.and_then(|r| r.token(token.id()).map(|t| (r, t)));
         let stored: Option<&TokenRecord> = found.map(|(_, t)| t);
         let version = stored.map_or(self.keys.current_version(), TokenRecord::key_version);
@@ -206,7 +226,11 @@ impl Settings {
         let expected = stored.map_or(&DUMMY_DIGEST, TokenRecord::digest);
         let digest_matches = bool::from(computed.ct_eq(expected));
         match found {
-            Some((record, stored)) if digest_matches && key_known && stored.is_live(now) => {
+            Some((record, stored)) if digest_matches && key_known => {
+                let now = now();
+                if !stored.is_live(now) {
+                    return Err(self.rejected());
+                }
                 let record_use_due = stored
                     .last_used_at()
                     .is_none_or(|t| now.saturating_since(t) >= self.last_used_interval);
@@ -217,7 +241,7 @@ impl Settings {
                     record_use_due,
                 })
             }
-            _ => Err(self.error(AuthErrorKind::InvalidToken(InvalidToken::Rejected))),
+            _ => Err(self.rejected()),
         }
     }
 }

@@ -102,6 +102,26 @@ pub trait TokenStore: Send + Sync {
     /// A backend error.
     fn find_by_token(&self, token: TokenId) -> Result<Option<Arc<Integration>>, StoreError>;
 
+    /// Calls `visit` once with the integration that holds the token `token` (`None` if
+    /// none): the lookup of every verification, which then needs the record only for the
+    /// duration of the call. The default fetches it with
+    /// [`find_by_token`](Self::find_by_token); [`MemoryStore`] calls `visit` under its read
+    /// lock, without touching the record's reference count. `visit` must not call the
+    /// store.
+    ///
+    /// # Errors
+    ///
+    /// A backend error (`visit` is not called then).
+    fn with_token_record(
+        &self,
+        token: TokenId,
+        visit: &mut dyn FnMut(Option<&Integration>),
+    ) -> Result<(), StoreError> {
+        let record = self.find_by_token(token)?;
+        visit(record.as_deref());
+        Ok(())
+    }
+
     /// Notes that `token` verified at `at` (see [`Integration::record_use`]). Called at most
     /// about once per [`Settings::last_used_interval`](crate::Settings::last_used_interval)
     /// per token, not on every request.
@@ -139,6 +159,13 @@ impl<S: TokenStore + ?Sized> TokenStore for Arc<S> {
     }
     fn find_by_token(&self, token: TokenId) -> Result<Option<Arc<Integration>>, StoreError> {
         (**self).find_by_token(token)
+    }
+    fn with_token_record(
+        &self,
+        token: TokenId,
+        visit: &mut dyn FnMut(Option<&Integration>),
+    ) -> Result<(), StoreError> {
+        (**self).with_token_record(token, visit)
     }
     fn record_use(&self, token: TokenId, at: Timestamp) -> Result<(), StoreError> {
         (**self).record_use(token, at)
@@ -345,6 +372,16 @@ impl TokenStore for MemoryStore {
 
     fn find_by_token(&self, token: TokenId) -> Result<Option<Arc<Integration>>, StoreError> {
         Ok(self.read().by_token.get(&token).cloned())
+    }
+
+    fn with_token_record(
+        &self,
+        token: TokenId,
+        visit: &mut dyn FnMut(Option<&Integration>),
+    ) -> Result<(), StoreError> {
+        let inner = self.read();
+        visit(inner.by_token.get(&token).map(|r| &**r));
+        Ok(())
     }
 
     fn record_use(&self, token: TokenId, at: Timestamp) -> Result<(), StoreError> {

@@ -5,7 +5,7 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 use crate::base62;
-use crate::crc32::crc32;
+use crate::crc32::{self, crc32};
 use crate::error::{RandomnessError, SettingsError};
 use crate::id::{ID_LEN, TokenId};
 
@@ -42,15 +42,18 @@ pub const MAX_TOKEN_LEN: usize = 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenFormat {
     prefix: Box<str>,
+    /// The CRC-32 register after `<prefix>_`, the part every token shares.
+    prefix_state: u32,
 }
 
 impl Default for TokenFormat {
     fn default() -> Self {
-        Self {
-            prefix: DEFAULT_PREFIX.into(),
-        }
+        Self::with_valid_prefix(DEFAULT_PREFIX)
     }
 }
+
+/// The length of a token after `<prefix>_`: id, `_`, secret, checksum.
+const AFTER_PREFIX_LEN: usize = ID_LEN + 1 + SECRET_LEN + CHECKSUM_LEN;
 
 /// Why a text is not a well-formed token. Says nothing of the text itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -85,11 +88,16 @@ impl TokenFormat {
                 .iter()
                 .all(|&b| b.is_ascii_alphanumeric() || b == b'_');
         if valid {
-            Ok(Self {
-                prefix: prefix.into(),
-            })
+            Ok(Self::with_valid_prefix(prefix))
         } else {
             Err(SettingsError::Prefix)
+        }
+    }
+
+    fn with_valid_prefix(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.into(),
+            prefix_state: crc32::start(&[prefix.as_bytes(), b"_"].concat()),
         }
     }
 
@@ -135,32 +143,40 @@ impl TokenFormat {
     /// # Errors
     ///
     /// [`Malformed`], saying what is wrong but not repeating the text.
+    #[inline]
     pub fn parse<'a>(&self, text: &'a [u8]) -> Result<ParsedToken<'a>, Malformed> {
         if text.len() > MAX_TOKEN_LEN {
             return Err(Malformed::TooLong);
         }
         let p = self.prefix.len();
-        if text.len() != self.token_len()
-            || &text[..p] != self.prefix.as_bytes()
-            || text[p] != b'_'
-            || text[p + 1 + ID_LEN] != b'_'
-        {
+        // Fixed-size pieces from here on: the checks below compile to straight-line code.
+        let Some((head, rest)) = text.split_at_checked(p + 1) else {
+            return Err(Malformed::Shape);
+        };
+        let Ok(rest) = <&[u8; AFTER_PREFIX_LEN]>::try_from(rest) else {
+            return Err(Malformed::Shape);
+        };
+        let (id_bytes, rest) = rest.split_first_chunk::<ID_LEN>().ok_or(Malformed::Shape)?;
+        let (separator, tail) = rest.split_first().ok_or(Malformed::Shape)?;
+        if head[..p] != *self.prefix.as_bytes() || head[p] != b'_' || *separator != b'_' {
             return Err(Malformed::Shape);
         }
-        let id_bytes: [u8; ID_LEN] = text[p + 1..p + 1 + ID_LEN]
-            .try_into()
-            .map_err(|_| Malformed::Shape)?;
-        let tail = &text[p + 2 + ID_LEN..];
-        if !(base62::all_digits(&id_bytes) & base62::all_digits(tail)) {
+        if !(base62::all_digits(id_bytes) & base62::all_digits(tail)) {
             return Err(Malformed::Character);
         }
-        let body_len = text.len() - CHECKSUM_LEN;
-        let mut expected = [0u8; CHECKSUM_LEN];
-        base62::encode_fixed(crc32(&[&text[..body_len]]), &mut expected);
-        if text[body_len..] != expected {
+        let (body, checksum) = text
+            .split_last_chunk::<CHECKSUM_LEN>()
+            .ok_or(Malformed::Shape)?;
+        let body: &[u8; ID_LEN + 1 + SECRET_LEN] =
+            body[p + 1..].try_into().map_err(|_| Malformed::Shape)?;
+        // The digits were checked above, so their value is the checksum they encode (six
+        // base62 digits write each number below 62^6 one way only).
+        if base62::decode_six(checksum)
+            != u64::from(crc32::finish_token_body(self.prefix_state, body))
+        {
             return Err(Malformed::Checksum);
         }
-        let id = TokenId::from_checked(id_bytes);
+        let id = TokenId::from_checked(*id_bytes);
         let secret = &tail[..SECRET_LEN];
         Ok(ParsedToken { id, secret })
     }

@@ -975,6 +975,24 @@ fn same_element(attr: &AttributeDef, by_value: bool, existing: &Value, given: &V
     }
 }
 
+/// `v.get("value")`, searched from the largest key down: in an element's sorted keys
+/// (`$ref`, `display`, `primary`, `type`, `value`) `value` is usually the last, so this
+/// finds it with one comparison where a search from the front compares every key.
+fn value_of(v: &Value) -> Option<&Value> {
+    let Value::Object(obj) = v else {
+        return None;
+    };
+    for (k, v) in obj.iter().rev() {
+        if k == "value" {
+            return Some(v);
+        }
+        if k.as_str() < "value" {
+            return None;
+        }
+    }
+    None
+}
+
 fn is_primary(v: &Value) -> bool {
     v.get("primary").and_then(Value::as_bool) == Some(true)
 }
@@ -1127,6 +1145,12 @@ fn append_new(attr: &AttributeDef, items: &mut Vec<Value>, new_items: Vec<Value>
         let key = item.get("value").and_then(Value::as_str);
         let dup = match (&index, key) {
             (Some(ix), Some(k)) => ix.contains(k),
+            // Identified by value: one lookup per element, the given value looked up once.
+            (None, Some(k)) if by_value => items.iter().any(|e| match value_of(e) {
+                Some(Value::String(v)) => v == k,
+                Some(_) => false,
+                None => same_element(attr, by_value, e, &item),
+            }),
             _ => items.iter().any(|e| same_element(attr, by_value, e, &item)),
         };
         if dup {
@@ -1502,6 +1526,23 @@ mod tests {
         assert_eq!(m["schemas"], json!(["core", "ext"]));
         set_listed(&mut m, "core", "Ext", false);
         assert_eq!(m["schemas"], json!(["core"]));
+    }
+
+    #[test]
+    fn value_of_is_get_value() {
+        for v in [
+            json!({"value": 1}),
+            json!({"display": "d", "value": "x"}),
+            json!({"value": "x", "zz": 2, "type": "t"}),
+            json!({"display": "d"}),
+            json!({"zzz": 1}),
+            json!({}),
+            json!("value"),
+            json!(["value"]),
+            json!({"Value": 1, "valuex": 2, "valu": 3}),
+        ] {
+            assert_eq!(value_of(&v), v.get("value"), "{v}");
+        }
     }
 
     #[test]

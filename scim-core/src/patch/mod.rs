@@ -69,6 +69,7 @@
 //! ```
 
 mod engine;
+mod fast;
 mod message;
 mod select;
 
@@ -256,6 +257,11 @@ fn apply_checked(
     patch: &PatchOp,
     options: &PatchOptions,
 ) -> Result<bool, Error> {
+    if let [op] = patch.operations.as_slice()
+        && let Some(changed) = fast::try_apply(schema, resource, op, options)
+    {
+        return Ok(changed);
+    }
     let mut engine = engine::Engine::new(*schema, resource, options);
     for (i, op) in patch.operations.iter().enumerate() {
         if let Err(mut e) = engine.apply(op) {

@@ -1,0 +1,77 @@
+//! Instruction-count probe of scim-filter's parse and eval on the reference filter, for
+//! callgrind:
+//!
+//! ```sh
+//! cargo build --release -p scim-benches --example probe_filter
+//! valgrind --tool=callgrind --toggle-collect='probe_filter::run_*' \
+//!     target/release/examples/probe_filter
+//! ```
+//!
+//! `run_parse` parses and drops the reference filter `ITERATIONS` times; `run_eval` runs
+//! `Filter::matches` over 1 000 generated users (those of `benches/src/lib.rs`), `PASSES`
+//! times. Divide callgrind's inclusive counts accordingly. A probe with no argument runs
+//! both; `parse`, `eval` or `corpus` (every corpus filter, parsed `ITERATIONS` times) pick.
+
+use std::hint::black_box;
+
+use scim_benches::{REFERENCE_FILTER, corpus, users};
+
+const ITERATIONS: usize = 10_000;
+const PASSES: usize = 10;
+
+#[inline(never)]
+fn run_parse(input: &str) -> usize {
+    let mut ok = 0;
+    for _ in 0..ITERATIONS {
+        ok += usize::from(scim_filter::parse(black_box(input)).is_ok());
+    }
+    ok
+}
+
+#[inline(never)]
+fn run_corpus(inputs: &[(String, bool)]) -> usize {
+    let dialects = scim_filter::Parser::with_dialects();
+    let mut ok = 0;
+    for _ in 0..ITERATIONS {
+        for (input, with_dialects) in inputs {
+            let parsed = if *with_dialects {
+                dialects.parse(black_box(input))
+            } else {
+                scim_filter::parse(black_box(input))
+            };
+            ok += usize::from(parsed.is_ok());
+        }
+    }
+    ok
+}
+
+#[inline(never)]
+fn run_eval(filter: &scim_filter::Filter<'_>, population: &[serde_json::Value]) -> usize {
+    let mut n = 0;
+    for _ in 0..PASSES {
+        for user in population {
+            n += usize::from(filter.matches(black_box(user)) == Ok(true));
+        }
+    }
+    n
+}
+
+fn main() {
+    let which = std::env::args().nth(1).unwrap_or_default();
+    if which.is_empty() || which == "parse" {
+        assert_eq!(run_parse(REFERENCE_FILTER), ITERATIONS);
+    }
+    if which == "corpus" {
+        let inputs: Vec<(String, bool)> = corpus()
+            .expect("corpus")
+            .into_iter()
+            .map(|e| (e.filter, e.dialects))
+            .collect();
+        assert_eq!(run_corpus(&inputs), ITERATIONS * inputs.len());
+    }
+    if which.is_empty() || which == "eval" {
+        let population = users(1_000);
+        let filter = scim_filter::parse(REFERENCE_FILTER).expect("parses");
+        assert!(run_eval(&filter, &population) >= PASSES);
+    }
+}

@@ -1,0 +1,68 @@
+//! Instruction-count probe of `tokens/floor` and `tokens/verify`, for callgrind (wall-clock
+//! timings are noisy on shared cores; instruction counts are not):
+//!
+//! ```sh
+//! cargo build --release -p scim-benches --example probe_tokens
+//! valgrind --tool=callgrind --toggle-collect='probe_tokens::run_*' \
+//!     target/release/examples/probe_tokens
+//! ```
+//!
+//! Same setup as `benches/tokens.rs`: 10,000 integrations, a warmed last-use time. Each of
+//! `run_floor` and `run_verify` runs `ITERATIONS` times; divide callgrind's inclusive counts
+//! by it.
+
+use std::hint::black_box;
+
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, HeaderValue};
+use scim_tokens::{
+    ID_LEN, MemoryStore, SECRET_LEN, Settings, TenantId, TokenOptions, TokenService,
+};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+const INTEGRATIONS: usize = 10_000;
+const ITERATIONS: usize = 10_000;
+
+#[inline(never)]
+fn run_floor(secret: &[u8], stored: &[u8; 32]) -> usize {
+    let mut ok = 0;
+    for _ in 0..ITERATIONS {
+        let digest: [u8; 32] = Sha256::digest(black_box(secret)).into();
+        ok += usize::from(bool::from(digest.ct_eq(black_box(stored))));
+    }
+    ok
+}
+
+#[inline(never)]
+fn run_verify(service: &TokenService<MemoryStore>, headers: &HeaderMap) -> usize {
+    let mut ok = 0;
+    for _ in 0..ITERATIONS {
+        ok += usize::from(service.authenticate(black_box(headers)).is_ok());
+    }
+    ok
+}
+
+fn main() {
+    let service = TokenService::new(MemoryStore::new(), Settings::default());
+    let mut issued = Vec::with_capacity(INTEGRATIONS);
+    for i in 0..INTEGRATIONS {
+        let tenant = TenantId::new(&format!("tenant-{}", i % 100)).expect("tenant id");
+        let created = service
+            .create(&tenant, &format!("integration {i}"), TokenOptions::new())
+            .expect("create");
+        issued.push(created);
+    }
+    let chosen = &issued[INTEGRATIONS / 2];
+    let text = chosen.token().expose_secret();
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        AUTHORIZATION,
+        HeaderValue::from_str(&format!("Bearer {text}")).expect("header"),
+    );
+    assert!(service.authenticate(&headers).is_ok());
+    let secret = text.as_bytes()[5 + ID_LEN + 1..][..SECRET_LEN].to_vec();
+    let stored: [u8; 32] = Sha256::digest(&secret).into();
+    assert_eq!(run_floor(&secret, &stored), ITERATIONS);
+    assert_eq!(run_verify(&service, &headers), ITERATIONS);
+}
