@@ -9,7 +9,7 @@
 //! Reads go to a few **reader connections** beside it (`query_only`, each behind its own
 //! mutex), so a read neither waits for a write nor for another read: in WAL mode a reader
 //! sees the last commit when its transaction begins. A read that takes several statements
-//! runs in one transaction ([`Database::reader`]), so it sees one state of the database.
+//! runs in one read transaction, so it sees one state of the database.
 //! An in-memory database (tests) has no readers: its one connection serves everything.
 //!
 //! Journal: WAL with `synchronous=NORMAL` ([`Durability::Normal`], the default): a commit is
@@ -203,13 +203,13 @@ impl Database {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A connection for reading, in a read transaction until the guard drops: a free
+    /// A connection for a read of one statement (which is its own transaction): a free
     /// reader if there is one, else the next in turn (waiting for it); the writer when the
     /// database has no readers.
     ///
     /// # Errors
     ///
-    /// When the transaction cannot begin.
+    /// When a transaction left open cannot be ended.
     pub(crate) fn reader(&self) -> rusqlite::Result<ReadGuard<'_>> {
         let conn = if self.readers.is_empty() {
             self.lock()
@@ -224,12 +224,23 @@ impl Database {
                     .unwrap_or_else(|e| e.into_inner()),
             }
         };
-        // Never nest: a transaction left open (the guard leaked) is ended first.
+        // Never nest: a transaction left open (its end failed) is ended first.
         if !conn.is_autocommit() {
             conn.execute_batch("ROLLBACK")?;
         }
-        conn.prepare_cached("BEGIN")?.execute([])?;
         Ok(ReadGuard { conn })
+    }
+
+    /// A [`reader`](Self::reader) in a read transaction until the guard drops, for a read
+    /// of several statements that must see one state of the database.
+    ///
+    /// # Errors
+    ///
+    /// When the transaction cannot begin.
+    pub(crate) fn snapshot(&self) -> rusqlite::Result<ReadGuard<'_>> {
+        let guard = self.reader()?;
+        guard.conn.prepare_cached("BEGIN")?.execute([])?;
+        Ok(guard)
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction, committed when it returns `Ok`.

@@ -619,7 +619,7 @@ impl SqliteStore {
         query: &ListQuery<'_>,
     ) -> Result<ListPage, StoreError> {
         let resource_type = query.schema.resource_type.name.as_str();
-        let conn = self.db.reader().map_err(backend)?;
+        let conn = self.db.snapshot().map_err(backend)?;
         let mut sql =
             format!("SELECT {ROW_COLUMNS} FROM resources WHERE tenant = ?1 AND resource_type = ?2");
         let mut binds = vec![
@@ -765,7 +765,7 @@ impl ResourceStore for SqliteStore {
         id: &str,
         omit: &[String],
     ) -> Result<StoredResource, StoreError> {
-        let conn = self.db.reader().map_err(backend)?;
+        let conn = self.db.snapshot().map_err(backend)?;
         let row = get_row(&conn, ctx.tenant(), resource_type, id)?.ok_or(StoreError::NotFound)?;
         render(&conn, ctx.tenant(), resource_type, row, omit)
     }
