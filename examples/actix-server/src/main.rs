@@ -131,7 +131,11 @@ async fn main() -> std::io::Result<()> {
         None => http.bind(server.args.bind),
     };
     match http {
-        Ok(h) => h.run().await,
+        Ok(h) => {
+            let result = h.run().await;
+            scim_example_support::logging::flush();
+            result
+        }
         Err(e) => {
             eprintln!("error: binding {}: {e}", server.args.bind);
             std::process::exit(1);

@@ -164,4 +164,5 @@ async fn main() {
     }
     tracing::info!("shutting down: finishing in-flight requests");
     graceful.shutdown().await;
+    scim_example_support::logging::flush();
 }

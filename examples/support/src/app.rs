@@ -10,15 +10,14 @@ use http::request::Parts;
 use http::{Request, Response, header};
 use scim_core::Error;
 use scim_core::service::{
-    AuthFailure, Authenticator, ScimService, ServiceSettings, TokenAuthenticator, error_response,
+    AuthFailure, Authenticator, ScimService, ServiceSettings, error_response,
 };
 use scim_core::store::RequestContext;
-use scim_tokens::{TenantId, TokenOptions};
+use scim_tokens::{AuthError, AuthErrorKind, Clock, TenantId, TokenOptions, TokenStore};
 
 use crate::cli::{ServeArgs, Tokens, token_service};
 use crate::db::Database;
 use crate::store::SqliteStore;
-use crate::tokens::SqliteTokenStore;
 
 /// An [`Authenticator`] that takes the context [`App`] put into the request's extensions
 /// after it verified the token, so the log line knows the integration.
@@ -42,7 +41,7 @@ pub type Service = ScimService<SqliteStore, Preauthenticated>;
 #[derive(Debug)]
 pub struct App {
     service: Service,
-    auth: TokenAuthenticator<SqliteTokenStore>,
+    tokens: Tokens,
 }
 
 /// Why a server could not start.
@@ -105,10 +104,38 @@ impl App {
         bootstrap(&db, &tokens, &args.base_url)?;
         let service =
             ScimService::new(SqliteStore::new(db), Preauthenticated).with_settings(settings);
-        Ok(App {
-            service,
-            auth: TokenAuthenticator::new(tokens),
-        })
+        Ok(App { service, tokens })
+    }
+
+    /// Verifies the request's bearer token with one read of the token store: the record
+    /// the token's id finds is checked by [`scim_tokens::Settings::verify_record`] (what
+    /// [`scim_tokens::TokenService::authenticate`] does) and also names the integration for
+    /// the log line. Nothing is cached: a rotated or deleted token fails at once.
+    fn authenticate(&self, parts: &Parts) -> Result<RequestContext, AuthFailure> {
+        let settings = self.tokens.settings();
+        let store = self.tokens.store();
+        let verified = settings
+            .parse_authorization(&parts.headers)
+            .and_then(|token| {
+                let record = store
+                    .find_by_token(token.id())
+                    .map_err(|e| settings.error(AuthErrorKind::Store(e)))?;
+                let now = self.tokens.clock().now();
+                let v = settings.verify_record(&token, record.as_deref(), now)?;
+                if v.record_use_due() {
+                    // Last use is informational: a failed write must not refuse the token.
+                    let _ = store.record_use(v.token(), now);
+                }
+                Ok((v, record))
+            });
+        match verified {
+            Ok((v, record)) => Ok(RequestContext::new(
+                v.tenant().as_str(),
+                v.integration().to_string(),
+                record.map(|r| r.name().to_owned()).unwrap_or_default(),
+            )),
+            Err(e) => Err(auth_failure(&e)),
+        }
     }
 
     /// The SCIM service.
@@ -156,7 +183,7 @@ impl App {
         let method = parts.method.clone();
         let path = parts.uri.path().to_owned();
         let plain = false;
-        let (response, who) = match self.auth.authenticate(&parts).await {
+        let (response, who) = match self.authenticate(&parts) {
             Err(f) => {
                 let mut r = error_response(&f.error, plain);
                 if let Some(h) = f.www_authenticate {
@@ -191,6 +218,22 @@ impl App {
     }
 }
 
+/// The SCIM error and challenge of a refused token: the status and `WWW-Authenticate` of
+/// scim-tokens, a detail that names no secret.
+fn auth_failure(e: &AuthError) -> AuthFailure {
+    let detail = match e.kind() {
+        AuthErrorKind::MissingCredentials | AuthErrorKind::UnsupportedScheme => {
+            "a bearer token is required".to_owned()
+        }
+        AuthErrorKind::Store(_) => "the token store failed".to_owned(),
+        kind => kind.to_string(),
+    };
+    AuthFailure {
+        error: Error::status(e.status().as_u16(), detail),
+        www_authenticate: e.www_authenticate().cloned(),
+    }
+}
+
 /// Creates the integration `default` on the first start of a database and prints its token
 /// once; later starts (the marker is in the database) print nothing.
 fn bootstrap(db: &Database, tokens: &Tokens, base_url: &str) -> Result<(), StartError> {
@@ -213,14 +256,14 @@ fn bootstrap(db: &Database, tokens: &Tokens, base_url: &str) -> Result<(), Start
     Ok(())
 }
 
-/// Sets up the log: one line per event on standard error, level from `RUST_LOG` (default
-/// `info`).
+/// Sets up the log: one line per event on standard error, written by a thread of its own
+/// ([`crate::logging`]), level from `RUST_LOG` (default `info`).
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(crate::logging::BufferedStderr)
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();

@@ -1,10 +1,16 @@
 //! The SQLite database: opening it, its settings, and its schema migrations.
 //!
 //! One database file holds everything: resources, group members, integrations and token
-//! digests. A process keeps **one connection** behind a mutex, so its own writes never
+//! digests. A process keeps **one writer connection** behind a mutex, so its own writes never
 //! contend with each other; every write is a `BEGIN IMMEDIATE` transaction, and the
 //! connection waits up to [`BUSY_TIMEOUT`] for another process (the admin command run while
 //! the server serves), so `SQLITE_BUSY` does not reach a client.
+//!
+//! Reads go to a few **reader connections** beside it (`query_only`, each behind its own
+//! mutex), so a read neither waits for a write nor for another read: in WAL mode a reader
+//! sees the last commit when its transaction begins. A read that takes several statements
+//! runs in one read transaction, so it sees one state of the database.
+//! An in-memory database (tests) has no readers: its one connection serves everything.
 //!
 //! Journal: WAL with `synchronous=NORMAL` ([`Durability::Normal`], the default): a commit is
 //! in the WAL before the write is acknowledged, so every acknowledged write survives a crash
@@ -12,7 +18,9 @@
 //! [`Durability::Full`] (`synchronous=FULL`) syncs the WAL on every commit and survives
 //! power loss too, at the cost of one fsync per write.
 
+use std::ops::Deref;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -22,6 +30,9 @@ use scim_filter::sql::{FOLD_FUNCTION, INSTANT_FUNCTION, fold, instant_key};
 
 /// How long a connection waits for another process's write lock before failing.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many prepared statements each connection keeps.
+const STATEMENT_CACHE: usize = 64;
 
 /// How hard a commit is pushed to the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -108,10 +119,45 @@ const MIGRATIONS: &[&str] = &[
     );",
 ];
 
-/// An open database: one connection behind a mutex.
+/// How many reader connections a file database opens: one per core, at least two.
+fn reader_count() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8))
+}
+
+/// An open database: the writer connection and the reader connections, each behind a
+/// mutex.
 #[derive(Debug)]
 pub struct Database {
     conn: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+/// A reader connection (or the writer, for a database without readers) in a read
+/// transaction, ended when the guard drops.
+pub(crate) struct ReadGuard<'a> {
+    conn: MutexGuard<'a, Connection>,
+}
+
+impl Deref for ReadGuard<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl Drop for ReadGuard<'_> {
+    fn drop(&mut self) {
+        // Nothing was written: ending the transaction cannot lose anything. If it fails the
+        // connection is still in autocommit mode, or the next BEGIN reports it.
+        if !self.conn.is_autocommit() {
+            let _ = self
+                .conn
+                .prepare_cached("COMMIT")
+                .and_then(|mut s| s.execute([]));
+        }
+    }
 }
 
 impl Database {
@@ -121,7 +167,14 @@ impl Database {
     ///
     /// [`DbError`] when the file cannot be opened or migrated.
     pub fn open(path: &Path, durability: Durability) -> Result<Self, DbError> {
-        Self::setup(Connection::open(path)?, durability, true)
+        let mut db = Self::setup(Connection::open(path)?, durability, true)?;
+        for _ in 0..reader_count() {
+            let conn = Connection::open(path)?;
+            configure(&conn)?;
+            conn.pragma_update(None, "query_only", "ON")?;
+            db.readers.push(Mutex::new(conn));
+        }
+        Ok(db)
     }
 
     /// A private in-memory database (for tests).
@@ -134,7 +187,7 @@ impl Database {
     }
 
     fn setup(mut conn: Connection, durability: Durability, wal: bool) -> Result<Self, DbError> {
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        configure(&conn)?;
         if wal {
             conn.pragma_update(None, "journal_mode", "WAL")?;
         }
@@ -143,33 +196,57 @@ impl Database {
             Durability::Full => "FULL",
         };
         conn.pragma_update(None, "synchronous", sync)?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        let flags = FunctionFlags::SQLITE_UTF8
-            | FunctionFlags::SQLITE_DETERMINISTIC
-            | FunctionFlags::SQLITE_INNOCUOUS;
-        conn.create_scalar_function(FOLD_FUNCTION, 1, flags, |ctx| {
-            Ok(match ctx.get_raw(0) {
-                rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t).ok().map(fold),
-                _ => None,
-            })
-        })?;
-        conn.create_scalar_function(INSTANT_FUNCTION, 1, flags, |ctx| {
-            Ok(match ctx.get_raw(0) {
-                rusqlite::types::ValueRef::Text(t) => {
-                    std::str::from_utf8(t).ok().and_then(instant_key)
-                }
-                _ => None,
-            })
-        })?;
         migrate(&mut conn)?;
         Ok(Database {
             conn: Mutex::new(conn),
+            readers: Vec::new(),
+            next_reader: AtomicUsize::new(0),
         })
     }
 
-    /// The connection, locked.
+    /// The writer connection, locked.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A connection for a read of one statement (which is its own transaction): a free
+    /// reader if there is one, else the next in turn (waiting for it); the writer when the
+    /// database has no readers.
+    ///
+    /// # Errors
+    ///
+    /// When a transaction left open cannot be ended.
+    pub(crate) fn reader(&self) -> rusqlite::Result<ReadGuard<'_>> {
+        let conn = if self.readers.is_empty() {
+            self.lock()
+        } else {
+            let n = self.readers.len();
+            let first = self.next_reader.fetch_add(1, Ordering::Relaxed) % n;
+            let free = (0..n).find_map(|i| self.readers[(first + i) % n].try_lock().ok());
+            match free {
+                Some(c) => c,
+                None => self.readers[first]
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()),
+            }
+        };
+        // Never nest: a transaction left open (its end failed) is ended first.
+        if !conn.is_autocommit() {
+            conn.execute_batch("ROLLBACK")?;
+        }
+        Ok(ReadGuard { conn })
+    }
+
+    /// A [`reader`](Self::reader) in a read transaction until the guard drops, for a read
+    /// of several statements that must see one state of the database.
+    ///
+    /// # Errors
+    ///
+    /// When the transaction cannot begin.
+    pub(crate) fn snapshot(&self) -> rusqlite::Result<ReadGuard<'_>> {
+        let guard = self.reader()?;
+        guard.conn.prepare_cached("BEGIN")?.execute([])?;
+        Ok(guard)
     }
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction, committed when it returns `Ok`.
@@ -210,6 +287,32 @@ impl Database {
             .lock()
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
+}
+
+/// What every connection needs: the busy timeout, foreign keys, the SQL functions the
+/// filter compiler calls.
+fn configure(conn: &Connection) -> Result<(), DbError> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // The statements of a request stay prepared: list queries differ by filter shape.
+    // (No memory map: a connection drops its whole map whenever another one committed.)
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    let flags = FunctionFlags::SQLITE_UTF8
+        | FunctionFlags::SQLITE_DETERMINISTIC
+        | FunctionFlags::SQLITE_INNOCUOUS;
+    conn.create_scalar_function(FOLD_FUNCTION, 1, flags, |ctx| {
+        Ok(match ctx.get_raw(0) {
+            rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t).ok().map(fold),
+            _ => None,
+        })
+    })?;
+    conn.create_scalar_function(INSTANT_FUNCTION, 1, flags, |ctx| {
+        Ok(match ctx.get_raw(0) {
+            rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(instant_key),
+            _ => None,
+        })
+    })?;
+    Ok(())
 }
 
 /// Applies the migrations the database has not seen, each in its own transaction.

@@ -5,6 +5,7 @@
 //! - [`tokens::SqliteTokenStore`]: scim-tokens' `TokenStore` in the same database.
 //! - [`cli`]: the command line (`serve`, `integrations ...`) and the admin commands.
 //! - [`admin::Admin`]: the integrations admin page under `/admin` (`--admin-bind`).
+//! - [`logging`]: the log's writer thread, so a slow standard error never stalls a request.
 //! - [`app::App`]: authentication, the request log line, the body limit, the first-start
 //!   bootstrap; [`start`] ties it together for a `main`.
 //!
@@ -23,6 +24,7 @@ pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod db;
+pub mod logging;
 pub mod store;
 pub mod tls;
 pub mod tokens;
@@ -60,8 +62,17 @@ pub enum Start {
 }
 
 /// Parses the command line, sets up logging, opens the database; runs an admin command
-/// (then [`Start::Exit`]) or prepares the server.
+/// (then [`Start::Exit`], with the log written out) or prepares the server (which calls
+/// [`logging::flush`] before it exits).
 pub fn start() -> Start {
+    let start = start_or_exit();
+    if matches!(start, Start::Exit(_)) {
+        logging::flush();
+    }
+    start
+}
+
+fn start_or_exit() -> Start {
     let cli = Cli::parse();
     app::init_logging();
     let fail = |what: &dyn std::fmt::Display| {

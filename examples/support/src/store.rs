@@ -135,11 +135,10 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 }
 
 fn next_version(tx: &Transaction<'_>) -> Result<i64, rusqlite::Error> {
-    tx.query_row(
+    tx.prepare_cached(
         "UPDATE counters SET value = value + 1 WHERE name = 'version' RETURNING value",
-        [],
-        |r| r.get(0),
-    )
+    )?
+    .query_row([], |r| r.get(0))
 }
 
 /// A row as read: everything but the members.
@@ -521,54 +520,80 @@ impl SqliteStore {
         &self.db
     }
 
+    /// Inserts the row of a new resource (`previous` is `None`) or rewrites the row of one
+    /// whose stored attributes were `previous`. An indexed column whose value did not change
+    /// is left out of the `UPDATE`, so its index is not rewritten (a PATCH of `active`
+    /// touches the table and no index).
     fn write_row(
         tx: &Transaction<'_>,
         ctx: &RequestContext,
         resource_type: &str,
         id: &str,
         attributes: &Map<String, Value>,
-        created: Option<&str>,
+        previous: Option<&Map<String, Value>>,
     ) -> Result<(i64, String), StoreError> {
         let c = columns(resource_type, attributes);
         let data = serde_json::to_string(attributes).map_err(backend)?;
         let version = next_version(tx).map_err(backend)?;
         let ts = now();
-        let result = match created {
-            None => tx.execute(
-                "INSERT INTO resources (tenant, resource_type, id, version, created, last_modified,
-                    data, user_name_folded, external_id, external_id_folded, display_name_folded)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    ctx.tenant(),
-                    resource_type,
-                    id,
-                    version,
-                    ts,
-                    data,
-                    c.user_name_folded,
-                    c.external_id,
-                    c.external_id_folded,
-                    c.display_name_folded
-                ],
-            ),
-            Some(_) => tx.execute(
-                "UPDATE resources SET version = ?4, last_modified = ?5, data = ?6,
-                    user_name_folded = ?7, external_id = ?8, external_id_folded = ?9,
-                    display_name_folded = ?10
-                 WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
-                params![
-                    ctx.tenant(),
-                    resource_type,
-                    id,
-                    version,
-                    ts,
-                    data,
-                    c.user_name_folded,
-                    c.external_id,
-                    c.external_id_folded,
-                    c.display_name_folded
-                ],
-            ),
+        let result = match previous {
+            None => tx
+                .prepare_cached(
+                    "INSERT INTO resources (tenant, resource_type, id, version, created,
+                        last_modified, data, user_name_folded, external_id, external_id_folded,
+                        display_name_folded)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        ctx.tenant(),
+                        resource_type,
+                        id,
+                        version,
+                        ts,
+                        data,
+                        c.user_name_folded,
+                        c.external_id,
+                        c.external_id_folded,
+                        c.display_name_folded
+                    ])
+                }),
+            Some(previous) => {
+                let old = columns(resource_type, previous);
+                let mut sql =
+                    String::from("UPDATE resources SET version = ?, last_modified = ?, data = ?");
+                let mut binds: Vec<&dyn rusqlite::ToSql> = vec![&version, &ts, &data];
+                for (column, new, old) in [
+                    (
+                        "user_name_folded",
+                        &c.user_name_folded,
+                        &old.user_name_folded,
+                    ),
+                    ("external_id", &c.external_id, &old.external_id),
+                    (
+                        "external_id_folded",
+                        &c.external_id_folded,
+                        &old.external_id_folded,
+                    ),
+                    (
+                        "display_name_folded",
+                        &c.display_name_folded,
+                        &old.display_name_folded,
+                    ),
+                ] {
+                    if new != old {
+                        sql.push_str(", ");
+                        sql.push_str(column);
+                        sql.push_str(" = ?");
+                        binds.push(new);
+                    }
+                }
+                sql.push_str(" WHERE tenant = ? AND resource_type = ? AND id = ?");
+                let tenant = ctx.tenant();
+                binds.extend([&tenant as &dyn rusqlite::ToSql, &resource_type, &id]);
+                tx.prepare_cached(&sql)
+                    .and_then(|mut s| s.execute(binds.as_slice()))
+            }
         };
         match result {
             Ok(_) => Ok((version, ts)),
@@ -579,11 +604,11 @@ impl SqliteStore {
 
     fn touch(tx: &Transaction<'_>, tenant: &str, group: &str) -> Result<(), StoreError> {
         let version = next_version(tx).map_err(backend)?;
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE resources SET version = ?1, last_modified = ?2
              WHERE tenant = ?3 AND resource_type = 'Group' AND id = ?4",
-            params![version, now(), tenant, group],
         )
+        .and_then(|mut s| s.execute(params![version, now(), tenant, group]))
         .map_err(backend)?;
         Ok(())
     }
@@ -594,7 +619,7 @@ impl SqliteStore {
         query: &ListQuery<'_>,
     ) -> Result<ListPage, StoreError> {
         let resource_type = query.schema.resource_type.name.as_str();
-        let conn = self.db.lock();
+        let conn = self.db.snapshot().map_err(backend)?;
         let mut sql =
             format!("SELECT {ROW_COLUMNS} FROM resources WHERE tenant = ?1 AND resource_type = ?2");
         let mut binds = vec![
@@ -627,17 +652,22 @@ impl SqliteStore {
         let sort = query.sort_by.and_then(|p| SortKey::new(&query.schema, p));
         let skip = query.start_index.saturating_sub(1);
         if !recheck && sort.is_none() {
-            // Everything in SQL: count, then one page.
-            let total: i64 = conn
-                .prepare(&format!("SELECT COUNT(*) FROM ({sql})"))
-                .and_then(|mut s| {
-                    s.query_row(rusqlite::params_from_iter(binds.iter()), |r| r.get(0))
-                })
-                .map_err(backend)?;
+            // Everything in SQL: one page, then the count unless the page tells it (a
+            // first page with room to spare holds every match: the usual IdP lookup).
             let limit = i64::try_from(query.count).unwrap_or(i64::MAX);
             let offset = i64::try_from(skip).unwrap_or(i64::MAX);
             let page_sql = format!("{sql} ORDER BY seq LIMIT {limit} OFFSET {offset}");
             let rows = Self::query_rows(&conn, &page_sql, &binds)?;
+            let shown = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+            let total: i64 = if offset == 0 && shown < limit {
+                shown
+            } else {
+                conn.prepare_cached(&format!("SELECT COUNT(*) FROM ({sql})"))
+                    .and_then(|mut s| {
+                        s.query_row(rusqlite::params_from_iter(binds.iter()), |r| r.get(0))
+                    })
+                    .map_err(backend)?
+            };
             let resources = rows
                 .into_iter()
                 .map(|r| render(&conn, ctx.tenant(), resource_type, r, query.omit))
@@ -683,7 +713,7 @@ impl SqliteStore {
         sql: &str,
         binds: &[SqlParam],
     ) -> Result<Vec<Row>, StoreError> {
-        let mut stmt = conn.prepare(sql).map_err(backend)?;
+        let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(binds.iter()), read_row)
             .map_err(backend)?;
@@ -706,10 +736,15 @@ impl ResourceStore for SqliteStore {
         let members = split_members(resource_type, &mut attributes);
         let id = new_id()?;
         self.db.write(backend, |tx| {
-            Self::write_row(tx, ctx, resource_type, &id, &attributes, None)?;
+            let (version, ts) = Self::write_row(tx, ctx, resource_type, &id, &attributes, None)?;
             insert_members(tx, ctx.tenant(), &id, &members)?;
-            let row = get_row(tx, ctx.tenant(), resource_type, &id)?
-                .ok_or_else(|| backend("row vanished"))?;
+            let row = Row {
+                id: id.clone(),
+                version,
+                created: ts.clone(),
+                last_modified: ts,
+                data: attributes,
+            };
             render(tx, ctx.tenant(), resource_type, row, &[])
         })
     }
@@ -730,7 +765,7 @@ impl ResourceStore for SqliteStore {
         id: &str,
         omit: &[String],
     ) -> Result<StoredResource, StoreError> {
-        let conn = self.db.lock();
+        let conn = self.db.snapshot().map_err(backend)?;
         let row = get_row(&conn, ctx.tenant(), resource_type, id)?.ok_or(StoreError::NotFound)?;
         render(&conn, ctx.tenant(), resource_type, row, omit)
     }
@@ -750,7 +785,8 @@ impl ResourceStore for SqliteStore {
             if row.version.to_string() != expected_version {
                 return Err(StoreError::VersionConflict);
             }
-            Self::write_row(tx, ctx, resource_type, id, &attributes, Some(&row.created))?;
+            let (version, ts) =
+                Self::write_row(tx, ctx, resource_type, id, &attributes, Some(&row.data))?;
             if resource_type == GROUP {
                 tx.execute(
                     "DELETE FROM members WHERE tenant = ?1 AND group_id = ?2",
@@ -759,7 +795,14 @@ impl ResourceStore for SqliteStore {
                 .map_err(backend)?;
                 insert_members(tx, ctx.tenant(), id, &members)?;
             }
-            let row = get_row(tx, ctx.tenant(), resource_type, id)?.ok_or(StoreError::NotFound)?;
+            // The row as written (no need to read it back and parse its JSON again).
+            let row = Row {
+                id: row.id,
+                version,
+                created: row.created,
+                last_modified: ts,
+                data: attributes,
+            };
             render(tx, ctx.tenant(), resource_type, row, &[])
         })
     }

@@ -129,11 +129,12 @@ impl TokenStore for SqliteTokenStore {
     }
 
     fn get(&self, tenant: &TenantId, id: IntegrationId) -> Result<Option<Integration>, StoreError> {
-        Self::read(&self.db.lock(), tenant, id)
+        let conn = self.db.reader().map_err(backend)?;
+        Self::read(&conn, tenant, id)
     }
 
     fn list(&self, tenant: &TenantId) -> Result<Vec<Integration>, StoreError> {
-        let conn = self.db.lock();
+        let conn = self.db.reader().map_err(backend)?;
         let mut s = conn
             .prepare_cached("SELECT data FROM integrations WHERE tenant = ?1 ORDER BY created, id")
             .map_err(backend)?;
@@ -207,7 +208,7 @@ impl TokenStore for SqliteTokenStore {
     }
 
     fn find_by_token(&self, token: TokenId) -> Result<Option<Arc<Integration>>, StoreError> {
-        let conn = self.db.lock();
+        let conn = self.db.reader().map_err(backend)?;
         let data: Option<String> = conn
             .prepare_cached(
                 "SELECT i.data FROM tokens t JOIN integrations i
