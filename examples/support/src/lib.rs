@@ -1,6 +1,8 @@
 //! What the example SCIM servers share, so that each server is only its framework's glue.
 //!
 //! - [`db`]: the SQLite database (one file, WAL, versioned migrations, one writer).
+//! - [`pg`]: the PostgreSQL database, its `ResourceStore` and `TokenStore`, for several
+//!   processes on one database; [`backend`] chooses by `--database` at run time.
 //! - [`store::SqliteStore`]: scim-core's `ResourceStore` on it, filters compiled to SQL.
 //! - [`tokens::SqliteTokenStore`]: scim-tokens' `TokenStore` in the same database.
 //! - [`cli`]: the command line (`serve`, `integrations ...`) and the admin commands.
@@ -19,8 +21,10 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod app;
+pub mod backend;
 pub mod cli;
 pub mod db;
+pub mod pg;
 pub mod store;
 pub mod tls;
 pub mod tokens;
@@ -61,9 +65,9 @@ pub fn start() -> Start {
         eprintln!("error: {what}");
         Start::Exit(1)
     };
-    let db = match db::Database::open(&cli.database, cli.synchronous) {
-        Ok(db) => Arc::new(db),
-        Err(e) => return fail(&format_args!("{}: {e}", cli.database.display())),
+    let db = match backend::Backend::open(&cli.database, cli.synchronous) {
+        Ok(db) => db,
+        Err(e) => return fail(&e),
     };
     let args = match cli.command {
         Some(Command::Integrations(i)) => {
@@ -82,12 +86,16 @@ pub fn start() -> Start {
         },
         _ => None,
     };
-    match App::new(db, &args) {
+    let database = match &db {
+        backend::Backend::Sqlite(_) => cli.database.display().to_string(),
+        backend::Backend::Postgres(_) => "postgres".to_owned(),
+    };
+    match App::with_backend(db, &args) {
         Ok(app) => {
             tracing::info!(
                 bind = %args.bind,
                 base_url = %args.base_url,
-                database = %cli.database.display(),
+                database = %database,
                 tls = tls.is_some(),
                 "serving SCIM"
             );

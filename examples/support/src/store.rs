@@ -310,10 +310,11 @@ fn uniqueness(resource_type: &str) -> StoreError {
     }
 }
 
-/// Where the attributes of a resource type live, for the SQL compiler.
-struct Mapping<'a> {
-    schema: ResourceSchema<'a>,
-    user: bool,
+/// Where the attributes of a resource type live, for the SQL compiler (the SQLite and
+/// PostgreSQL stores lay their rows out alike).
+pub(crate) struct Mapping<'a> {
+    pub(crate) schema: ResourceSchema<'a>,
+    pub(crate) user: bool,
 }
 
 impl AttrSchema for Mapping<'_> {
