@@ -34,9 +34,10 @@
 //! `TokenStore` calls, which wait for their answer on the calling thread the way the SQLite
 //! store runs its statements there.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex as StdMutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
@@ -51,7 +52,7 @@ use serde_json::{Map, Value};
 use tokio::sync::{Mutex, MutexGuard};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Row, Transaction};
+use tokio_postgres::{Client, NoTls, Row, Statement, Transaction};
 
 use crate::store::Mapping;
 
@@ -145,7 +146,7 @@ pub struct PgDatabase {
     url: String,
     runtime: Option<tokio::runtime::Runtime>,
     handle: tokio::runtime::Handle,
-    slots: Vec<Mutex<Option<Client>>>,
+    slots: Vec<Mutex<Option<Slot>>>,
     next: AtomicUsize,
 }
 
@@ -163,6 +164,26 @@ impl Drop for PgDatabase {
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
         }
+    }
+}
+
+/// One connection and the statements prepared on it (a prepared statement saves a round
+/// trip per query; only the fixed statements are kept, so the cache is bounded).
+struct Slot {
+    client: Client,
+    statements: StdMutex<HashMap<String, Statement>>,
+}
+
+impl std::ops::Deref for Slot {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl std::ops::DerefMut for Slot {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
     }
 }
 
@@ -244,7 +265,7 @@ impl PgDatabase {
 
     /// A connection for the caller alone (for a transaction): a free one if there is, else
     /// the next in turn once it is free; reopened if it was closed.
-    async fn client(&self) -> Result<MutexGuard<'_, Option<Client>>, PgError> {
+    async fn client(&self) -> Result<MutexGuard<'_, Option<Slot>>, PgError> {
         let start = self.next.fetch_add(1, AtomicOrdering::Relaxed);
         let n = self.slots.len();
         let mut guard = None;
@@ -258,8 +279,11 @@ impl PgDatabase {
             Some(g) => g,
             None => self.slots[start % n].lock().await,
         };
-        if guard.as_ref().is_none_or(Client::is_closed) {
-            *guard = Some(self.open().await?);
+        if guard.as_ref().is_none_or(|s| s.client.is_closed()) {
+            *guard = Some(Slot {
+                client: self.open().await?,
+                statements: StdMutex::new(HashMap::new()),
+            });
         }
         Ok(guard)
     }
@@ -308,6 +332,23 @@ impl PgDatabase {
             let client = guard.as_ref().ok_or(PgError::Gone)?;
             let row = client
                 .query_one("SELECT COALESCE(MAX(version), 0) FROM scim_migrations", &[])
+                .await?;
+            Ok(row.get(0))
+        })
+    }
+
+    /// `scim_fold(text)` computed by the database (to check it against
+    /// [`scim_filter::fold`]).
+    ///
+    /// # Errors
+    ///
+    /// [`PgError`].
+    pub fn fold_in_database(&self, text: &str) -> Result<String, PgError> {
+        block_on(async {
+            let guard = self.client().await?;
+            let client = guard.as_ref().ok_or(PgError::Gone)?;
+            let row = client
+                .query_one("SELECT scim_fold($1::text)", &[&text])
                 .await?;
             Ok(row.get(0))
         })
@@ -395,22 +436,79 @@ fn db_error(e: tokio_postgres::Error, resource_type: &str) -> StoreError {
     }
 }
 
-/// Either a connection or a transaction on one, for the statements that run in both.
+/// Either a connection or a transaction on one, for the statements that run in both, with
+/// the connection's prepared statements.
 #[derive(Clone, Copy)]
-enum Conn<'a> {
+struct Conn<'a> {
+    on: On<'a>,
+    statements: &'a StdMutex<HashMap<String, Statement>>,
+}
+
+#[derive(Clone, Copy)]
+enum On<'a> {
     Client(&'a Client),
     Tx(&'a Transaction<'a>),
 }
 
-impl Conn<'_> {
+/// At most this many statements are kept per connection.
+const MAX_STATEMENTS: usize = 64;
+
+impl<'a> Conn<'a> {
+    fn client(slot: &'a Slot) -> Self {
+        Conn {
+            on: On::Client(&slot.client),
+            statements: &slot.statements,
+        }
+    }
+
+    fn tx(tx: &'a Transaction<'a>, statements: &'a StdMutex<HashMap<String, Statement>>) -> Self {
+        Conn {
+            on: On::Tx(tx),
+            statements,
+        }
+    }
+
+    /// Runs a fixed statement, prepared once per connection.
     async fn query(
         self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        match self {
-            Conn::Client(c) => c.query(sql, params).await,
-            Conn::Tx(t) => t.query(sql, params).await,
+        let cached = self
+            .statements
+            .lock()
+            .ok()
+            .and_then(|m| m.get(sql).cloned());
+        let statement = match cached {
+            Some(st) => st,
+            None => {
+                let st = match self.on {
+                    On::Client(c) => c.prepare(sql).await?,
+                    On::Tx(t) => t.prepare(sql).await?,
+                };
+                if let Ok(mut m) = self.statements.lock()
+                    && m.len() < MAX_STATEMENTS
+                {
+                    m.insert(sql.to_owned(), st.clone());
+                }
+                st
+            }
+        };
+        match self.on {
+            On::Client(c) => c.query(&statement, params).await,
+            On::Tx(t) => t.query(&statement, params).await,
+        }
+    }
+
+    /// Runs a statement built for one query (a compiled filter), not kept.
+    async fn query_once(
+        self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        match self.on {
+            On::Client(c) => c.query(sql, params).await,
+            On::Tx(t) => t.query(sql, params).await,
         }
     }
 }
@@ -476,69 +574,94 @@ async fn render(
     row: ResourceRow,
     omit: &[String],
 ) -> Result<StoredResource, Fail> {
-    let mut attributes = row.data;
-    if !omit.is_empty() {
-        attributes.retain(|k, _| !omitted(omit, k));
-    }
-    if resource_type == GROUP && !omitted(omit, "members") {
-        let rows = c
+    let mut all = render_all(c, tenant, resource_type, vec![row], omit).await?;
+    all.pop()
+        .ok_or_else(|| Fail::Store(backend("row vanished")))
+}
+
+/// Renders rows with one query for the members of all (groups) or the groups of all
+/// (users), whatever their number.
+async fn render_all(
+    c: Conn<'_>,
+    tenant: &str,
+    resource_type: &str,
+    rows: Vec<ResourceRow>,
+    omit: &[String],
+) -> Result<Vec<StoredResource>, Fail> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut derived: std::collections::HashMap<String, Vec<Value>> =
+        std::collections::HashMap::new();
+    let (key, list) = if resource_type == GROUP && !omitted(omit, "members") {
+        let found = c
             .query(
-                "SELECT m.data::text, u.data::text, g.data::text FROM members m
+                "SELECT m.group_id, m.data::text, u.data::text, g.data::text FROM members m
                  LEFT JOIN resources u
                    ON u.tenant = m.tenant AND u.resource_type = 'User' AND u.id = m.value
                  LEFT JOIN resources g
                    ON g.tenant = m.tenant AND g.resource_type = 'Group' AND g.id = m.value
-                 WHERE m.tenant = $1 AND m.group_id = $2 ORDER BY m.seq",
-                &[&tenant, &row.id],
+                 WHERE m.tenant = $1 AND m.group_id = ANY($2::text[]) ORDER BY m.seq",
+                &[&tenant, &ids],
             )
             .await?;
-        let mut members = Vec::with_capacity(rows.len());
-        for r in rows {
-            let Some(mut m) = parse_object(r.try_get(0).map_err(backend)?) else {
+        for r in found {
+            let owner: String = r.try_get(0).map_err(backend)?;
+            let Some(mut m) = parse_object(r.try_get(1).map_err(backend)?) else {
                 continue;
             };
             if member_needs_resolving(&m) {
-                let user = parse_object(r.try_get(1).map_err(backend)?);
+                let user = parse_object(r.try_get(2).map_err(backend)?);
                 let target = match user {
                     Some(u) => Some((USER, u)),
-                    None => parse_object(r.try_get(2).map_err(backend)?).map(|g| (GROUP, g)),
+                    None => parse_object(r.try_get(3).map_err(backend)?).map(|g| (GROUP, g)),
                 };
                 if let Some((rt, t)) = target {
                     complete_member(&mut m, rt, &t);
                 }
             }
-            members.push(Value::Object(m));
+            derived.entry(owner).or_default().push(Value::Object(m));
         }
-        if !members.is_empty() {
-            attributes.insert("members".to_owned(), Value::Array(members));
-        }
-    }
-    if resource_type == USER && !omitted(omit, "groups") {
-        let rows = c
+        (true, "members")
+    } else if resource_type == USER && !omitted(omit, "groups") {
+        let found = c
             .query(
-                "SELECT g.id, g.data::text FROM members m JOIN resources g
+                "SELECT m.value, g.id, g.data::text FROM members m JOIN resources g
                    ON g.tenant = m.tenant AND g.resource_type = 'Group' AND g.id = m.group_id
-                 WHERE m.tenant = $1 AND m.value = $2 ORDER BY g.id COLLATE \"C\"",
-                &[&tenant, &row.id],
+                 WHERE m.tenant = $1 AND m.value = ANY($2::text[])
+                 ORDER BY m.value, g.id COLLATE \"C\"",
+                &[&tenant, &ids],
             )
             .await?;
-        let mut groups = Vec::with_capacity(rows.len());
-        for r in rows {
-            let gid: String = r.try_get(0).map_err(backend)?;
-            let g = parse_object(r.try_get(1).map_err(backend)?).unwrap_or_default();
-            groups.push(group_entry(&gid, &g));
+        for r in found {
+            let owner: String = r.try_get(0).map_err(backend)?;
+            let gid: String = r.try_get(1).map_err(backend)?;
+            let g = parse_object(r.try_get(2).map_err(backend)?).unwrap_or_default();
+            derived
+                .entry(owner)
+                .or_default()
+                .push(group_entry(&gid, &g));
         }
-        if !groups.is_empty() {
-            attributes.insert("groups".to_owned(), Value::Array(groups));
+        (true, "groups")
+    } else {
+        (false, "")
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut attributes = row.data;
+        if !omit.is_empty() {
+            attributes.retain(|k, _| !omitted(omit, k));
         }
+        if key && let Some(values) = derived.remove(&row.id) {
+            attributes.insert(list.to_owned(), Value::Array(values));
+        }
+        out.push(StoredResource {
+            id: row.id,
+            version: row.version.to_string(),
+            created: row.created,
+            last_modified: row.last_modified,
+            attributes,
+        });
     }
-    Ok(StoredResource {
-        id: row.id,
-        version: row.version.to_string(),
-        created: row.created,
-        last_modified: row.last_modified,
-        attributes,
-    })
+    Ok(out)
 }
 
 fn now() -> String {
@@ -590,7 +713,7 @@ fn columns(resource_type: &str, attrs: &Map<String, Value>) -> Columns {
 
 /// Inserts member rows in order (one statement); the values added, in request order.
 async fn insert_members(
-    tx: &Transaction<'_>,
+    tx: Conn<'_>,
     tenant: &str,
     group: &str,
     members: &[Map<String, Value>],
@@ -624,8 +747,8 @@ async fn insert_members(
         .collect())
 }
 
-async fn touch(tx: &Transaction<'_>, tenant: &str, group: &str) -> Result<(), Fail> {
-    tx.execute(
+async fn touch(tx: Conn<'_>, tenant: &str, group: &str) -> Result<(), Fail> {
+    tx.query(
         "UPDATE resources SET version = nextval('resource_versions'), last_modified = $1
          WHERE tenant = $2 AND resource_type = 'Group' AND id = $3",
         &[&now(), &tenant, &group],
@@ -691,9 +814,10 @@ impl PgStore {
         members: &[Map<String, Value>],
     ) -> Result<StoredResource, Fail> {
         let mut guard = self.db.client().await?;
-        let client = guard.as_mut().ok_or(PgError::Gone)?;
+        let Slot { client, statements } = guard.as_mut().ok_or(PgError::Gone)?;
         let tx = client.transaction().await?;
-        let c = columns(resource_type, attributes);
+        let c = Conn::tx(&tx, statements);
+        let cols = columns(resource_type, attributes);
         let data = serde_json::to_string(attributes).map_err(backend)?;
         let ts = now();
         tx.execute(
@@ -707,18 +831,18 @@ impl PgStore {
                 &id,
                 &ts,
                 &data,
-                &c.user_name_folded,
-                &c.external_id,
-                &c.external_id_folded,
-                &c.display_name_folded,
+                &cols.user_name_folded,
+                &cols.external_id,
+                &cols.external_id_folded,
+                &cols.display_name_folded,
             ],
         )
         .await?;
-        insert_members(&tx, ctx.tenant(), id, members).await?;
-        let row = get_row(Conn::Tx(&tx), ctx.tenant(), resource_type, id, false)
+        insert_members(c, ctx.tenant(), id, members).await?;
+        let row = get_row(c, ctx.tenant(), resource_type, id, false)
             .await?
             .ok_or_else(|| backend("row vanished"))?;
-        let r = render(Conn::Tx(&tx), ctx.tenant(), resource_type, row, &[]).await?;
+        let r = render(c, ctx.tenant(), resource_type, row, &[]).await?;
         tx.commit().await?;
         Ok(r)
     }
@@ -736,9 +860,10 @@ impl PgStore {
             .parse()
             .map_err(|_| StoreError::VersionConflict)?;
         let mut guard = self.db.client().await?;
-        let client = guard.as_mut().ok_or(PgError::Gone)?;
+        let Slot { client, statements } = guard.as_mut().ok_or(PgError::Gone)?;
         let tx = client.transaction().await?;
-        let c = columns(resource_type, attributes);
+        let c = Conn::tx(&tx, statements);
+        let cols = columns(resource_type, attributes);
         let data = serde_json::to_string(attributes).map_err(backend)?;
         let n = tx
             .execute(
@@ -753,15 +878,15 @@ impl PgStore {
                     &expected,
                     &now(),
                     &data,
-                    &c.user_name_folded,
-                    &c.external_id,
-                    &c.external_id_folded,
-                    &c.display_name_folded,
+                    &cols.user_name_folded,
+                    &cols.external_id,
+                    &cols.external_id_folded,
+                    &cols.display_name_folded,
                 ],
             )
             .await?;
         if n == 0 {
-            let exists = get_row(Conn::Tx(&tx), ctx.tenant(), resource_type, id, false)
+            let exists = get_row(c, ctx.tenant(), resource_type, id, false)
                 .await?
                 .is_some();
             return Err(Fail::Store(if exists {
@@ -776,12 +901,12 @@ impl PgStore {
                 &[&ctx.tenant(), &id],
             )
             .await?;
-            insert_members(&tx, ctx.tenant(), id, members).await?;
+            insert_members(c, ctx.tenant(), id, members).await?;
         }
-        let row = get_row(Conn::Tx(&tx), ctx.tenant(), resource_type, id, false)
+        let row = get_row(c, ctx.tenant(), resource_type, id, false)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let r = render(Conn::Tx(&tx), ctx.tenant(), resource_type, row, &[]).await?;
+        let r = render(c, ctx.tenant(), resource_type, row, &[]).await?;
         tx.commit().await?;
         Ok(r)
     }
@@ -795,9 +920,10 @@ impl PgStore {
     ) -> Result<StoredResource, Fail> {
         let tenant = ctx.tenant();
         let mut guard = self.db.client().await?;
-        let client = guard.as_mut().ok_or(PgError::Gone)?;
+        let Slot { client, statements } = guard.as_mut().ok_or(PgError::Gone)?;
         let tx = client.transaction().await?;
-        let row = get_row(Conn::Tx(&tx), tenant, resource_type, id, true)
+        let c = Conn::tx(&tx, statements);
+        let row = get_row(c, tenant, resource_type, id, true)
             .await?
             .ok_or(StoreError::NotFound)?;
         if let Some(v) = expected_version
@@ -805,7 +931,7 @@ impl PgStore {
         {
             return Err(Fail::Store(StoreError::VersionConflict));
         }
-        let before = render(Conn::Tx(&tx), tenant, resource_type, row, &[]).await?;
+        let before = render(c, tenant, resource_type, row, &[]).await?;
         tx.execute(
             "DELETE FROM resources WHERE tenant = $1 AND resource_type = $2 AND id = $3",
             &[&tenant, &resource_type, &id],
@@ -829,7 +955,7 @@ impl PgStore {
         touched.sort();
         touched.dedup();
         for g in touched {
-            touch(&tx, tenant, &g).await?;
+            touch(c, tenant, &g).await?;
         }
         tx.commit().await?;
         Ok(before)
@@ -845,10 +971,11 @@ impl PgStore {
     ) -> Result<MembersModified, Fail> {
         let tenant = ctx.tenant();
         let mut guard = self.db.client().await?;
-        let client = guard.as_mut().ok_or(PgError::Gone)?;
+        let Slot { client, statements } = guard.as_mut().ok_or(PgError::Gone)?;
         let tx = client.transaction().await?;
+        let c = Conn::tx(&tx, statements);
         // The row lock serialises member changes of this group across processes.
-        let rows = tx
+        let rows = c
             .query(
                 "SELECT version FROM resources
                  WHERE tenant = $1 AND resource_type = $2 AND id = $3 FOR UPDATE",
@@ -870,10 +997,10 @@ impl PgStore {
         for change in changes {
             match change {
                 MemberChange::Add(list) => {
-                    added.extend(insert_members(&tx, tenant, id, list).await?);
+                    added.extend(insert_members(c, tenant, id, list).await?);
                 }
                 MemberChange::Remove(values) => {
-                    let rows = tx
+                    let rows = c
                         .query(
                             "DELETE FROM members
                              WHERE tenant = $1 AND group_id = $2 AND value = ANY($3::text[])
@@ -892,7 +1019,7 @@ impl PgStore {
                     );
                 }
                 MemberChange::RemoveAll => {
-                    let rows = tx
+                    let rows = c
                         .query(
                             "DELETE FROM members WHERE tenant = $1 AND group_id = $2
                              RETURNING value, seq",
@@ -914,7 +1041,7 @@ impl PgStore {
                 .filter(|v| removed.contains(v))
                 .cloned()
                 .collect();
-            let present: std::collections::HashSet<String> = tx
+            let present: std::collections::HashSet<String> = c
                 .query(
                     "SELECT value FROM members
                      WHERE tenant = $1 AND group_id = $2 AND value = ANY($3::text[])",
@@ -927,19 +1054,12 @@ impl PgStore {
             settle_member_changes(&mut added, &mut removed, |v| present.contains(v));
         }
         if !added.is_empty() || !removed.is_empty() {
-            touch(&tx, tenant, id).await?;
+            touch(c, tenant, id).await?;
         }
-        let row = get_row(Conn::Tx(&tx), tenant, resource_type, id, false)
+        let row = get_row(c, tenant, resource_type, id, false)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let resource = render(
-            Conn::Tx(&tx),
-            tenant,
-            resource_type,
-            row,
-            &["members".to_owned()],
-        )
-        .await?;
+        let resource = render(c, tenant, resource_type, row, &["members".to_owned()]).await?;
         tx.commit().await?;
         Ok(MembersModified {
             resource,
@@ -990,8 +1110,9 @@ impl PgStore {
         let sort = query.sort_by.and_then(|p| SortKey::new(&query.schema, p));
         let skip = query.start_index.saturating_sub(1);
         let guard = self.db.client().await?;
-        let client = guard.as_ref().ok_or(PgError::Gone)?;
-        let c = Conn::Client(client);
+        let slot = guard.as_ref().ok_or(PgError::Gone)?;
+        let c = Conn::client(slot);
+        let client = &slot.client;
         if !recheck && sort.is_none() {
             // Everything in SQL: count, then one page.
             let total: i64 = client
@@ -1002,22 +1123,20 @@ impl PgStore {
             let limit = i64::try_from(query.count).unwrap_or(i64::MAX);
             let offset = i64::try_from(skip).unwrap_or(i64::MAX);
             let page_sql = format!("{sql} ORDER BY seq LIMIT {limit} OFFSET {offset}");
-            let rows = c.query(&page_sql, &params).await?;
-            let mut resources = Vec::with_capacity(rows.len());
-            for r in &rows {
-                let row = to_row(r)?;
-                resources.push(render(c, ctx.tenant(), resource_type, row, query.omit).await?);
-            }
+            let rows = c.query_once(&page_sql, &params).await?;
+            let rows = rows.iter().map(to_row).collect::<Result<Vec<_>, _>>()?;
+            let resources = render_all(c, ctx.tenant(), resource_type, rows, query.omit).await?;
             return Ok(ListPage {
                 total: u64::try_from(total).unwrap_or(0),
                 resources,
             });
         }
-        let rows = c.query(&format!("{sql} ORDER BY seq"), &params).await?;
+        let rows = c
+            .query_once(&format!("{sql} ORDER BY seq"), &params)
+            .await?;
+        let rows = rows.iter().map(to_row).collect::<Result<Vec<_>, _>>()?;
         let mut matched: Vec<StoredResource> = Vec::new();
-        for r in &rows {
-            let row = to_row(r)?;
-            let r = render(c, ctx.tenant(), resource_type, row, &[]).await?;
+        for r in render_all(c, ctx.tenant(), resource_type, rows, &[]).await? {
             if recheck && let Some(filter) = query.filter {
                 let view = eval_view(&r, resource_type);
                 match filter.matches_with(&view, &query.schema) {
@@ -1081,8 +1200,8 @@ impl ResourceStore for PgStore {
     ) -> Result<StoredResource, StoreError> {
         with_retries!(self.db, resource_type, async {
             let guard = self.db.client().await?;
-            let client = guard.as_ref().ok_or(PgError::Gone)?;
-            let c = Conn::Client(client);
+            let slot = guard.as_ref().ok_or(PgError::Gone)?;
+            let c = Conn::client(slot);
             let row = get_row(c, ctx.tenant(), resource_type, id, false)
                 .await?
                 .ok_or(StoreError::NotFound)?;
@@ -1409,5 +1528,41 @@ impl TokenStore for PgTokenStore {
                 Ok(())
             }
         })
+    }
+}
+
+/// For tests: the URL in the environment variable `SCIM_TEST_POSTGRES_URL`. Without it,
+/// prints that `test` was skipped and gives `None`; under `CI=true` a missing variable is a
+/// failure (the PostgreSQL tests must run in CI).
+///
+/// # Panics
+///
+/// When the variable is missing under `CI=true`.
+#[doc(hidden)]
+pub fn test_url(test: &str) -> Option<String> {
+    match std::env::var("SCIM_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{test}: CI=true but SCIM_TEST_POSTGRES_URL is not set"
+            );
+            eprintln!("{test}: skipped (set SCIM_TEST_POSTGRES_URL to run it on PostgreSQL)");
+            None
+        }
+    }
+}
+
+/// For tests: [`test_url`]'s database, connected and migrated.
+///
+/// # Panics
+///
+/// As [`test_url`], and when the database cannot be opened.
+#[doc(hidden)]
+pub fn test_database(test: &str) -> Option<Arc<PgDatabase>> {
+    let url = test_url(test)?;
+    match PgDatabase::connect(&url) {
+        Ok(db) => Some(db),
+        Err(e) => panic!("{test}: SCIM_TEST_POSTGRES_URL: {e}"),
     }
 }
