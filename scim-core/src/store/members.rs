@@ -35,7 +35,7 @@ pub fn member_endpoint(resource_type: &str) -> Option<&'static str> {
 }
 
 /// Whether a stored member object gets filled from the resource it names: it has a string
-/// `value` and no `$ref` (a null `$ref` counts as none). See the [module rule](self).
+/// `value` and no `$ref` (a null `$ref` counts as none). See [`complete_member`] for what is filled.
 pub fn member_needs_resolving(member: &Map<String, Value>) -> bool {
     member.get("value").is_some_and(Value::is_string)
         && member.get("$ref").is_none_or(Value::is_null)
