@@ -642,6 +642,36 @@ fn membership_is_consistent() {
     );
 }
 
+/// The member rule: a member sent with a `$ref` is answered as sent (what scim2-tester
+/// checks); one sent by `value` alone gets `$ref`, `display` and `type` when it resolves.
+#[test]
+fn members_sent_with_a_reference_are_answered_as_sent() {
+    let svc = service();
+    let u = id_of(&create_user(&svc, "referenced"));
+    let v = id_of(&create_user(&svc, "by-value"));
+    let g = id_of(&create_group(&svc, "refs", &[]));
+    let location = format!("https://sp.example/scim/v2/Users/{u}");
+    let sent = json!({"value": u, "$ref": location, "type": "User"});
+    let patch = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "members", "value": [sent, {"value": v}]}]
+    });
+    let r = json(&call(&svc, "PATCH", &format!("/Groups/{g}"), Some(patch)));
+    assert_eq!(r["members"][0], sent, "{r}");
+    assert_eq!(r["members"][1]["display"], "by-value display");
+    assert_eq!(
+        r["members"][1]["$ref"],
+        format!("https://sp.example/scim/v2/Users/{v}").as_str()
+    );
+    assert_eq!(r["members"][1]["type"], "User");
+    let got = json(&call(&svc, "GET", &format!("/Groups/{g}"), None));
+    assert_eq!(got["members"], r["members"]);
+    // The same through PUT.
+    let put = json!({"schemas": [GROUP], "displayName": "refs", "members": [sent]});
+    let r = json(&call(&svc, "PUT", &format!("/Groups/{g}"), Some(put)));
+    assert_eq!(r["members"], json!([sent]));
+}
+
 #[test]
 fn patch_response_settings() {
     for (setting, user_status, group_status) in [

@@ -89,6 +89,20 @@
 //! the same folding as the comparisons: SQLite's `lower()` and `NOCASE` fold ASCII only);
 //! dateTime columns hold [`instant_key`], whose text order is the order of instants.
 //!
+//! # PostgreSQL
+//!
+//! [`SqlDialect::Postgres`] emits the same clause with PostgreSQL's constructs, for a
+//! document column of type `jsonb`: a member is read with `(data) #>> '{"name","givenName"}'`
+//! (text) and typed with [`PG_TYPE_FUNCTION`] (which names JSON types as SQLite does, so the
+//! tests are shared); arrays and value paths iterate with [`PG_ITEMS_FUNCTION`] in
+//! `EXISTS (SELECT 1 FROM scim_json_items(...) AS sf_e1(value) WHERE ...)`; booleans are
+//! `TRUE`/`FALSE`; placeholders carry their type (`$1::text`, `$2::int8`, `$3::float8`,
+//! `$4::boolean`); ordering comparisons of text use `COLLATE "C"` (code point order, as the
+//! evaluator, whatever the database's locale). Caseless comparisons use `scim_fold`, which
+//! [`postgres_functions`] generates from [`fold`] itself, so it agrees with Rust to the
+//! character. PostgreSQL has no function for [`instant_key`]: a dateTime inside a document is
+//! left to the recheck (a dedicated [`ColumnForm::DateTime`] column is compared in SQL).
+//!
 //! # Example
 //!
 //! ```
@@ -145,18 +159,89 @@ pub const FOLD_FUNCTION: &str = "scim_fold";
 /// that is `None`, or for any other argument).
 pub const INSTANT_FUNCTION: &str = "scim_instant";
 
+/// The name of the PostgreSQL function that names the JSON type of a `jsonb` value the way
+/// SQLite's `json_type` does (`'text'`, `'number'`, `'true'`, `'false'`, `'null'`,
+/// `'array'`, `'object'`; `NULL` for SQL `NULL`). Created by [`postgres_functions`].
+pub const PG_TYPE_FUNCTION: &str = "scim_json_type";
+
+/// The name of the PostgreSQL set-returning function that yields the items of a `jsonb`
+/// array, the member values of an object, or a scalar itself (nothing for SQL `NULL`), as
+/// SQLite's `json_each` does. Created by [`postgres_functions`].
+pub const PG_ITEMS_FUNCTION: &str = "scim_json_items";
+
+/// The SQL that creates (or replaces) the functions a PostgreSQL database needs for
+/// [`SqlDialect::Postgres`] clauses: [`FOLD_FUNCTION`], [`PG_TYPE_FUNCTION`] and
+/// [`PG_ITEMS_FUNCTION`], all `IMMUTABLE`, `PARALLEL SAFE` and not `STRICT` (so that PostgreSQL inlines them into the queries; each gives `NULL` or no rows for `NULL`).
+///
+/// `scim_fold(text)` computes [`fold`] exactly: it is generated from the same Unicode
+/// lowercase mapping [`fold`] uses (a `translate` over every character whose lowercase is
+/// one other character, `replace` for the few whose lowercase is longer), so folded text
+/// in the database and in Rust agree to the character. Run it at start, in the migration's
+/// transaction, so that the function always matches the running program. The text is
+/// generated from Unicode tables, never from input.
+pub fn postgres_functions() -> String {
+    let mut from = String::new();
+    let mut to = String::new();
+    let mut longer: Vec<(char, String)> = Vec::new();
+    for c in (0..=0x10_FFFF_u32).filter_map(char::from_u32) {
+        let lower: String = crate::eval::fold(c.encode_utf8(&mut [0; 4]));
+        let mut chars = lower.chars();
+        match (chars.next(), chars.next()) {
+            (Some(l), None) if l == c => {}
+            (Some(l), None) => {
+                from.push(c);
+                to.push(l);
+            }
+            _ => longer.push((c, lower)),
+        }
+    }
+    // Characters mapped to more than one are replaced first; what they become (lowercase
+    // letters and combining marks) is left alone by the translation.
+    let mut unicode = String::from("$1");
+    for (c, lower) in &longer {
+        unicode = format!("replace({unicode}, '{c}', '{lower}')");
+    }
+    format!(
+        "CREATE OR REPLACE FUNCTION {FOLD_FUNCTION}(text) RETURNS text
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $scim$
+  SELECT CASE WHEN octet_length($1) = length($1)
+    THEN translate($1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')
+    ELSE translate({unicode}, '{from}', '{to}') END
+$scim$;
+CREATE OR REPLACE FUNCTION {PG_TYPE_FUNCTION}(jsonb) RETURNS text
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $scim$
+  SELECT CASE jsonb_typeof($1) WHEN 'string' THEN 'text'
+    WHEN 'boolean' THEN $1 #>> '{{}}' ELSE jsonb_typeof($1) END
+$scim$;
+CREATE OR REPLACE FUNCTION {PG_ITEMS_FUNCTION}(jsonb) RETURNS SETOF jsonb
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $scim$
+  SELECT e FROM jsonb_array_elements(CASE WHEN jsonb_typeof($1) = 'array' THEN $1 END) AS e
+  UNION ALL
+  SELECT o.value FROM jsonb_each(CASE WHEN jsonb_typeof($1) = 'object' THEN $1 END) AS o
+  UNION ALL
+  SELECT $1 WHERE jsonb_typeof($1) NOT IN ('array', 'object')
+$scim$;
+"
+    )
+}
+
 /// The SQL dialect to emit.
 ///
-/// Only SQLite (with its JSON functions, built in since 3.38) is emitted today. The
-/// compiler keeps everything dialect-specific (JSON member access, iteration over JSON
-/// arrays, placeholders, the text functions) in one place, so PostgreSQL
-/// (`col->'a'->>'b'`, `jsonb_array_elements`, `$1`) is an additional variant.
+/// The compiler keeps everything dialect-specific (JSON member access, iteration over JSON
+/// arrays, placeholders, booleans, the text functions) in one place; the translation of the
+/// filter's semantics is shared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum SqlDialect {
-    /// SQLite: `json_extract`, `json_type`, `json_each`; placeholders `?1`, `?2`, ...
+    /// SQLite (JSON functions built in since 3.38): `json_extract`, `json_type`,
+    /// `json_each`; placeholders `?1`, `?2`, ...; the store registers [`FOLD_FUNCTION`] and
+    /// [`INSTANT_FUNCTION`].
     #[default]
     Sqlite,
+    /// PostgreSQL with JSON documents in `jsonb` columns: `#>` and `#>>`, typed placeholders
+    /// `$1::text`, `$2::int8`, ...; the store creates the functions of
+    /// [`postgres_functions`].
+    Postgres,
 }
 
 /// How a dedicated column holds an attribute's value. The column is SQL `NULL` exactly where
@@ -380,35 +465,72 @@ enum JsonKind {
 /// Everything that differs between dialects: each method writes one construct, and the
 /// compiler composes them. The expressions for JSON values come in pairs: the value (text
 /// for strings, a number for numbers) and its type, which [`SqlDialect::is_kind`] tests.
+/// The PostgreSQL forms name the type as SQLite's `json_type` does (through
+/// [`PG_TYPE_FUNCTION`]), so one set of tests serves both.
 impl SqlDialect {
-    /// The placeholder of parameter `n` (1-based).
-    fn placeholder(self, n: usize) -> String {
+    /// The placeholder of parameter `n` (1-based) bound to `v`. PostgreSQL's placeholders
+    /// carry their type, so that a parameter never takes its type from its context.
+    fn placeholder(self, n: usize, v: &SqlValue) -> String {
         match self {
             SqlDialect::Sqlite => format!("?{n}"),
+            SqlDialect::Postgres => {
+                let ty = match v {
+                    SqlValue::Text(_) => "text",
+                    SqlValue::Integer(_) => "int8",
+                    SqlValue::Real(_) => "float8",
+                    SqlValue::Bool(_) => "boolean",
+                };
+                format!("${n}::{ty}")
+            }
+        }
+    }
+
+    /// A boolean constant.
+    fn truth(self, b: bool) -> &'static str {
+        match (self, b) {
+            (SqlDialect::Sqlite, true) => "1",
+            (SqlDialect::Sqlite, false) => "0",
+            (SqlDialect::Postgres, true) => "TRUE",
+            (SqlDialect::Postgres, false) => "FALSE",
         }
     }
 
     /// A JSON path to the member `path` of a document, as an SQL string literal. The names
     /// are checked by [`checked_member`].
     fn json_path(self, path: &[String]) -> String {
+        let mut out = String::new();
         match self {
             SqlDialect::Sqlite => {
-                let mut out = String::from("'$");
+                out.push_str("'$");
                 for name in path {
                     out.push_str(".\"");
                     out.push_str(name);
                     out.push('"');
                 }
                 out.push('\'');
-                out
+            }
+            SqlDialect::Postgres => {
+                // A text array literal of double-quoted names.
+                out.push_str("'{");
+                for (i, name) in path.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push('"');
+                    out.push_str(name);
+                    out.push('"');
+                }
+                out.push_str("}'");
             }
         }
+        out
     }
 
     /// The value of the member at `path` in the JSON document `doc` (`NULL` if absent).
     fn doc_value(self, doc: &str, path: &[String]) -> String {
         match self {
             SqlDialect::Sqlite => format!("json_extract({doc}, {})", self.json_path(path)),
+            SqlDialect::Postgres => format!("(({doc}) #>> {})", self.json_path(path)),
         }
     }
 
@@ -416,6 +538,9 @@ impl SqlDialect {
     fn doc_type(self, doc: &str, path: &[String]) -> String {
         match self {
             SqlDialect::Sqlite => format!("json_type({doc}, {})", self.json_path(path)),
+            SqlDialect::Postgres => {
+                format!("{PG_TYPE_FUNCTION}(({doc}) #> {})", self.json_path(path))
+            }
         }
     }
 
@@ -424,13 +549,31 @@ impl SqlDialect {
     fn doc_items(self, doc: &str, path: &[String]) -> String {
         match self {
             SqlDialect::Sqlite => format!("json_each({doc}, {})", self.json_path(path)),
+            SqlDialect::Postgres => {
+                format!("{PG_ITEMS_FUNCTION}(({doc}) #> {})", self.json_path(path))
+            }
         }
+    }
+
+    /// A source named `alias` in a `FROM` list.
+    fn source(self, source: &str, alias: &str) -> String {
+        match self {
+            SqlDialect::Sqlite => format!("{source} AS {alias}"),
+            SqlDialect::Postgres => format!("{source} AS {alias}(value)"),
+        }
+    }
+
+    /// A row of an items source named `alias`, as a JSON document (SQLite: its value, JSON
+    /// text for a container).
+    fn item_json(self, alias: &str) -> String {
+        format!("{alias}.value")
     }
 
     /// The value of a row of an items source named `alias`.
     fn item_value(self, alias: &str) -> String {
         match self {
             SqlDialect::Sqlite => format!("{alias}.value"),
+            SqlDialect::Postgres => format!("({alias}.value #>> '{{}}')"),
         }
     }
 
@@ -438,41 +581,60 @@ impl SqlDialect {
     fn item_type(self, alias: &str) -> String {
         match self {
             SqlDialect::Sqlite => format!("{alias}.type"),
+            SqlDialect::Postgres => format!("{PG_TYPE_FUNCTION}({alias}.value)"),
         }
     }
 
     /// A row's value as a JSON document when it is an object, else `NULL`.
     fn item_object(self, alias: &str) -> String {
         let is_object = self.is_kind(&self.item_type(alias), JsonKind::Object);
-        format!("CASE WHEN {is_object} THEN {} END", self.item_value(alias))
+        format!("CASE WHEN {is_object} THEN {} END", self.item_json(alias))
     }
 
     /// A source over the items of a row's value when it is a container (else no rows).
     fn item_items(self, alias: &str) -> String {
         let is_container = self.is_kind(&self.item_type(alias), JsonKind::Container);
-        match self {
-            SqlDialect::Sqlite => format!(
-                "json_each(CASE WHEN {is_container} THEN {} END)",
-                self.item_value(alias)
-            ),
-        }
+        let items = match self {
+            SqlDialect::Sqlite => "json_each",
+            SqlDialect::Postgres => PG_ITEMS_FUNCTION,
+        };
+        format!(
+            "{items}(CASE WHEN {is_container} THEN {} END)",
+            self.item_json(alias)
+        )
     }
 
     /// Whether the type expression `ty` is of `kind`: `0` or `1`, also when `ty` is `NULL`.
     fn is_kind(self, ty: &str, kind: JsonKind) -> String {
-        match self {
-            SqlDialect::Sqlite => match kind {
-                JsonKind::Text => format!("{ty} IS 'text'"),
-                JsonKind::True => format!("{ty} IS 'true'"),
-                JsonKind::False => format!("{ty} IS 'false'"),
-                JsonKind::Object => format!("{ty} IS 'object'"),
-                JsonKind::Array => format!("{ty} IS 'array'"),
-                JsonKind::Number => format!("({ty} IS 'integer' OR {ty} IS 'real')"),
-                JsonKind::Scalar => format!(
-                    "({ty} IS 'integer' OR {ty} IS 'real' OR {ty} IS 'true' OR {ty} IS 'false')"
-                ),
-                JsonKind::Container => format!("({ty} IS 'array' OR {ty} IS 'object')"),
+        let names: &[&str] = match kind {
+            JsonKind::Text => &["text"],
+            JsonKind::True => &["true"],
+            JsonKind::False => &["false"],
+            JsonKind::Object => &["object"],
+            JsonKind::Array => &["array"],
+            JsonKind::Number => match self {
+                SqlDialect::Sqlite => &["integer", "real"],
+                SqlDialect::Postgres => &["number"],
             },
+            JsonKind::Scalar => match self {
+                SqlDialect::Sqlite => &["integer", "real", "true", "false"],
+                SqlDialect::Postgres => &["number", "true", "false"],
+            },
+            JsonKind::Container => &["array", "object"],
+        };
+        match self {
+            SqlDialect::Sqlite => {
+                let tests: Vec<String> = names.iter().map(|n| format!("{ty} IS '{n}'")).collect();
+                if tests.len() == 1 {
+                    tests.join("")
+                } else {
+                    format!("({})", tests.join(" OR "))
+                }
+            }
+            SqlDialect::Postgres => {
+                let list: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+                format!("COALESCE({ty} IN ({}), FALSE)", list.join(", "))
+            }
         }
     }
 
@@ -481,15 +643,35 @@ impl SqlDialect {
         format!("{FOLD_FUNCTION}({x})")
     }
 
-    /// The [`instant_key`] of `x` (the function the store registers).
-    fn instant(self, x: &str) -> String {
-        format!("{INSTANT_FUNCTION}({x})")
+    /// The [`instant_key`] of `x`, when the dialect has a function for it (SQLite: the
+    /// function the store registers; PostgreSQL: none, so a dateTime inside a document is
+    /// checked in memory).
+    fn instant(self, x: &str) -> Option<String> {
+        match self {
+            SqlDialect::Sqlite => Some(format!("{INSTANT_FUNCTION}({x})")),
+            SqlDialect::Postgres => None,
+        }
     }
 
     /// `x` with ASCII letters lowercased (only), as `eq_ignore_ascii_case` compares.
     fn ascii_lower(self, x: &str) -> String {
         match self {
             SqlDialect::Sqlite => format!("lower({x})"),
+            // `lower()` follows the database's locale; only ASCII is wanted.
+            SqlDialect::Postgres => format!(
+                "translate({x}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+            ),
+        }
+    }
+
+    /// The number a JSON value `v` of type `ty` holds (`NULL` unless it is a number).
+    fn number(self, v: &str, ty: &str) -> String {
+        match self {
+            SqlDialect::Sqlite => v.to_owned(),
+            SqlDialect::Postgres => format!(
+                "(CASE WHEN {} THEN ({v})::numeric END)",
+                self.is_kind(ty, JsonKind::Number)
+            ),
         }
     }
 
@@ -497,33 +679,46 @@ impl SqlDialect {
     fn as_real(self, x: &str) -> String {
         match self {
             SqlDialect::Sqlite => format!("CAST({x} AS REAL)"),
+            SqlDialect::Postgres => format!("({x})::float8"),
+        }
+    }
+
+    /// `a <op> b` for text, ordered by code point (PostgreSQL: the `C` collation, byte
+    /// order of UTF-8, whatever the database's locale).
+    fn text_cmp(self, a: &str, op: CompareOp, b: &str) -> String {
+        match self {
+            SqlDialect::Postgres if op.is_ordering() => {
+                format!("{a} COLLATE \"C\" {} {b}", sql_op(op))
+            }
+            _ => format!("{a} {} {b}", sql_op(op)),
         }
     }
 
     /// `hay` matches the `LIKE` pattern `p` with `\` as the escape character. Only used on
     /// folded text, so a dialect whose `LIKE` ignores ASCII case gives the same answer.
     fn like(self, hay: &str, p: &str) -> String {
-        match self {
-            SqlDialect::Sqlite => format!("{hay} LIKE {p} ESCAPE '\\'"),
-        }
+        format!("{hay} LIKE {p} ESCAPE '\\'")
     }
 
     /// Case-exact substring tests (SQLite's `LIKE` ignores ASCII case).
     fn contains(self, hay: &str, p: &str) -> String {
         match self {
             SqlDialect::Sqlite => format!("instr({hay}, {p}) > 0"),
+            SqlDialect::Postgres => format!("strpos({hay}, {p}) > 0"),
         }
     }
 
     fn starts_with(self, hay: &str, p: &str) -> String {
         match self {
             SqlDialect::Sqlite => format!("substr({hay}, 1, length({p})) = {p}"),
+            SqlDialect::Postgres => format!("left({hay}, length({p})) = {p}"),
         }
     }
 
     fn ends_with(self, hay: &str, p: &str) -> String {
         match self {
             SqlDialect::Sqlite => format!("substr({hay}, -length({p})) = {p}"),
+            SqlDialect::Postgres => format!("right({hay}, length({p})) = {p}"),
         }
     }
 }
@@ -633,7 +828,7 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
     /// An unknown piece: true where it stands positively, false under a negation.
     fn unknown(&mut self, pos: bool) {
         self.recheck = true;
-        self.sql.push_str(if pos { "1" } else { "0" });
+        self.sql.push_str(self.dialect.truth(pos));
     }
 
     fn alias(&mut self, prefix: &str) -> String {
@@ -642,9 +837,10 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
     }
 
     fn param(&mut self, v: SqlValue) -> String {
+        let n = self.first_param + self.params.len();
+        let p = self.dialect.placeholder(n, &v);
         self.params.push(v);
-        let n = self.first_param + self.params.len() - 1;
-        self.dialect.placeholder(n)
+        p
     }
 
     fn chars(
@@ -868,7 +1064,7 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
     fn each(&mut self, node: &Node, from: &mut Vec<String>) -> Option<Node> {
         let source = node.each.clone()?;
         let alias = self.alias("e");
-        from.push(format!("{source} AS {alias}"));
+        from.push(self.dialect.source(&source, &alias));
         Some(self.elem_node(alias))
     }
 
@@ -992,33 +1188,43 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
         if strings {
             let _ = write!(self.sql, "{val} <> ''");
         } else {
-            self.sql.push('1');
+            self.sql.push_str(d.truth(true));
         }
         let _ = write!(
             self.sql,
-            " WHEN {} THEN 1 WHEN {} THEN ",
+            " WHEN {} THEN {} WHEN {} THEN ",
             d.is_kind(ty, JsonKind::Scalar),
+            d.truth(true),
             d.is_kind(ty, JsonKind::Container)
         );
         match (each, depth) {
             (Some(each), 1..) => {
                 let alias = self.alias("x");
-                let _ = write!(self.sql, "EXISTS (SELECT 1 FROM {each} AS {alias} WHERE ");
+                let _ = write!(
+                    self.sql,
+                    "EXISTS (SELECT 1 FROM {} WHERE ",
+                    d.source(each, &alias)
+                );
                 let (v, t) = (d.item_value(&alias), d.item_type(&alias));
                 let inner = d.item_items(&alias);
                 self.nonempty_at(&v, &t, Some(&inner), strings, depth - 1);
                 self.sql.push(')');
             }
             (Some(each), 0) => {
-                let _ = write!(self.sql, "EXISTS (SELECT 1 FROM {each})");
+                let alias = self.alias("x");
+                let _ = write!(
+                    self.sql,
+                    "EXISTS (SELECT 1 FROM {})",
+                    d.source(each, &alias)
+                );
             }
             (None, _) => {
                 // Not reachable for the nodes built here; a container then counts.
                 self.recheck = true;
-                self.sql.push('1');
+                self.sql.push_str(d.truth(true));
             }
         }
-        self.sql.push_str(" ELSE 0 END");
+        let _ = write!(self.sql, " ELSE {} END", d.truth(false));
     }
 
     fn compare<'f>(
@@ -1155,8 +1361,9 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
                 let p = self.param(SqlValue::Integer(*i));
                 let _ = write!(
                     self.sql,
-                    "({} AND {v} {} {p})",
+                    "({} AND {} {} {p})",
                     d.is_kind(t, JsonKind::Number),
+                    d.number(v, t),
                     sql_op(op)
                 );
             }
@@ -1166,18 +1373,21 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
                     self.sql,
                     "({} AND {} {} {p})",
                     d.is_kind(t, JsonKind::Number),
-                    d.as_real(v),
+                    d.as_real(&d.number(v, t)),
                     sql_op(op)
                 );
             }
             Test::Instant(key) => {
+                let Some(instant) = d.instant(v) else {
+                    return self.unknown(pos);
+                };
                 let p = self.param(SqlValue::Text(key.clone()));
                 let _ = write!(
                     self.sql,
-                    "({} AND COALESCE({} {} {p}, 0))",
+                    "({} AND COALESCE({}, {}))",
                     d.is_kind(t, JsonKind::Text),
-                    d.instant(v),
-                    sql_op(op)
+                    d.text_cmp(&instant, op, &p),
+                    d.truth(false)
                 );
             }
         }
@@ -1241,7 +1451,11 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
             }
             (Test::Instant(key), ColumnForm::DateTime) => {
                 let p = self.param(SqlValue::Text(key.clone()));
-                let _ = write!(self.sql, "({guard} AND {c} {} {p})", sql_op(op));
+                let _ = write!(
+                    self.sql,
+                    "({guard} AND {})",
+                    self.dialect.text_cmp(c, op, &p)
+                );
             }
             // `form_fits` rules the rest out.
             _ => self.unknown(pos),
@@ -1270,7 +1484,9 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
         };
         match op {
             // Every string contains the empty string.
-            CompareOp::Co | CompareOp::Sw | CompareOp::Ew if lit.is_empty() => self.sql.push('1'),
+            CompareOp::Co | CompareOp::Sw | CompareOp::Ew if lit.is_empty() => {
+                self.sql.push_str(d.truth(true));
+            }
             CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
                 let pattern = (!case_exact).then(|| like_pattern(&lit, op));
                 match pattern {
@@ -1291,7 +1507,7 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
             }
             _ => {
                 let p = self.param(SqlValue::Text(lit));
-                let _ = write!(self.sql, "{hay} {} {p}", sql_op(op));
+                self.sql.push_str(&d.text_cmp(&hay, op, &p));
             }
         }
         self.sql.push(')');
@@ -1607,6 +1823,112 @@ mod tests {
                 None => prop_assert!(!eval(AttrType::DateTime, &a, "ge", &b)),
             }
         }
+    }
+
+    /// A document column `data` with `userName` in a folded column and multi-valued
+    /// `emails`.
+    struct Doc;
+
+    impl AttrSchema for Doc {
+        fn characteristics(
+            &self,
+            _: Option<&str>,
+            name: &str,
+            sub: Option<&str>,
+        ) -> Option<Characteristics> {
+            let (attr_type, multi_valued) = match (name.to_ascii_lowercase().as_str(), sub) {
+                ("emails", None) => (AttrType::Complex, true),
+                ("count", None) => (AttrType::Integer, false),
+                _ => (AttrType::String, false),
+            };
+            Some(Characteristics {
+                attr_type,
+                multi_valued,
+                case_exact: false,
+            })
+        }
+    }
+
+    impl SqlMapping for Doc {
+        fn locate(&self, _: Option<&str>, name: &str, sub: Option<&str>) -> Option<Location<'_>> {
+            if name.eq_ignore_ascii_case("userName") {
+                return Some(Location::Column {
+                    column: "user_name_folded".into(),
+                    form: ColumnForm::FoldedText,
+                });
+            }
+            let mut path = vec![Cow::Owned(name.to_owned())];
+            path.extend(sub.map(|s| Cow::Owned(s.to_owned())));
+            Some(Location::Json {
+                column: "data".into(),
+                path,
+            })
+        }
+    }
+
+    #[test]
+    fn postgres_dialect_binds_typed_values_and_orders_by_code_point() {
+        let f = parse(
+            r#"userName eq "BJensen" or (title gt "Ö'; DROP" and emails[value co "%X_"]) or count ge 3 or title pr"#,
+        )
+        .expect("filter");
+        let c = Compiler::new(SqlDialect::Postgres)
+            .first_param(3)
+            .compile(&f, &Doc)
+            .expect("compiles");
+        assert!(!c.needs_recheck, "{}", c.sql);
+        assert!(c.sql.contains("user_name_folded = $3::text"), "{}", c.sql);
+        assert!(c.sql.contains("COLLATE \"C\" > $4::text"), "{}", c.sql);
+        assert!(
+            c.sql
+                .contains("scim_json_items((data) #> '{\"emails\"}') AS sf_e1(value)"),
+            "{}",
+            c.sql
+        );
+        assert!(c.sql.contains("$6::int8"), "{}", c.sql);
+        assert!(
+            !c.sql.contains("DROP") && !c.sql.contains("BJensen"),
+            "{}",
+            c.sql
+        );
+        assert_eq!(
+            c.params,
+            [
+                SqlValue::Text("bjensen".into()),
+                SqlValue::Text("ö'; drop".into()),
+                SqlValue::Text("%\\%x\\_%".into()),
+                SqlValue::Integer(3),
+            ]
+        );
+        // Booleans are SQL booleans, never 0 or 1.
+        let f = parse(r#"not (nothing eq "x") and title co """#).expect("filter");
+        let c = compile(&f, &Doc, SqlDialect::Postgres).expect("compiles");
+        assert!(c.sql.contains("TRUE"), "{}", c.sql);
+        assert!(
+            !c.sql.contains(" 1)") && !c.sql.contains("(1 "),
+            "{}",
+            c.sql
+        );
+    }
+
+    #[test]
+    fn postgres_fold_function_covers_every_mapping() {
+        let sql = postgres_functions();
+        for (upper, lower) in [
+            ('Ω', 'ω'),
+            ('Σ', 'σ'),
+            ('ς', 'σ'),
+            ('\u{212A}', 'k'),
+            ('Ä', 'ä'),
+        ] {
+            assert_eq!(fold(&upper.to_string()), lower.to_string());
+            assert!(sql.contains(upper), "{upper}");
+        }
+        assert!(sql.contains("replace($1, 'İ', 'i\u{307}')"));
+        assert!(
+            !sql.contains("STRICT"),
+            "non-strict, so PostgreSQL inlines them"
+        );
     }
 
     #[test]

@@ -15,9 +15,9 @@ use scim_core::service::{
 use scim_core::store::RequestContext;
 use scim_tokens::{AuthError, AuthErrorKind, Clock, TenantId, TokenOptions, TokenStore};
 
+use crate::backend::{AnyStore, Backend};
 use crate::cli::{ServeArgs, Tokens, token_service};
 use crate::db::Database;
-use crate::store::SqliteStore;
 
 /// An [`Authenticator`] that takes the context [`App`] put into the request's extensions
 /// after it verified the token, so the log line knows the integration.
@@ -35,7 +35,7 @@ impl Authenticator for Preauthenticated {
 }
 
 /// The SCIM service of the examples.
-pub type Service = ScimService<SqliteStore, Preauthenticated>;
+pub type Service = ScimService<AnyStore, Preauthenticated>;
 
 /// A ready server: the service, the token verifier, the settings.
 #[derive(Debug)]
@@ -53,6 +53,9 @@ pub enum StartError {
     /// The database failed.
     #[error(transparent)]
     Db(#[from] crate::db::DbError),
+    /// The PostgreSQL database failed.
+    #[error("{0}")]
+    Backend(String),
     /// Creating the first integration failed.
     #[error("creating the default integration: {0}")]
     Tokens(#[from] scim_tokens::Error),
@@ -87,6 +90,15 @@ impl App {
     ///
     /// [`StartError`].
     pub fn new(db: Arc<Database>, args: &ServeArgs) -> Result<Self, StartError> {
+        Self::with_backend(Backend::from(db), args)
+    }
+
+    /// Builds the server over `backend` (SQLite or PostgreSQL) for `args`, as [`App::new`].
+    ///
+    /// # Errors
+    ///
+    /// [`StartError`].
+    pub fn with_backend(backend: Backend, args: &ServeArgs) -> Result<Self, StartError> {
         let tls = args.tls_cert.is_some();
         if !tls && !args.bind.ip().is_loopback() && !args.insecure_http {
             return Err(StartError::Usage(format!(
@@ -100,10 +112,9 @@ impl App {
                 .base_path(base_path(&args.base_url)?)
                 .base_url(args.base_url.clone()),
         );
-        let tokens = token_service(db.clone());
-        bootstrap(&db, &tokens, &args.base_url)?;
-        let service =
-            ScimService::new(SqliteStore::new(db), Preauthenticated).with_settings(settings);
+        let tokens = token_service(backend.clone());
+        bootstrap(&backend, &tokens, &args.base_url)?;
+        let service = ScimService::new(backend.store(), Preauthenticated).with_settings(settings);
         Ok(App { service, tokens })
     }
 
@@ -236,8 +247,8 @@ fn auth_failure(e: &AuthError) -> AuthFailure {
 
 /// Creates the integration `default` on the first start of a database and prints its token
 /// once; later starts (the marker is in the database) print nothing.
-fn bootstrap(db: &Database, tokens: &Tokens, base_url: &str) -> Result<(), StartError> {
-    if !db.claim_bootstrap()? {
+fn bootstrap(db: &Backend, tokens: &Tokens, base_url: &str) -> Result<(), StartError> {
+    if !db.claim_bootstrap().map_err(StartError::Backend)? {
         return Ok(());
     }
     let tenant = TenantId::new("default").map_err(|e| StartError::Usage(e.to_string()))?;

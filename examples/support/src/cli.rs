@@ -21,20 +21,20 @@
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use scim_tokens::{Integration, TenantId, TokenOptions, TokenService, name_key};
 
-use crate::db::{Database, Durability};
-use crate::tokens::SqliteTokenStore;
+use crate::backend::{AnyTokenStore, Backend};
+use crate::db::Durability;
 
 /// The command line of an example server.
 #[derive(Debug, Parser)]
 #[command(version, about = "A SCIM 2.0 server on SQLite")]
 pub struct Cli {
-    /// The SQLite database file (created if missing).
+    /// The SQLite database file (created if missing), or a PostgreSQL database URL
+    /// (`postgres://user@host:port/dbname`), for several server processes on one database.
     #[arg(long, global = true, default_value = "./scim.db")]
     pub database: PathBuf,
     /// How hard commits are pushed to disk: `normal` survives a process crash, `full` a
@@ -216,11 +216,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// The token service over a database.
-pub type Tokens = TokenService<SqliteTokenStore>;
+pub type Tokens = TokenService<AnyTokenStore>;
 
 /// Opens the token service on `db`.
-pub fn token_service(db: Arc<Database>) -> Tokens {
-    TokenService::new(SqliteTokenStore::new(db), scim_tokens::Settings::new())
+pub fn token_service(db: impl Into<Backend>) -> Tokens {
+    TokenService::new(db.into().token_store(), scim_tokens::Settings::new())
 }
 
 fn find(tokens: &Tokens, tenant: &TenantId, name: &str) -> Result<Integration, String> {
@@ -257,7 +257,7 @@ fn print_token(token: &str) -> Result<(), String> {
 /// # Errors
 ///
 /// A message for standard error.
-pub fn run_integrations(db: Arc<Database>, args: &IntegrationsArgs) -> Result<(), String> {
+pub fn run_integrations(db: impl Into<Backend>, args: &IntegrationsArgs) -> Result<(), String> {
     let tenant = TenantId::new(&args.tenant).map_err(|e| format!("--tenant: {e}"))?;
     let tokens = token_service(db);
     match &args.action {

@@ -1,6 +1,8 @@
 //! What the example SCIM servers share, so that each server is only its framework's glue.
 //!
 //! - [`db`]: the SQLite database (one file, WAL, versioned migrations, one writer).
+//! - [`pg`]: the PostgreSQL database, its `ResourceStore` and `TokenStore`, for several
+//!   processes on one database; [`backend`] chooses by `--database` at run time.
 //! - [`store::SqliteStore`]: scim-core's `ResourceStore` on it, filters compiled to SQL.
 //! - [`tokens::SqliteTokenStore`]: scim-tokens' `TokenStore` in the same database.
 //! - [`cli`]: the command line (`serve`, `integrations ...`) and the admin commands.
@@ -22,9 +24,11 @@
 
 pub mod admin;
 pub mod app;
+pub mod backend;
 pub mod cli;
 pub mod db;
 pub mod logging;
+pub mod pg;
 pub mod store;
 pub mod tls;
 pub mod tokens;
@@ -79,9 +83,9 @@ fn start_or_exit() -> Start {
         eprintln!("error: {what}");
         Start::Exit(1)
     };
-    let db = match db::Database::open(&cli.database, cli.synchronous) {
-        Ok(db) => Arc::new(db),
-        Err(e) => return fail(&format_args!("{}: {e}", cli.database.display())),
+    let db = match backend::Backend::open(&cli.database, cli.synchronous) {
+        Ok(db) => db,
+        Err(e) => return fail(&e),
     };
     let args = match cli.command {
         Some(Command::Integrations(i)) => {
@@ -100,13 +104,26 @@ fn start_or_exit() -> Start {
         },
         _ => None,
     };
-    match App::new(db.clone(), &args) {
+    let database = match &db {
+        backend::Backend::Sqlite(_) => cli.database.display().to_string(),
+        backend::Backend::Postgres(_) => "postgres".to_owned(),
+    };
+    let admin_db = match &db {
+        backend::Backend::Sqlite(d) => Some(d.clone()),
+        backend::Backend::Postgres(_) => {
+            tracing::warn!("admin page not served: it keeps its password in the SQLite database");
+            None
+        }
+    };
+    match App::with_backend(db, &args) {
         Ok(app) => {
-            let admin = open_admin(db, &args, tls.is_some()).map(Arc::new);
+            let admin = admin_db
+                .and_then(|d| open_admin(d, &args, tls.is_some()))
+                .map(Arc::new);
             tracing::info!(
                 bind = %args.bind,
                 base_url = %args.base_url,
-                database = %cli.database.display(),
+                database = %database,
                 tls = tls.is_some(),
                 "serving SCIM"
             );

@@ -18,20 +18,18 @@
 //! size of a directory answers these in microseconds, less than handing them to a blocking
 //! thread would cost; a list query without an index scans the tenant's rows of the type.
 
-use std::cmp::Ordering;
 use std::sync::Arc;
 
 use rusqlite::types::Value as SqlParam;
 use rusqlite::{OptionalExtension, Transaction, params};
-use scim_core::message::SortOrder;
 use scim_core::registry::ResourceSchema;
-use scim_core::schema::AttrType;
 use scim_core::store::{
     GROUP, ListPage, ListQuery, MemberChange, MembersModified, RequestContext, ResourceStore,
-    StoreError, StoredResource, USER, compare_for_sort, fold,
+    SortKey, StoreError, StoredResource, USER, complete_member, eval_view, fold, group_entry,
+    member_needs_resolving, settle_member_changes, strip_unstored, take_members,
 };
 use scim_filter::sql::{ColumnForm, Location, SqlDialect, SqlMapping, SqlValue};
-use scim_filter::{AttrPath, AttrSchema, Characteristics};
+use scim_filter::{AttrSchema, Characteristics};
 use serde_json::{Map, Value};
 
 use crate::db::Database;
@@ -72,36 +70,6 @@ fn new_id() -> Result<String, StoreError> {
 
 fn str_attr<'a>(attrs: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     attrs.get(name).and_then(Value::as_str)
-}
-
-/// Attributes a store never keeps: set by the store or derived.
-fn strip(resource_type: &str, attrs: &mut Map<String, Value>) {
-    attrs.remove("id");
-    attrs.remove("meta");
-    attrs.remove("password");
-    if resource_type == USER {
-        attrs.remove("groups");
-    }
-}
-
-/// Splits a group's members off its attributes: the member objects with a string `value`,
-/// first occurrence of each value kept.
-fn split_members(resource_type: &str, attrs: &mut Map<String, Value>) -> Vec<Map<String, Value>> {
-    if resource_type != GROUP {
-        return Vec::new();
-    }
-    let mut seen = std::collections::HashSet::new();
-    match attrs.remove("members") {
-        Some(Value::Array(list)) => list
-            .into_iter()
-            .filter_map(|v| match v {
-                Value::Object(o) => Some(o),
-                _ => None,
-            })
-            .filter(|o| str_attr(o, "value").is_some_and(|v| seen.insert(v.to_owned())))
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// The indexed columns of a row.
@@ -222,8 +190,8 @@ fn render(
     })
 }
 
-/// A group's members in insertion order, each resolved like `MemoryStore` does: `type`,
-/// `$ref` and `display` from the resource the value names (a user first, then a group).
+/// A group's members in insertion order, each completed by scim-core's member rule
+/// ([`complete_member`]) from the resource the value names (a user first, then a group).
 fn members_of(
     conn: &rusqlite::Connection,
     tenant: &str,
@@ -251,26 +219,19 @@ fn members_of(
     let mut out = Vec::new();
     for row in rows {
         let (data, user, group) = row.map_err(backend)?;
-        let target = match (user, group) {
-            (Some(u), _) => Some((USER, u)),
-            (None, Some(g)) => Some((GROUP, g)),
-            (None, None) => None,
-        };
         let Value::Object(mut m) = serde_json::from_str(&data).map_err(backend)? else {
             continue;
         };
-        if let Some((rt, target)) = target {
-            let endpoint = if rt == USER { "Users" } else { "Groups" };
-            let value = str_attr(&m, "value").unwrap_or_default().to_owned();
-            m.insert("type".to_owned(), Value::from(rt));
-            m.insert(
-                "$ref".to_owned(),
-                Value::from(format!("/{endpoint}/{value}")),
-            );
-            if let Ok(Value::Object(t)) = serde_json::from_str::<Value>(&target)
-                && let Some(d) = str_attr(&t, "displayName").or_else(|| str_attr(&t, "userName"))
+        if member_needs_resolving(&m) {
+            let target = match (user, group) {
+                (Some(u), _) => Some((USER, u)),
+                (None, Some(g)) => Some((GROUP, g)),
+                (None, None) => None,
+            };
+            if let Some((rt, target)) = target
+                && let Ok(Value::Object(t)) = serde_json::from_str::<Value>(&target)
             {
-                m.insert("display".to_owned(), Value::from(d));
+                complete_member(&mut m, rt, &t);
             }
         }
         out.push(Value::Object(m));
@@ -299,16 +260,11 @@ fn groups_of(
     let mut out = Vec::new();
     for row in rows {
         let (gid, data) = row.map_err(backend)?;
-        let mut o = Map::new();
-        o.insert("value".to_owned(), Value::from(gid.as_str()));
-        o.insert("$ref".to_owned(), Value::from(format!("/Groups/{gid}")));
-        if let Ok(Value::Object(g)) = serde_json::from_str::<Value>(&data)
-            && let Some(d) = str_attr(&g, "displayName")
-        {
-            o.insert("display".to_owned(), Value::from(d));
-        }
-        o.insert("type".to_owned(), Value::from("direct"));
-        out.push(Value::Object(o));
+        let group = match serde_json::from_str::<Value>(&data) {
+            Ok(Value::Object(g)) => g,
+            _ => Map::new(),
+        };
+        out.push(group_entry(&gid, &group));
     }
     Ok(out)
 }
@@ -353,30 +309,11 @@ fn uniqueness(resource_type: &str) -> StoreError {
     }
 }
 
-/// The JSON a filter is evaluated against: the attributes with `id` and `meta`, as
-/// `MemoryStore` builds it.
-fn eval_view(r: &StoredResource, resource_type: &str) -> Value {
-    let mut m = r.attributes.clone();
-    m.insert("id".to_owned(), Value::from(r.id.as_str()));
-    let mut meta = Map::new();
-    meta.insert("resourceType".to_owned(), Value::from(resource_type));
-    meta.insert("created".to_owned(), Value::from(r.created.as_str()));
-    meta.insert(
-        "lastModified".to_owned(),
-        Value::from(r.last_modified.as_str()),
-    );
-    meta.insert(
-        "version".to_owned(),
-        Value::from(format!("W/\"{}\"", r.version)),
-    );
-    m.insert("meta".to_owned(), Value::Object(meta));
-    Value::Object(m)
-}
-
-/// Where the attributes of a resource type live, for the SQL compiler.
-struct Mapping<'a> {
-    schema: ResourceSchema<'a>,
-    user: bool,
+/// Where the attributes of a resource type live, for the SQL compiler (the SQLite and
+/// PostgreSQL stores lay their rows out alike).
+pub(crate) struct Mapping<'a> {
+    pub(crate) schema: ResourceSchema<'a>,
+    pub(crate) user: bool,
 }
 
 impl AttrSchema for Mapping<'_> {
@@ -430,72 +367,6 @@ impl SqlMapping for Mapping<'_> {
             column: "data".into(),
             path,
         })
-    }
-}
-
-/// How to read and compare one resource's sort key (as `MemoryStore` sorts).
-struct SortKey {
-    scope: Option<String>,
-    attr: String,
-    sub: Option<String>,
-    attr_type: AttrType,
-    case_exact: bool,
-}
-
-impl SortKey {
-    fn new(schema: &ResourceSchema<'_>, path: &AttrPath<'_>) -> Option<Self> {
-        let r = schema.resolve(path).ok()?;
-        let attr = r.attr?;
-        let (sub, leaf) = match r.sub_attr {
-            Some(s) => (Some(s.name.clone()), s),
-            None if attr.attr_type == AttrType::Complex => {
-                let v = attr.sub_attribute("value")?;
-                (Some(v.name.clone()), v)
-            }
-            None => (None, attr),
-        };
-        Some(SortKey {
-            scope: r.is_extension.then(|| r.schema.id.clone()),
-            attr: attr.name.clone(),
-            sub,
-            attr_type: leaf.attr_type,
-            case_exact: leaf.case_exact,
-        })
-    }
-
-    fn extract<'v>(&self, view: &'v Value) -> Option<&'v Value> {
-        let holder = match &self.scope {
-            Some(urn) => view.get(urn)?,
-            None => view,
-        };
-        let mut v = holder.get(&self.attr)?;
-        if let Value::Array(items) = v {
-            v = items
-                .iter()
-                .find(|e| e.get("primary") == Some(&Value::Bool(true)))
-                .or_else(|| items.first())?;
-        }
-        match &self.sub {
-            Some(sub) => v.get(sub),
-            None => Some(v),
-        }
-        .filter(|v| !v.is_null())
-    }
-
-    fn compare(&self, a: &Value, b: &Value, order: SortOrder) -> Ordering {
-        match (self.extract(a), self.extract(b)) {
-            (None, None) => Ordering::Equal,
-            (None, Some(_)) => Ordering::Greater,
-            (Some(_), None) => Ordering::Less,
-            (Some(x), Some(y)) => {
-                let o = compare_for_sort(x, y, self.attr_type, self.case_exact);
-                if order == SortOrder::Descending {
-                    o.reverse()
-                } else {
-                    o
-                }
-            }
-        }
     }
 }
 
@@ -693,7 +564,7 @@ impl SqliteStore {
         }
         if let Some(key) = &sort {
             // Stable: equal keys keep creation order.
-            matched.sort_by(|a, b| key.compare(&a.1, &b.1, query.sort_order));
+            matched.sort_by(|a, b| key.compare(&a.0.attributes, &b.0.attributes, query.sort_order));
         }
         let total = matched.len() as u64;
         let resources = matched
@@ -732,8 +603,8 @@ impl ResourceStore for SqliteStore {
         resource_type: &str,
         mut attributes: Map<String, Value>,
     ) -> Result<StoredResource, StoreError> {
-        strip(resource_type, &mut attributes);
-        let members = split_members(resource_type, &mut attributes);
+        strip_unstored(resource_type, &mut attributes);
+        let members = take_members(resource_type, &mut attributes);
         let id = new_id()?;
         self.db.write(backend, |tx| {
             let (version, ts) = Self::write_row(tx, ctx, resource_type, &id, &attributes, None)?;
@@ -778,8 +649,8 @@ impl ResourceStore for SqliteStore {
         mut attributes: Map<String, Value>,
         expected_version: &str,
     ) -> Result<StoredResource, StoreError> {
-        strip(resource_type, &mut attributes);
-        let members = split_members(resource_type, &mut attributes);
+        strip_unstored(resource_type, &mut attributes);
+        let members = take_members(resource_type, &mut attributes);
         self.db.write(backend, |tx| {
             let row = get_row(tx, ctx.tenant(), resource_type, id)?.ok_or(StoreError::NotFound)?;
             if row.version.to_string() != expected_version {
@@ -913,28 +784,21 @@ impl ResourceStore for SqliteStore {
                 }
             }
             // A value both added and removed by one request is reported by where it ended.
-            if !added.is_empty() && !removed.is_empty() {
-                let both: std::collections::HashSet<String> = added
-                    .iter()
-                    .filter(|v| removed.contains(v))
-                    .cloned()
-                    .collect();
-                if !both.is_empty() {
-                    let mut is_member = std::collections::HashMap::new();
-                    for v in &both {
-                        let present: bool = tx
-                            .query_row(
-                                "SELECT EXISTS (SELECT 1 FROM members
-                                 WHERE tenant = ?1 AND group_id = ?2 AND value = ?3)",
-                                params![tenant, id, v],
-                                |r| r.get(0),
-                            )
-                            .map_err(backend)?;
-                        is_member.insert(v.clone(), present);
-                    }
-                    added.retain(|v| is_member.get(v).copied().unwrap_or(true));
-                    removed.retain(|v| !is_member.get(v).copied().unwrap_or(false));
-                }
+            let mut failure = None;
+            settle_member_changes(&mut added, &mut removed, |v| {
+                let present = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM members
+                     WHERE tenant = ?1 AND group_id = ?2 AND value = ?3)",
+                    params![tenant, id, v],
+                    |r| r.get::<_, bool>(0),
+                );
+                present.unwrap_or_else(|e| {
+                    failure = Some(backend(e));
+                    true
+                })
+            });
+            if let Some(e) = failure {
+                return Err(e);
             }
             if !added.is_empty() || !removed.is_empty() {
                 Self::touch(tx, tenant, id)?;

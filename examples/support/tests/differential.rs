@@ -1,5 +1,6 @@
-//! Differential tests: the SQLite store and scim-core's `MemoryStore` fed the same writes
-//! answer the same list queries (hundreds of generated filters over a generated
+//! Differential tests: the SQLite store (and the PostgreSQL store, when
+//! `SCIM_TEST_POSTGRES_URL` names a database) and scim-core's `MemoryStore` fed the same
+//! writes answer the same list queries (hundreds of generated filters over a generated
 //! population with non-ASCII names and absent attributes), and keep membership alike.
 
 use std::sync::Arc;
@@ -10,17 +11,17 @@ use scim_core::store::{
     ListQuery, MemberChange, MemoryStore, RequestContext, ResourceStore, StoreError,
 };
 use scim_example_support::db::Database;
+use scim_example_support::pg::{PgStore, block_on, test_database};
 use scim_example_support::store::SqliteStore;
 use serde_json::{Map, Value, json};
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    use std::task::{Context, Poll, Waker};
-    let mut f = std::pin::pin!(f);
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-            return v;
-        }
-    }
+fn sqlite() -> SqliteStore {
+    SqliteStore::new(Arc::new(Database::open_in_memory().expect("db")))
+}
+
+/// The PostgreSQL store of `SCIM_TEST_POSTGRES_URL`, or `None` (the test is skipped).
+fn postgres(test: &str) -> Option<PgStore> {
+    test_database(test).map(PgStore::new)
 }
 
 /// A small deterministic generator (xorshift64*).
@@ -219,9 +220,9 @@ fn filter(rng: &mut Rng, depth: u32) -> String {
     }
 }
 
-struct Pair {
+struct Pair<S> {
     memory: MemoryStore,
-    sqlite: SqliteStore,
+    sqlite: S,
     ctx: RequestContext,
 }
 
@@ -249,14 +250,24 @@ fn names_of(
     ))
 }
 
-fn population(seed: u64, users: usize) -> (Pair, Rng) {
+/// A tenant name of its own for each run, so that runs on one PostgreSQL database do not
+/// see each other.
+fn tenant(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{name}-{}-{nanos}", std::process::id())
+}
+
+fn population<S: ResourceStore>(seed: u64, users: usize, store: S) -> (Pair<S>, Rng) {
     let mut rng = Rng(seed);
     let pair = Pair {
         memory: MemoryStore::new(),
-        sqlite: SqliteStore::new(Arc::new(Database::open_in_memory().expect("db"))),
-        ctx: RequestContext::new("t1", "i1", "Test"),
+        sqlite: store,
+        ctx: RequestContext::new(tenant("t1"), "i1", "Test"),
     };
-    let other = RequestContext::new("t2", "i2", "Other");
+    let other = RequestContext::new(tenant("t2"), "i2", "Other");
     let mut ids = Vec::new();
     for i in 0..users {
         let u = user(&mut rng, i);
@@ -286,10 +297,33 @@ fn population(seed: u64, users: usize) -> (Pair, Rng) {
 
 #[test]
 fn generated_filters_select_the_same_users() {
+    filters_select_the_same_users(sqlite());
+}
+
+#[test]
+fn postgres_generated_filters_select_the_same_users() {
+    if let Some(store) = postgres("postgres_generated_filters_select_the_same_users") {
+        filters_select_the_same_users(store);
+    }
+}
+
+#[test]
+fn group_filters_and_membership_agree() {
+    groups_and_membership_agree(sqlite());
+}
+
+#[test]
+fn postgres_group_filters_and_membership_agree() {
+    if let Some(store) = postgres("postgres_group_filters_and_membership_agree") {
+        groups_and_membership_agree(store);
+    }
+}
+
+fn filters_select_the_same_users<S: ResourceStore>(store: S) {
     let registry = Registry::core();
     let schema = registry.resource_type("User").expect("User");
     let parser = scim_filter::Parser::new();
-    let (pair, mut rng) = population(0x5eed_1234_abcd_0001, 100);
+    let (pair, mut rng) = population(0x5eed_1234_abcd_0001, 100, store);
     let mut compared = 0;
     let mut nonempty = 0;
     for round in 0..500 {
@@ -344,11 +378,10 @@ fn generated_filters_select_the_same_users() {
     assert!(nonempty >= 50, "only {nonempty} filters matched something");
 }
 
-#[test]
-fn group_filters_and_membership_agree() {
+fn groups_and_membership_agree<S: ResourceStore>(store: S) {
     let registry = Registry::core();
     let schema = registry.resource_type("Group").expect("Group");
-    let (pair, _) = population(0x5eed_0000_0000_0002, 40);
+    let (pair, _) = population(0x5eed_0000_0000_0002, 40, store);
     let list = |store: &dyn Fn(&ListQuery<'_>) -> Names, text: &str| {
         let f = scim_filter::parse(text).expect("filter");
         let q = ListQuery {

@@ -12,7 +12,8 @@ use serde_json::{Map, Value};
 use super::sort::SortKey;
 use super::{
     GROUP, ListPage, ListQuery, MemberChange, MembersModified, RequestContext, ResourceStore,
-    StoreError, StoredResource, USER, fold,
+    StoreError, StoredResource, USER, complete_member, fold, group_entry, member_needs_resolving,
+    settle_member_changes, strip_unstored, take_members,
 };
 use crate::schema::USER_SCHEMA;
 
@@ -112,16 +113,6 @@ struct Members {
 }
 
 impl Members {
-    fn from_values(values: Vec<Value>) -> Self {
-        let mut m = Members::default();
-        for v in values {
-            if let Value::Object(o) = v {
-                m.add(o);
-            }
-        }
-        m
-    }
-
     /// Adds a member unless its value is present; whether it was added.
     fn add(&mut self, member: Map<String, Value>) -> bool {
         let Some(value) = member.get("value").and_then(Value::as_str) else {
@@ -348,22 +339,16 @@ impl Tenant {
 
     fn resolve_member(&self, m: &Map<String, Value>) -> Map<String, Value> {
         let mut out = m.clone();
+        if !member_needs_resolving(m) {
+            return out;
+        }
         let Some(value) = str_attr(m, "value") else {
             return out;
         };
-        for (rt, endpoint) in [(USER, "Users"), (GROUP, "Groups")] {
+        for rt in [USER, GROUP] {
             if let Some(rec) = self.tables.get(rt).and_then(|t| t.records.get(value)) {
-                out.insert("type".to_owned(), Value::from(rt));
-                out.insert(
-                    "$ref".to_owned(),
-                    Value::from(format!("/{endpoint}/{value}")),
-                );
-                let display = str_attr(&rec.attributes, "displayName")
-                    .or_else(|| str_attr(&rec.attributes, "userName"));
-                if let Some(d) = display {
-                    out.insert("display".to_owned(), Value::from(d));
-                }
-                return out;
+                complete_member(&mut out, rt, &rec.attributes);
+                break;
             }
         }
         out
@@ -377,17 +362,7 @@ impl Tenant {
             return Vec::new();
         };
         gids.iter()
-            .filter_map(|gid| {
-                let g = groups.records.get(gid)?;
-                let mut o = Map::new();
-                o.insert("value".to_owned(), Value::from(gid.as_str()));
-                o.insert("$ref".to_owned(), Value::from(format!("/Groups/{gid}")));
-                if let Some(d) = str_attr(&g.attributes, "displayName") {
-                    o.insert("display".to_owned(), Value::from(d));
-                }
-                o.insert("type".to_owned(), Value::from("direct"));
-                Some(Value::Object(o))
-            })
+            .filter_map(|gid| Some(group_entry(gid, &groups.records.get(gid)?.attributes)))
             .collect()
     }
 
@@ -415,20 +390,11 @@ fn split_members(resource_type: &str, attrs: &mut Map<String, Value>) -> Option<
     if resource_type != GROUP {
         return None;
     }
-    Some(match attrs.remove("members") {
-        Some(Value::Array(list)) => Members::from_values(list),
-        _ => Members::default(),
-    })
-}
-
-/// Attributes a store never keeps: set by the store or derived.
-fn strip(resource_type: &str, attrs: &mut Map<String, Value>) {
-    attrs.remove("id");
-    attrs.remove("meta");
-    attrs.remove("password");
-    if resource_type == USER {
-        attrs.remove("groups");
+    let mut m = Members::default();
+    for member in take_members(resource_type, attrs) {
+        m.add(member);
     }
+    Some(m)
 }
 
 impl ResourceStore for MemoryStore {
@@ -438,7 +404,7 @@ impl ResourceStore for MemoryStore {
         resource_type: &str,
         mut attributes: Map<String, Value>,
     ) -> Result<StoredResource, StoreError> {
-        strip(resource_type, &mut attributes);
+        strip_unstored(resource_type, &mut attributes);
         let unique = self.unique_key(resource_type, &attributes);
         let mut tenants = self.write();
         let tenant = tenants.entry(ctx.tenant().to_owned()).or_default();
@@ -531,7 +497,7 @@ impl ResourceStore for MemoryStore {
         mut attributes: Map<String, Value>,
         expected_version: &str,
     ) -> Result<StoredResource, StoreError> {
-        strip(resource_type, &mut attributes);
+        strip_unstored(resource_type, &mut attributes);
         let unique = self.unique_key(resource_type, &attributes);
         let mut tenants = self.write();
         let tenant = tenants.get_mut(ctx.tenant()).ok_or(StoreError::NotFound)?;
@@ -818,26 +784,10 @@ impl ResourceStore for MemoryStore {
                 }
             }
         }
-        // A value both added and removed by one request is not reported as either.
-        if !added.is_empty() && !removed.is_empty() {
-            let a: std::collections::HashSet<String> = added.iter().cloned().collect();
-            let r: std::collections::HashSet<String> = removed.iter().cloned().collect();
-            let both: std::collections::HashSet<&String> = a.intersection(&r).collect();
-            if !both.is_empty() {
-                let keep_added: Vec<String> = added
-                    .iter()
-                    .filter(|v| !both.contains(v) || members.by_value.contains_key(v.as_str()))
-                    .cloned()
-                    .collect();
-                let keep_removed: Vec<String> = removed
-                    .iter()
-                    .filter(|v| !both.contains(v) || !members.by_value.contains_key(v.as_str()))
-                    .cloned()
-                    .collect();
-                added = keep_added;
-                removed = keep_removed;
-            }
-        }
+        // A value both added and removed by one request is reported by where it ended.
+        settle_member_changes(&mut added, &mut removed, |v| {
+            members.by_value.contains_key(v)
+        });
         if !added.is_empty() || !removed.is_empty() {
             rec.version = self.next_version();
             rec.last_modified = now();
@@ -868,8 +818,10 @@ impl ResourceStore for MemoryStore {
     }
 }
 
-/// The JSON a filter is evaluated against: the attributes with `id` and `meta`.
-pub(crate) fn eval_view(r: &StoredResource, resource_type: &str) -> Value {
+/// The JSON a filter is evaluated against: the attributes with `id` and `meta`
+/// (`resourceType`, `created`, `lastModified`, `version` as the weak ETag), as every store
+/// builds it for the filters it checks in memory.
+pub fn eval_view(r: &StoredResource, resource_type: &str) -> Value {
     let mut m = r.attributes.clone();
     m.insert("id".to_owned(), Value::from(r.id.as_str()));
     let mut meta = Map::new();

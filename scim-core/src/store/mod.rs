@@ -21,16 +21,18 @@
 //!   it atomically with the write and answers [`StoreError::Uniqueness`].
 //! - Group membership: `Group.members` is stored; `User.groups` is derived from it at read
 //!   time and never stored. Deleting a resource removes it from every group. A member
-//!   `value` naming no resource of the tenant is kept as given. For members that resolve,
-//!   the store fills `type`, `display` (the member's `displayName`, else `userName`) and
-//!   `$ref` as an endpoint-relative path (`/Users/{id}`), which the service makes absolute
-//!   with its base URL.
+//!   `value` naming no resource of the tenant is kept as given. A member sent without a
+//!   `$ref` that resolves gets `$ref` as an endpoint-relative path (`/Users/{id}`, which the
+//!   service makes absolute with its base URL), `display` (the member's `displayName`, else
+//!   `userName`) and, when absent, `type`; a member sent with a `$ref` is shown as sent.
+//!   [`complete_member`] is that rule, shared by the stores.
 //! - An unknown id, a malformed one, and one of another tenant are all
 //!   [`StoreError::NotFound`].
 //!
 //! The trait's methods return `impl Future + Send`, so the trait is not object-safe: choose
 //! a store at compile time, or wrap the candidates in an enum.
 
+mod members;
 mod memory;
 mod sort;
 
@@ -44,8 +46,12 @@ use crate::error::{Error, ScimType};
 use crate::message::SortOrder;
 use crate::registry::ResourceSchema;
 
-pub use memory::{MemoryStore, MemoryStoreSettings};
-pub use sort::compare_for_sort;
+pub use members::{
+    complete_member, group_entry, member_endpoint, member_needs_resolving, settle_member_changes,
+    strip_unstored, take_members,
+};
+pub use memory::{MemoryStore, MemoryStoreSettings, eval_view};
+pub use sort::{SortKey, compare_for_sort};
 
 /// The resource type name of users, as the stores know it.
 pub const USER: &str = "User";

@@ -10,9 +10,28 @@ use crate::message::SortOrder;
 use crate::registry::ResourceSchema;
 use crate::schema::AttrType;
 
-/// How to find and compare one resource's sort key.
+/// How to find and compare one resource's sort key (RFC 7644 §3.4.2.3): the attribute a
+/// `sortBy` path names, resolved once against the resource type's schema, read from each
+/// resource and compared per its type and `caseExact` ([`compare_for_sort`]). Every store
+/// sorts with it, so that they order alike.
+///
+/// ```
+/// use scim_core::Registry;
+/// use scim_core::message::SortOrder;
+/// use scim_core::store::SortKey;
+/// use std::cmp::Ordering;
+///
+/// let registry = Registry::core();
+/// let users = registry.resource_type("User").unwrap();
+/// let path = scim_filter::parse_path("name.familyName").unwrap().attr;
+/// let key = SortKey::new(&users, &path).unwrap();
+/// let a = serde_json::json!({"name": {"familyName": "jensen"}});
+/// let b = serde_json::json!({"name": {"familyName": "Smith"}});
+/// let (a, b) = (a.as_object().unwrap(), b.as_object().unwrap());
+/// assert_eq!(key.compare(a, b, SortOrder::Ascending), Ordering::Less);
+/// ```
 #[derive(Debug, Clone)]
-pub(crate) struct SortKey {
+pub struct SortKey {
     /// The extension object holding the attribute, if any.
     scope: Option<String>,
     attr: String,
@@ -24,7 +43,7 @@ pub(crate) struct SortKey {
 impl SortKey {
     /// Resolves `path` against `schema`; `None` when it names no attribute (every resource
     /// then has no value and the order is the creation order).
-    pub(crate) fn new(schema: &ResourceSchema<'_>, path: &AttrPath<'_>) -> Option<Self> {
+    pub fn new(schema: &ResourceSchema<'_>, path: &AttrPath<'_>) -> Option<Self> {
         let r = schema.resolve(path).ok()?;
         let attr = r.attr?;
         let (sub, leaf) = match r.sub_attr {
@@ -44,9 +63,9 @@ impl SortKey {
         })
     }
 
-    /// The value to sort `resource` by: for a multi-valued attribute, the primary element
-    /// (else the first).
-    pub(crate) fn extract<'v>(&self, resource: &'v Map<String, Value>) -> Option<&'v Value> {
+    /// The value to sort `resource` (its attributes) by: for a multi-valued attribute, the
+    /// primary element (else the first); `None` when it has none.
+    pub fn extract<'v>(&self, resource: &'v Map<String, Value>) -> Option<&'v Value> {
         let holder = match &self.scope {
             Some(urn) => resource.get(urn)?.as_object()?,
             None => resource,
@@ -66,8 +85,9 @@ impl SortKey {
     }
 
     /// Compares two resources' keys in `order`; resources without a value come last in
-    /// either order.
-    pub(crate) fn compare(
+    /// either order. Equal keys compare equal: sort stably (`sort_by`) over the creation
+    /// order to break ties as every store does.
+    pub fn compare(
         &self,
         a: &Map<String, Value>,
         b: &Map<String, Value>,
