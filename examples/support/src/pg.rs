@@ -54,7 +54,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row, Statement, Transaction};
 
-use crate::store::Mapping;
+use crate::store::{Mapping, new_id, now};
 
 /// How many connections a process keeps.
 pub const POOL_SIZE: usize = 8;
@@ -662,30 +662,6 @@ async fn render_all(
         });
     }
     Ok(out)
-}
-
-fn now() -> String {
-    jiff::Timestamp::now().to_string()
-}
-
-/// A random version 4 UUID as text.
-fn new_id() -> Result<String, StoreError> {
-    use rand_core::TryRngCore;
-    let mut b = [0u8; 16];
-    rand_core::OsRng
-        .try_fill_bytes(&mut b)
-        .map_err(|_| backend("no randomness"))?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    ))
 }
 
 /// The indexed columns of a row.

@@ -44,12 +44,13 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn now() -> String {
+/// The current instant as RFC 3339 text (`meta.created` / `meta.lastModified`).
+pub(crate) fn now() -> String {
     jiff::Timestamp::now().to_string()
 }
 
-/// A random version 4 UUID as text.
-fn new_id() -> Result<String, StoreError> {
+/// A random version 4 UUID as text (a new resource's `id`).
+pub(crate) fn new_id() -> Result<String, StoreError> {
     use rand_core::TryRngCore;
     let mut b = [0u8; 16];
     rand_core::OsRng
