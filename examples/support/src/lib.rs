@@ -8,6 +8,8 @@
 //! - [`cli`]: the command line (`serve`, `integrations ...`) and the admin commands.
 //! - [`admin::Admin`]: the integrations admin page under `/admin` (`--admin-bind`).
 //! - [`logging`]: the log's writer thread, so a slow standard error never stalls a request.
+//! - [`serve`]: the listeners, TLS, timeouts and graceful stop of the examples on hyper 1
+//!   (hyper, axum).
 //! - [`app::App`]: authentication, the request log line, the body limit, the first-start
 //!   bootstrap; [`start`] ties it together for a `main`.
 //!
@@ -29,6 +31,7 @@ pub mod cli;
 pub mod db;
 pub mod logging;
 pub mod pg;
+pub mod serve;
 pub mod store;
 pub mod tls;
 pub mod tokens;

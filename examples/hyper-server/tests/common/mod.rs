@@ -11,8 +11,15 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The server binary cargo built for these tests.
-pub const BIN: &str = env!("CARGO_BIN_EXE_hyper-server");
+/// The server binary cargo built for these tests: `hyper-server`, or `axum-server` when the
+/// axum example's tests include these files (both serve through `serve::run`).
+pub const BIN: &str = match (
+    option_env!("CARGO_BIN_EXE_hyper-server"),
+    option_env!("CARGO_BIN_EXE_axum-server"),
+) {
+    (Some(bin), _) | (None, Some(bin)) => bin,
+    (None, None) => panic!("built for neither hyper-server nor axum-server"),
+};
 
 /// How long one request may take before the test calls it a hang.
 pub const HANG: Duration = Duration::from_secs(30);

@@ -1,0 +1,197 @@
+//! What the examples built on hyper 1 share below their framework: the listeners (the SCIM
+//! API on `--bind`, the admin page on `--admin-bind`), TLS, the request timeout and a
+//! graceful stop on Ctrl-C or SIGTERM ([`run`]); and [`Site::answer`], which reads a body
+//! of any [`Body`] type within the limits and answers through [`App`] or [`Admin`].
+//!
+//! The hyper example hands [`run`] a `service_fn`, the axum example a `Router` (through
+//! hyper-util's tower adapter): each `main` is only its framework's glue. `axum::serve` is
+//! not used because it has no header-read timeout (a client that never finishes its
+//! headers would hold a connection forever) and no TLS.
+
+use std::error::Error as StdError;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::{Body, Incoming};
+use hyper::service::Service;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::admin::Admin;
+use crate::{App, Server};
+
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// What a listener serves: the SCIM API or the admin page, with the time a client gets to
+/// send its body (`--request-timeout`).
+#[derive(Clone, Debug)]
+pub struct Site {
+    target: Target,
+    timeout: Duration,
+}
+
+#[derive(Clone, Debug)]
+enum Target {
+    Scim(Arc<App>),
+    Admin(Arc<Admin>),
+}
+
+impl Site {
+    /// Reads the body of `req` up to the site's limit (413 past it) within the request
+    /// timeout (408 after it) and answers through [`App`] or [`Admin`].
+    pub async fn answer<B>(&self, req: Request<B>) -> Response<Bytes>
+    where
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        let (parts, body) = req.into_parts();
+        let (too_large, limit) = match &self.target {
+            Target::Scim(app) => (app.too_large(&parts), app.max_body_bytes()),
+            Target::Admin(admin) => (admin.too_large(&parts), admin.max_body_bytes()),
+        };
+        let body = if too_large {
+            None
+        } else {
+            let read = Limited::new(body, limit).collect();
+            match tokio::time::timeout(self.timeout, read).await {
+                Ok(collected) => collected.ok().map(|c| c.to_bytes()),
+                Err(_) => {
+                    return match &self.target {
+                        Target::Scim(app) => app.timed_out(&parts),
+                        Target::Admin(admin) => admin.timed_out(),
+                    };
+                }
+            }
+        };
+        match &self.target {
+            Target::Scim(app) => app.respond(parts, body).await,
+            Target::Admin(admin) => admin.respond(&parts, body),
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = term.recv() => {} }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Binds `--bind` (exiting with a message when it cannot) and `--admin-bind` (a failure
+/// there is logged, never fatal), then serves every connection with the service `make`
+/// builds for its [`Site`], over TLS when `--tls-cert`/`--tls-key` were given, until
+/// Ctrl-C or SIGTERM; in-flight requests finish before it returns.
+///
+/// A client gets `--request-timeout` for its headers (the connection is closed after it)
+/// and as much again for its body (408).
+pub async fn run<M, S, B>(server: Server, make: M)
+where
+    M: Fn(Site) -> S,
+    S: Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let listener = match TcpListener::bind(server.args.bind).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: binding {}: {e}", server.args.bind);
+            crate::logging::flush();
+            std::process::exit(1);
+        }
+    };
+    let timeout = server.args.request_timeout;
+    let admin = match server.admin {
+        Some(a) => match TcpListener::bind(server.args.admin_bind).await {
+            Ok(l) => {
+                let addr = l.local_addr().unwrap_or(server.args.admin_bind);
+                tracing::info!(admin_bind = %addr, "serving the admin page at /admin");
+                let site = Site {
+                    target: Target::Admin(a),
+                    timeout,
+                };
+                Some((l, site))
+            }
+            Err(e) => {
+                let addr = server.args.admin_bind;
+                tracing::error!("admin page not served: binding {addr}: {e}");
+                None
+            }
+        },
+        None => None,
+    };
+    let scim = Site {
+        target: Target::Scim(server.app),
+        timeout,
+    };
+    let tls = server.tls.map(tokio_rustls::TlsAcceptor::from);
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeout);
+    builder.http2().timer(TokioTimer::new());
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        let (stream, site) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((s, _)) => (s, scim.clone()),
+                Err(e) => { tracing::warn!("accept: {e}"); continue; }
+            },
+            accepted = accept_admin(&admin) => match accepted {
+                Ok(a) => a,
+                Err(e) => { tracing::warn!("accept (admin): {e}"); continue; }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = make(site);
+        let watcher = graceful.watcher();
+        let (tls, builder) = (tls.clone(), builder.clone());
+        tokio::spawn(async move {
+            let result = match tls {
+                Some(acceptor) => {
+                    match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(s)) => {
+                            let conn = builder.serve_connection(TokioIo::new(s), service);
+                            watcher.watch(conn.into_owned()).await
+                        }
+                        Ok(Err(e)) => return tracing::debug!("TLS handshake: {e}"),
+                        Err(_) => return tracing::debug!("TLS handshake: timed out"),
+                    }
+                }
+                None => {
+                    let conn = builder.serve_connection(TokioIo::new(stream), service);
+                    watcher.watch(conn.into_owned()).await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!("connection: {e}");
+            }
+        });
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+    graceful.shutdown().await;
+    crate::logging::flush();
+}
+
+/// Accepts on the admin listener; never resolves without one.
+async fn accept_admin(admin: &Option<(TcpListener, Site)>) -> std::io::Result<(TcpStream, Site)> {
+    match admin {
+        Some((l, site)) => l.accept().await.map(|(s, _)| (s, site.clone())),
+        None => std::future::pending().await,
+    }
+}
