@@ -1,88 +1,22 @@
 //! A SCIM 2.0 server on hyper 1 and embedded SQLite. Everything but the glue between hyper
-//! and [`App`] lives in `scim-example-support`; run with `--help` for the command line.
+//! and [`App`](scim_example_support::App) lives in `scim-example-support`; run with `--help`
+//! for the command line.
+//!
+//! The glue is one hyper service per connection: a `service_fn` that hands each request to
+//! the listener's [`Site`] (the SCIM API, or the admin page on `--admin-bind`), which reads
+//! the body within the limits and answers. [`serve::run`] accepts the connections (hyper-util's
+//! server: HTTP/1.1 and HTTP/2, a header-read timeout, TLS with tokio-rustls, a graceful stop
+//! on Ctrl-C or SIGTERM that finishes in-flight requests).
 
 #![forbid(unsafe_code)]
 
 use std::convert::Infallible;
-use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
-use hyper::{Request, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
-use scim_example_support::admin::Admin;
-use scim_example_support::{App, Start, start};
-use tokio::net::{TcpListener, TcpStream};
-
-/// What a listener serves: the SCIM API, or the admin page on `--admin-bind`.
-#[derive(Clone)]
-enum Site {
-    Scim(Arc<App>),
-    Admin(Arc<Admin>),
-}
-
-/// Reads the body up to the limit (`None` past it) within `timeout` (408 after it) and
-/// answers through [`App`] or [`Admin`].
-async fn handle(
-    site: Site,
-    timeout: Duration,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let (parts, body) = req.into_parts();
-    let (too_large, limit) = match &site {
-        Site::Scim(app) => (app.too_large(&parts), app.max_body_bytes()),
-        Site::Admin(admin) => (admin.too_large(&parts), admin.max_body_bytes()),
-    };
-    let body = if too_large {
-        None
-    } else {
-        match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
-            Ok(collected) => collected.ok().map(|c| c.to_bytes()),
-            Err(_) => {
-                return Ok(match site {
-                    Site::Scim(app) => app.timed_out(&parts),
-                    Site::Admin(admin) => admin.timed_out(),
-                }
-                .map(Full::new));
-            }
-        }
-    };
-    Ok(match site {
-        Site::Scim(app) => app.respond(parts, body).await,
-        Site::Admin(admin) => admin.respond(&parts, body),
-    }
-    .map(Full::new))
-}
-
-/// Accepts on the admin listener; never resolves without one.
-async fn accept_admin(
-    admin: &Option<(TcpListener, Arc<Admin>)>,
-) -> std::io::Result<(TcpStream, Site)> {
-    match admin {
-        Some((l, a)) => l.accept().await.map(|(s, _)| (s, Site::Admin(a.clone()))),
-        None => std::future::pending().await,
-    }
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return std::future::pending().await,
-            };
-        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-}
+use http_body_util::Full;
+use hyper::service::service_fn;
+use scim_example_support::serve::{self, Site};
+use scim_example_support::{Start, start};
 
 #[tokio::main]
 async fn main() {
@@ -90,79 +24,11 @@ async fn main() {
         Start::Serve(s) => s,
         Start::Exit(code) => std::process::exit(code),
     };
-    let listener = match TcpListener::bind(server.args.bind).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: binding {}: {e}", server.args.bind);
-            std::process::exit(1);
-        }
-    };
-    // The admin page: a failure to bind is logged, never fatal.
-    let admin = match server.admin {
-        Some(a) => match TcpListener::bind(server.args.admin_bind).await {
-            Ok(l) => {
-                let addr = l.local_addr().unwrap_or(server.args.admin_bind);
-                tracing::info!(admin_bind = %addr, "serving the admin page at /admin");
-                Some((l, a))
-            }
-            Err(e) => {
-                tracing::error!(
-                    "admin page not served: binding {}: {e}",
-                    server.args.admin_bind
-                );
-                None
-            }
-        },
-        None => None,
-    };
-    let tls = server.tls.map(tokio_rustls::TlsAcceptor::from);
-    // A client gets `--request-timeout` for its headers (hyper closes the connection after
-    // it) and as much again for its body (408).
-    let timeout = server.args.request_timeout;
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(timeout);
-    builder.http2().timer(TokioTimer::new());
-    let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown_signal());
-    loop {
-        let (stream, site) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((s, _)) => (s, Site::Scim(server.app.clone())),
-                Err(e) => { tracing::warn!("accept: {e}"); continue; }
-            },
-            accepted = accept_admin(&admin) => match accepted {
-                Ok(a) => a,
-                Err(e) => { tracing::warn!("accept (admin): {e}"); continue; }
-            },
-            () = &mut shutdown => break,
-        };
-        let service = hyper::service::service_fn(move |req| handle(site.clone(), timeout, req));
-        let watcher = graceful.watcher();
-        let tls = tls.clone();
-        let builder = builder.clone();
-        tokio::spawn(async move {
-            let result = match tls {
-                Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(s) => {
-                        let conn = builder.serve_connection(TokioIo::new(s), service);
-                        watcher.watch(conn.into_owned()).await
-                    }
-                    Err(e) => return tracing::debug!("TLS handshake: {e}"),
-                },
-                None => {
-                    let conn = builder.serve_connection(TokioIo::new(stream), service);
-                    watcher.watch(conn.into_owned()).await
-                }
-            };
-            if let Err(e) = result {
-                tracing::debug!("connection: {e}");
-            }
-        });
-    }
-    tracing::info!("shutting down: finishing in-flight requests");
-    graceful.shutdown().await;
-    scim_example_support::logging::flush();
+    serve::run(server, |site: Site| {
+        service_fn(move |req| {
+            let site = site.clone();
+            async move { Ok::<_, Infallible>(site.answer(req).await.map(Full::<Bytes>::new)) }
+        })
+    })
+    .await;
 }
