@@ -120,8 +120,14 @@ fn decimals_keep_their_value_through_text() {
             r#"{{"schemas":["{USER_SCHEMA}","{ACME}"],"userName":"w","{ACME}":{{"costCenterCode":"c","hourlyRate":{text}}}}}"#
         );
         let sent: Value = serde_json::from_str(&body).expect("json");
-        let out = validate_resource(&users, sent, Mode::Create, None, &ValidateOptions::default())
-            .expect("valid");
+        let out = validate_resource(
+            &users,
+            sent,
+            Mode::Create,
+            None,
+            &ValidateOptions::default(),
+        )
+        .expect("valid");
         let stored = serde_json::to_string(&out).expect("print");
         let read: Value = serde_json::from_str(&stored).expect("parse stored");
         let rate = &read[ACME]["hourlyRate"];
