@@ -15,6 +15,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use scim_example_support::admin::Admin;
+use scim_example_support::net::shutdown_signal;
 use scim_example_support::{App, Start, start};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -68,52 +69,17 @@ async fn accept_admin(
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return std::future::pending().await,
-            };
-        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-}
-
 #[tokio::main]
-async fn main() {
+async fn main() -> std::io::Result<()> {
     let server = match start() {
         Start::Serve(s) => s,
         Start::Exit(code) => std::process::exit(code),
     };
-    let listener = match TcpListener::bind(server.args.bind).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: binding {}: {e}", server.args.bind);
-            std::process::exit(1);
-        }
-    };
-    // The admin page: a failure to bind is logged, never fatal.
-    let admin = match server.admin {
-        Some(a) => match TcpListener::bind(server.args.admin_bind).await {
-            Ok(l) => {
-                let addr = l.local_addr().unwrap_or(server.args.admin_bind);
-                tracing::info!(admin_bind = %addr, "serving the admin page at /admin");
-                Some((l, a))
-            }
-            Err(e) => {
-                tracing::error!(
-                    "admin page not served: binding {}: {e}",
-                    server.args.admin_bind
-                );
-                None
-            }
-        },
-        None => None,
+    let listeners = server.bind();
+    let listener = TcpListener::from_std(listeners.scim)?;
+    let admin = match (listeners.admin, server.admin) {
+        (Some(l), Some(a)) => Some((TcpListener::from_std(l)?, a)),
+        _ => None,
     };
     let tls = server.tls.map(tokio_rustls::TlsAcceptor::from);
     // A client gets `--request-timeout` for its headers (hyper closes the connection after
@@ -165,4 +131,5 @@ async fn main() {
     tracing::info!("shutting down: finishing in-flight requests");
     graceful.shutdown().await;
     scim_example_support::logging::flush();
+    Ok(())
 }
