@@ -15,7 +15,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use scim_example_support::admin::Admin;
-use scim_example_support::net::shutdown_signal;
+use scim_example_support::net::{shutdown_signal, worker_runtimes};
 use scim_example_support::{App, Start, start};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -69,7 +69,8 @@ async fn accept_admin(
     }
 }
 
-#[tokio::main]
+// Accepts on one thread; each connection then runs on one of the per-core runtimes.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
     let server = match start() {
         Start::Serve(s) => s,
@@ -91,9 +92,10 @@ async fn main() -> std::io::Result<()> {
         .timer(TokioTimer::new())
         .header_read_timeout(timeout);
     builder.http2().timer(TokioTimer::new());
+    let workers = worker_runtimes()?;
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown_signal());
-    loop {
+    for n in 0.. {
         let (stream, site) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((s, _)) => (s, Site::Scim(server.app.clone())),
@@ -109,7 +111,13 @@ async fn main() -> std::io::Result<()> {
         let watcher = graceful.watcher();
         let tls = tls.clone();
         let builder = builder.clone();
-        tokio::spawn(async move {
+        let Ok(stream) = stream.into_std() else {
+            continue;
+        };
+        workers[n % workers.len()].spawn(async move {
+            let Ok(stream) = TcpStream::from_std(stream) else {
+                return;
+            };
             let result = match tls {
                 Some(acceptor) => match acceptor.accept(stream).await {
                     Ok(s) => {

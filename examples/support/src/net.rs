@@ -50,6 +50,38 @@ impl Server {
     }
 }
 
+/// Starts one single-threaded tokio runtime per core (at least one), each driving its own
+/// thread, and returns their handles. A server that hands each accepted connection to one
+/// of them (round robin) keeps a connection's work on one thread: no work stealing, no
+/// wake-ups of another worker per request. The threads end with the process.
+///
+/// # Errors
+///
+/// When a thread or a runtime cannot be created.
+pub fn worker_runtimes() -> std::io::Result<Vec<tokio::runtime::Handle>> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (0..cores)
+        .map(|i| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::Builder::new()
+                .name(format!("scim-worker-{i}"))
+                .spawn(move || {
+                    match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(rt) => {
+                            let _ = tx.send(Ok(rt.handle().clone()));
+                            rt.block_on(std::future::pending::<()>());
+                        }
+                        Err(e) => drop(tx.send(Err(e))),
+                    }
+                })?;
+            rx.recv().map_err(std::io::Error::other)?
+        })
+        .collect()
+}
+
 /// Resolves on Ctrl-C or (on Unix) SIGTERM; never when neither can be listened for.
 pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
@@ -78,6 +110,19 @@ mod tests {
         // A non-blocking listener with nobody connecting answers WouldBlock at once.
         let e = l.accept().unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+    }
+
+    #[test]
+    fn worker_runtimes_run_tasks_on_their_own_threads() {
+        let workers = worker_runtimes().unwrap();
+        assert!(!workers.is_empty());
+        let main = std::thread::current().id();
+        for w in &workers {
+            let (tx, rx) = std::sync::mpsc::channel();
+            w.spawn(async move { tx.send(std::thread::current().id()).unwrap() });
+            let ran_on = rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+            assert_ne!(ran_on, main);
+        }
     }
 
     #[test]
