@@ -90,8 +90,9 @@ async fn main() -> std::io::Result<()> {
         Start::Serve(s) => s,
         Start::Exit(code) => std::process::exit(code),
     };
-    // The admin page on its own listener: a failure to bind is logged, never fatal.
-    if let Some(admin) = server.admin {
+    let listeners = server.bind();
+    // The admin page on its own listener (a failure to bind was logged, never fatal).
+    if let (Some(admin), Some(listener)) = (server.admin, listeners.admin) {
         let admin = web::Data::from(admin);
         let http = HttpServer::new(move || {
             actix_web::App::new()
@@ -101,20 +102,12 @@ async fn main() -> std::io::Result<()> {
         .workers(1)
         .disable_signals();
         let http = match &server.tls {
-            Some(tls) => http.bind_rustls_0_23(server.args.admin_bind, (**tls).clone()),
-            None => http.bind(server.args.admin_bind),
+            Some(tls) => http.listen_rustls_0_23(listener, (**tls).clone()),
+            None => http.listen(listener),
         };
         match http {
-            Ok(h) => {
-                for addr in h.addrs() {
-                    tracing::info!(admin_bind = %addr, "serving the admin page at /admin");
-                }
-                actix_web::rt::spawn(h.run());
-            }
-            Err(e) => tracing::error!(
-                "admin page not served: binding {}: {e}",
-                server.args.admin_bind
-            ),
+            Ok(h) => drop(actix_web::rt::spawn(h.run())),
+            Err(e) => tracing::error!("admin page not served: {e}"),
         }
     }
     let app = web::Data::from(server.app);
@@ -126,19 +119,12 @@ async fn main() -> std::io::Result<()> {
             .default_service(web::to(scim))
     })
     .client_request_timeout(timeout);
-    let http = match server.tls {
-        Some(tls) => http.bind_rustls_0_23(server.args.bind, (*tls).clone()),
-        None => http.bind(server.args.bind),
-    };
-    match http {
-        Ok(h) => {
-            let result = h.run().await;
-            scim_example_support::logging::flush();
-            result
-        }
-        Err(e) => {
-            eprintln!("error: binding {}: {e}", server.args.bind);
-            std::process::exit(1);
-        }
-    }
+    let result = match server.tls {
+        Some(tls) => http.listen_rustls_0_23(listeners.scim, (*tls).clone()),
+        None => http.listen(listeners.scim),
+    }?
+    .run()
+    .await;
+    scim_example_support::logging::flush();
+    result
 }

@@ -23,7 +23,8 @@ fn router(site: Site) -> axum::Router {
         .fallback(move |req: Request| async move { site.answer(req).await.map(Body::from) })
 }
 
-#[tokio::main]
+// Accepts on this thread; the connections run on the per-core runtimes of `serve::run`.
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let server = match start() {
         Start::Serve(s) => s,

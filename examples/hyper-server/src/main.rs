@@ -18,7 +18,8 @@ use hyper::service::service_fn;
 use scim_example_support::serve::{self, Site};
 use scim_example_support::{Start, start};
 
-#[tokio::main]
+// Accepts on this thread; the connections run on the per-core runtimes of `serve::run`.
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let server = match start() {
         Start::Serve(s) => s,

@@ -213,3 +213,65 @@ fn oversized_bodies_are_refused_with_413() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn writes_with_a_token_another_process_revoked_fail_on_the_next_request() {
+    let dir = temp_dir("revoke-writes");
+    let db = dir.join("scim.db");
+    let (ok, out, err) = admin(&db, &["integrations", "create", "Entra"]);
+    assert!(ok, "{err}");
+    let first = out.trim().to_owned();
+    let server = serve(&db);
+    let user = |name: &str| {
+        format!(
+            r#"{{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"{name}"}}"#
+        )
+    };
+    let (status, body) = request(server.port, "POST", "/scim/v2/Users", &first, &user("a"));
+    assert_eq!(status, 201, "{body}");
+    let id = serde_json::from_str::<serde_json::Value>(&body).expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let deactivate = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":false}]}"#;
+    let path = format!("/scim/v2/Users/{id}");
+    let (status, _) = request(server.port, "PATCH", &path, &first, deactivate);
+    assert_eq!(status, 200);
+
+    // Rotated by the command line (another process): the old token's very next write fails.
+    let (ok, out, _) = admin(&db, &["integrations", "rotate", "Entra"]);
+    assert!(ok);
+    let second = out.trim().to_owned();
+    for (method, path, body) in [
+        ("PATCH", path.as_str(), deactivate),
+        ("POST", "/scim/v2/Users", user("b").as_str()),
+        ("DELETE", path.as_str(), ""),
+    ] {
+        let (status, _) = request(server.port, method, path, &first, body);
+        assert_eq!(status, 401, "{method} with the rotated token");
+    }
+    let (status, _) = request(server.port, "PATCH", &path, &second, deactivate);
+    assert_eq!(status, 200, "the new token writes");
+
+    // Deleted: no write with it succeeds any more, and nothing was written.
+    let (ok, _, _) = admin(&db, &["integrations", "delete", "Entra"]);
+    assert!(ok);
+    let (status, _) = request(server.port, "POST", "/scim/v2/Users", &second, &user("c"));
+    assert_eq!(status, 401);
+    let (status, _) = request(server.port, "DELETE", &path, &second, "");
+    assert_eq!(status, 401);
+    let (ok, out, _) = admin(&db, &["integrations", "create", "Okta"]);
+    assert!(ok);
+    let third = out.trim().to_owned();
+    let (status, _) = request(server.port, "GET", &path, &third, "");
+    assert_eq!(status, 200, "the refused DELETEs removed nothing");
+    let (status, body) = request(server.port, "GET", "/scim/v2/Users", &third, "");
+    assert_eq!(status, 200);
+    let list: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(
+        list["totalResults"], 1,
+        "the refused POSTs created nothing: {body}"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http::request::Parts;
-use http::{Request, Response, header};
+use http::{Method, Request, Response, header};
 use scim_core::Error;
 use scim_core::service::{
     AuthFailure, Authenticator, ScimService, ServiceSettings, error_response,
@@ -128,9 +128,13 @@ impl App {
         let verified = settings
             .parse_authorization(&parts.headers)
             .and_then(|token| {
-                let record = store
-                    .find_by_token(token.id())
-                    .map_err(|e| settings.error(AuthErrorKind::Store(e)))?;
+                // A read is checked on a reader connection, a write on the writer's.
+                let record = if matches!(parts.method, Method::GET | Method::HEAD) {
+                    store.find_by_token(token.id())
+                } else {
+                    store.find_by_token_before_write(token.id())
+                }
+                .map_err(|e| settings.error(AuthErrorKind::Store(e)))?;
                 let now = self.tokens.clock().now();
                 let v = settings.verify_record(&token, record.as_deref(), now)?;
                 if v.record_use_due() {
@@ -191,8 +195,9 @@ impl App {
     /// it exceeded [`App::max_body_bytes`] (413).
     pub async fn respond(&self, mut parts: Parts, body: Option<Bytes>) -> Response<Bytes> {
         let start = Instant::now();
+        // Kept for the log line without copying: the method and URI share their storage.
         let method = parts.method.clone();
-        let path = parts.uri.path().to_owned();
+        let uri = parts.uri.clone();
         let plain = false;
         let (response, who) = match self.authenticate(&parts) {
             Err(f) => {
@@ -200,29 +205,26 @@ impl App {
                 if let Some(h) = f.www_authenticate {
                     r.headers_mut().insert(header::WWW_AUTHENTICATE, h);
                 }
-                (r, String::from("-"))
+                (r, None)
             }
-            Ok(ctx) => {
-                let who = ctx.integration_name().to_owned();
-                match body {
-                    None => (
-                        error_response(&Error::status(413, "the request body is too large"), plain),
-                        who,
-                    ),
-                    Some(body) => {
-                        parts.extensions.insert(ctx);
-                        let r = self.service.handle(Request::from_parts(parts, body)).await;
-                        (r, who)
-                    }
+            Ok(ctx) => match body {
+                None => (
+                    error_response(&Error::status(413, "the request body is too large"), plain),
+                    Some(ctx),
+                ),
+                Some(body) => {
+                    parts.extensions.insert(ctx.clone());
+                    let r = self.service.handle(Request::from_parts(parts, body)).await;
+                    (r, Some(ctx))
                 }
-            }
+            },
         };
         tracing::info!(
             method = %method,
-            path = %path,
+            path = %uri.path(),
             status = response.status().as_u16(),
             ms = format_args!("{:.3}", start.elapsed().as_secs_f64() * 1000.0),
-            integration = %who,
+            integration = %who.as_ref().map_or("-", |c| c.integration_name()),
             "request"
         );
         response

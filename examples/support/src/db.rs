@@ -6,8 +6,10 @@
 //! connection waits up to [`BUSY_TIMEOUT`] for another process (the admin command run while
 //! the server serves), so `SQLITE_BUSY` does not reach a client.
 //!
-//! Reads go to a few **reader connections** beside it (`query_only`, each behind its own
-//! mutex), so a read neither waits for a write nor for another read: in WAL mode a reader
+//! Reads go to the writer when it is free (its page cache survives its own commits, a
+//! reader's is dropped after every commit of another connection) and otherwise to a few
+//! **reader connections** beside it (`query_only`, each behind its own mutex), so a read
+//! neither waits for a write nor for another read: in WAL mode a reader
 //! sees the last commit when its transaction begins. A read that takes several statements
 //! runs in one read transaction, so it sees one state of the database.
 //! An in-memory database (tests) has no readers: its one connection serves everything.
@@ -209,9 +211,9 @@ impl Database {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A connection for a read of one statement (which is its own transaction): a free
-    /// reader if there is one, else the next in turn (waiting for it); the writer when the
-    /// database has no readers.
+    /// A connection for a read of one statement (which is its own transaction): the writer
+    /// if it is free, else a free reader, else the next reader in turn (waiting for it); the
+    /// writer when the database has no readers. Never hold the guard while writing.
     ///
     /// # Errors
     ///
@@ -222,7 +224,13 @@ impl Database {
         } else {
             let n = self.readers.len();
             let first = self.next_reader.fetch_add(1, Ordering::Relaxed) % n;
-            let free = (0..n).find_map(|i| self.readers[(first + i) % n].try_lock().ok());
+            // The writer first when it is free: a reader drops its whole page cache whenever
+            // another connection committed, the writer's survives its own commits.
+            let free = self
+                .conn
+                .try_lock()
+                .ok()
+                .or_else(|| (0..n).find_map(|i| self.readers[(first + i) % n].try_lock().ok()));
             match free {
                 Some(c) => c,
                 None => self.readers[first]

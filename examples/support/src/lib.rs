@@ -8,6 +8,7 @@
 //! - [`cli`]: the command line (`serve`, `integrations ...`) and the admin commands.
 //! - [`admin::Admin`]: the integrations admin page under `/admin` (`--admin-bind`).
 //! - [`logging`]: the log's writer thread, so a slow standard error never stalls a request.
+//! - [`net`]: binding the listeners ([`Server::bind`]), waiting for Ctrl-C or SIGTERM.
 //! - [`serve`]: the listeners, TLS, timeouts and graceful stop of the examples on hyper 1
 //!   (hyper, axum).
 //! - [`app::App`]: authentication, the request log line, the body limit, the first-start
@@ -30,6 +31,7 @@ pub mod backend;
 pub mod cli;
 pub mod db;
 pub mod logging;
+pub mod net;
 pub mod pg;
 pub mod serve;
 pub mod store;

@@ -23,6 +23,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::admin::Admin;
+use crate::net::{shutdown_signal, worker_runtimes};
 use crate::{App, Server};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -75,23 +76,14 @@ impl Site {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = term.recv() => {} }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-}
-
 /// Binds `--bind` (exiting with a message when it cannot) and `--admin-bind` (a failure
-/// there is logged, never fatal), then serves every connection with the service `make`
-/// builds for its [`Site`], over TLS when `--tls-cert`/`--tls-key` were given, until
-/// Ctrl-C or SIGTERM; in-flight requests finish before it returns.
+/// there is logged, never fatal) with [`Server::bind`], then serves every connection with
+/// the service `make` builds for its [`Site`], over TLS when `--tls-cert`/`--tls-key` were
+/// given, until Ctrl-C or SIGTERM; in-flight requests finish before it returns.
+///
+/// The caller's runtime only accepts (a current-thread runtime is enough): each connection
+/// is handed to one of the per-core runtimes of [`worker_runtimes`], round robin, and stays
+/// on its thread, so no request wakes another worker.
 ///
 /// A client gets `--request-timeout` for its headers (the connection is closed after it)
 /// and as much again for its body (408).
@@ -105,33 +97,29 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    let listener = match TcpListener::bind(server.args.bind).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: binding {}: {e}", server.args.bind);
+    let listeners = server.bind();
+    let timeout = server.args.request_timeout;
+    let (listener, workers) = match (TcpListener::from_std(listeners.scim), worker_runtimes()) {
+        (Ok(l), Ok(w)) => (l, w),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: serving on {}: {e}", server.args.bind);
             crate::logging::flush();
             std::process::exit(1);
         }
     };
-    let timeout = server.args.request_timeout;
-    let admin = match server.admin {
-        Some(a) => match TcpListener::bind(server.args.admin_bind).await {
-            Ok(l) => {
-                let addr = l.local_addr().unwrap_or(server.args.admin_bind);
-                tracing::info!(admin_bind = %addr, "serving the admin page at /admin");
-                let site = Site {
-                    target: Target::Admin(a),
-                    timeout,
-                };
-                Some((l, site))
-            }
-            Err(e) => {
-                let addr = server.args.admin_bind;
-                tracing::error!("admin page not served: binding {addr}: {e}");
-                None
-            }
-        },
-        None => None,
+    let admin = match (listeners.admin.map(TcpListener::from_std), server.admin) {
+        (Some(Ok(l)), Some(a)) => Some((
+            l,
+            Site {
+                target: Target::Admin(a),
+                timeout,
+            },
+        )),
+        (Some(Err(e)), _) => {
+            tracing::error!("admin page not served: {e}");
+            None
+        }
+        _ => None,
     };
     let scim = Site {
         target: Target::Scim(server.app),
@@ -146,7 +134,7 @@ where
     builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown_signal());
-    loop {
+    for n in 0.. {
         let (stream, site) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((s, _)) => (s, scim.clone()),
@@ -161,7 +149,14 @@ where
         let service = make(site);
         let watcher = graceful.watcher();
         let (tls, builder) = (tls.clone(), builder.clone());
-        tokio::spawn(async move {
+        // The connection runs on one of the per-core runtimes, round robin.
+        let Ok(stream) = stream.into_std() else {
+            continue;
+        };
+        workers[n % workers.len()].spawn(async move {
+            let Ok(stream) = TcpStream::from_std(stream) else {
+                return;
+            };
             let result = match tls {
                 Some(acceptor) => {
                     match tokio::time::timeout(timeout, acceptor.accept(stream)).await {

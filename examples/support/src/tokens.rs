@@ -44,10 +44,46 @@ fn created_key(i: &Integration) -> i64 {
         .unwrap_or(0)
 }
 
+/// The record of the integration that holds `token`, read with one statement on `conn`.
+fn find_by_token(
+    conn: &rusqlite::Connection,
+    token: TokenId,
+) -> Result<Option<Arc<Integration>>, StoreError> {
+    let data: Option<String> = conn
+        .prepare_cached(
+            "SELECT i.data FROM tokens t JOIN integrations i
+               ON i.tenant = t.tenant AND i.id = t.integration_id
+             WHERE t.token_id = ?1",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![token.as_str()], |r| r.get(0))
+                .optional()
+        })
+        .map_err(backend)?;
+    data.map(|d| decode(&d).map(Arc::new)).transpose()
+}
+
 impl SqliteTokenStore {
     /// A store on `db`.
     pub fn new(db: Arc<Database>) -> Self {
         SqliteTokenStore { db }
+    }
+
+    /// [`TokenStore::find_by_token`] on the writer connection, for a request that writes
+    /// next. A reader connection drops its whole page cache when another connection has
+    /// committed since its last read, so under a stream of writes every lookup on a reader
+    /// read its pages from the file again; the writer's cache stays valid across its own
+    /// commits (it is dropped only when another process wrote). One statement, its own
+    /// read transaction: it sees the last commit, so revocation stays immediate.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the database fails.
+    pub fn find_by_token_on_writer(
+        &self,
+        token: TokenId,
+    ) -> Result<Option<Arc<Integration>>, StoreError> {
+        find_by_token(&self.db.lock(), token)
     }
 
     fn read(
@@ -209,18 +245,7 @@ impl TokenStore for SqliteTokenStore {
 
     fn find_by_token(&self, token: TokenId) -> Result<Option<Arc<Integration>>, StoreError> {
         let conn = self.db.reader().map_err(backend)?;
-        let data: Option<String> = conn
-            .prepare_cached(
-                "SELECT i.data FROM tokens t JOIN integrations i
-                   ON i.tenant = t.tenant AND i.id = t.integration_id
-                 WHERE t.token_id = ?1",
-            )
-            .and_then(|mut s| {
-                s.query_row(params![token.as_str()], |r| r.get(0))
-                    .optional()
-            })
-            .map_err(backend)?;
-        data.map(|d| decode(&d).map(Arc::new)).transpose()
+        find_by_token(&conn, token)
     }
 
     fn record_use(&self, token: TokenId, at: Timestamp) -> Result<(), StoreError> {

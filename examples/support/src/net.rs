@@ -1,0 +1,133 @@
+//! What every server does around its framework: binding the SCIM and admin listeners and
+//! waiting for Ctrl-C or SIGTERM.
+
+use std::net::{SocketAddr, TcpListener};
+
+use crate::Server;
+
+/// The listeners of a [`Server`], bound and non-blocking (ready for tokio's `from_std` or
+/// actix-web's `listen`).
+#[derive(Debug)]
+pub struct Listeners {
+    /// The SCIM API on `--bind`.
+    pub scim: TcpListener,
+    /// The admin page on `--admin-bind`; `None` without an admin page or when binding it
+    /// failed (logged: the SCIM API is served without it).
+    pub admin: Option<TcpListener>,
+}
+
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let listener = TcpListener::bind(addr)?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+impl Server {
+    /// Binds the SCIM listener (an error is printed and the process exits with 1) and the
+    /// admin page's when there is one (an error is logged, never fatal).
+    pub fn bind(&self) -> Listeners {
+        let scim = match bind(self.args.bind) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: binding {}: {e}", self.args.bind);
+                crate::logging::flush();
+                std::process::exit(1);
+            }
+        };
+        let admin_bind = self.args.admin_bind;
+        let admin = self.admin.as_ref().and_then(|_| match bind(admin_bind) {
+            Ok(l) => {
+                let addr = l.local_addr().unwrap_or(admin_bind);
+                tracing::info!(admin_bind = %addr, "serving the admin page at /admin");
+                Some(l)
+            }
+            Err(e) => {
+                tracing::error!("admin page not served: binding {admin_bind}: {e}");
+                None
+            }
+        });
+        Listeners { scim, admin }
+    }
+}
+
+/// Starts one single-threaded tokio runtime per core (at least one), each driving its own
+/// thread, and returns their handles. A server that hands each accepted connection to one
+/// of them (round robin) keeps a connection's work on one thread: no work stealing, no
+/// wake-ups of another worker per request. The threads end with the process.
+///
+/// # Errors
+///
+/// When a thread or a runtime cannot be created.
+pub fn worker_runtimes() -> std::io::Result<Vec<tokio::runtime::Handle>> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (0..cores)
+        .map(|i| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::Builder::new()
+                .name(format!("scim-worker-{i}"))
+                .spawn(move || {
+                    match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(rt) => {
+                            let _ = tx.send(Ok(rt.handle().clone()));
+                            rt.block_on(std::future::pending::<()>());
+                        }
+                        Err(e) => drop(tx.send(Err(e))),
+                    }
+                })?;
+            rx.recv().map_err(std::io::Error::other)?
+        })
+        .collect()
+}
+
+/// Resolves on Ctrl-C or (on Unix) SIGTERM; never when neither can be listened for.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listeners_are_non_blocking() {
+        let l = bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        // A non-blocking listener with nobody connecting answers WouldBlock at once.
+        let e = l.accept().unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+    }
+
+    #[test]
+    fn worker_runtimes_run_tasks_on_their_own_threads() {
+        let workers = worker_runtimes().unwrap();
+        assert!(!workers.is_empty());
+        let main = std::thread::current().id();
+        for w in &workers {
+            let (tx, rx) = std::sync::mpsc::channel();
+            w.spawn(async move { tx.send(std::thread::current().id()).unwrap() });
+            let ran_on = rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+            assert_ne!(ran_on, main);
+        }
+    }
+
+    #[test]
+    fn a_taken_address_fails_to_bind() {
+        let l = bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        assert!(bind(l.local_addr().unwrap()).is_err());
+    }
+}
