@@ -945,7 +945,7 @@ fn check_immutable_whole(
 /// Whether the elements of `attr` are identified by `value` alone (its `value` can never be
 /// edited in place, like Group `members`): a re-sent element with the same `value` is the
 /// same element.
-fn identified_by_value(attr: &AttributeDef) -> bool {
+pub(super) fn identified_by_value(attr: &AttributeDef) -> bool {
     attr.sub_attribute("value")
         .is_some_and(|v| v.mutability == Mutability::Immutable)
 }
@@ -1131,7 +1131,11 @@ fn add_elements(
 
 /// Appends the elements of `new_items` that `items` does not hold yet; a new element with
 /// `primary: true` clears it on the others. Returns the indices where it was cleared.
-fn append_new(attr: &AttributeDef, items: &mut Vec<Value>, new_items: Vec<Value>) -> Vec<usize> {
+pub(super) fn append_new(
+    attr: &AttributeDef,
+    items: &mut Vec<Value>,
+    new_items: Vec<Value>,
+) -> Vec<usize> {
     let by_value = identified_by_value(attr);
     // Many elements identified by value (a large group's members): index them.
     let mut index: Option<HashSet<String>> = (by_value && new_items.len() > 8).then(|| {

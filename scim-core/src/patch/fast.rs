@@ -11,10 +11,11 @@
 use serde_json::{Map, Value};
 
 use super::PatchOptions;
+use super::engine::{append_new, identified_by_value};
 use super::message::{PatchOpKind, PatchOperation};
 use crate::registry::ResourceSchema;
 use crate::schema::{AttrType, AttributeDef, Mutability};
-use crate::validate::{ValueContext, normalize_value_with};
+use crate::validate::{ValueContext, is_roles, keep_last_primary, normalize_value_with};
 
 /// Applies `op` when it is a case this path covers and its value is valid: `Some(changed)`.
 /// `None`: not such a case (or an invalid value), and nothing was touched; the engine
@@ -33,6 +34,9 @@ pub(super) fn try_apply(
     // A simple value is a string, a number or a boolean (an array or an object, like the
     // members of a group, is the engine's: this bails out before any lookup).
     let value = op.value.as_ref()?;
+    if let Value::Array(elements) = value {
+        return try_append(schema, res, op, elements, options);
+    }
     if !matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
         return None;
     }
@@ -67,6 +71,114 @@ pub(super) fn try_apply(
         },
     };
     set(container, &def.name, new)
+}
+
+/// The second fast path: `add` of an array of objects to a multi-valued complex attribute
+/// whose elements are identified by their `value` (Group `members`, Okta's and Entra's
+/// member add), when the resource already holds a non-empty array under the attribute's
+/// name. The engine appends such elements in place too (its `Truncate` undo); here the
+/// elements are normalised from the borrowed operation (the sub-attributes the schema drops,
+/// like `members.display`, are never copied), then appended by the engine's own
+/// `append_new`. Nothing can fail after the normalisation, so no undo log is needed.
+fn try_append(
+    schema: &ResourceSchema<'_>,
+    res: &mut Map<String, Value>,
+    op: &PatchOperation,
+    elements: &[Value],
+    options: &PatchOptions,
+) -> Option<bool> {
+    if op.op != PatchOpKind::Add {
+        return None;
+    }
+    let text = op.path.as_deref()?;
+    let (name, None) = simple_path(text)? else {
+        return None;
+    };
+    let resolved = schema.resolve_parts(None, name, None).ok()?;
+    let attr = resolved.attr?;
+    if resolved.is_extension
+        || !attr.multi_valued
+        || attr.attr_type != AttrType::Complex
+        || !matches!(attr.mutability, Mutability::ReadWrite | Mutability::WriteOnly)
+        || !identified_by_value(attr)
+        || is_roles(attr)
+    {
+        return None;
+    }
+    match res.get(&attr.name) {
+        Some(Value::Array(items)) if !items.is_empty() => {}
+        _ => return None,
+    }
+    let values = ValueContext::new(options.dialects)
+        .drop_read_only(true)
+        .keep_unknown(options.keep_unknown_attributes);
+    let mut new_items = Vec::with_capacity(elements.len());
+    for element in elements {
+        match element {
+            Value::Null => {}
+            Value::Object(obj) => {
+                if let Some(v) = element_of(attr, obj, &values, text)? {
+                    new_items.push(v);
+                }
+            }
+            // Not an element object: the engine's error (or coercion).
+            _ => return None,
+        }
+    }
+    if new_items.is_empty() {
+        // Nothing left: the engine unassigns the attribute.
+        return None;
+    }
+    if attr.sub_attribute("primary").is_some() {
+        keep_last_primary(&mut new_items);
+    }
+    let Some(Value::Array(items)) = res.get_mut(&attr.name) else {
+        return None;
+    };
+    let len = items.len();
+    let primaries = append_new(attr, items, new_items);
+    Some(items.len() != len || !primaries.is_empty())
+}
+
+/// One element of [`try_append`] normalised as the engine's normalisation does it
+/// (`normalize_complex`): sub-attributes in the object's order, readOnly and unknown ones
+/// dropped (unknown ones kept when the context says so), a null one removed, each value
+/// checked against its sub-attribute. `Some(None)`: nothing left (the element is skipped).
+/// `None`: a case left to the engine (an invalid value, a nested array or object).
+fn element_of(
+    attr: &AttributeDef,
+    obj: &Map<String, Value>,
+    values: &ValueContext,
+    text: &str,
+) -> Option<Option<Value>> {
+    let mut out = Map::new();
+    for (key, value) in obj {
+        let Some(sub) = attr.sub_attribute(key) else {
+            if values.keep_unknown {
+                out.insert(key.clone(), value.clone());
+            }
+            continue;
+        };
+        if values.drop_read_only && sub.mutability == Mutability::ReadOnly {
+            continue;
+        }
+        if sub.multi_valued || sub.attr_type == AttrType::Complex {
+            return None;
+        }
+        let v = match value {
+            Value::Null => Value::Null,
+            Value::String(_) | Value::Number(_) | Value::Bool(_) => {
+                normalize_value_with(sub, value.clone(), values, text).ok()?
+            }
+            Value::Array(_) | Value::Object(_) => return None,
+        };
+        if v.is_null() {
+            out.remove(&sub.name);
+        } else {
+            out.insert(sub.name.clone(), v);
+        }
+    }
+    Some((!out.is_empty()).then_some(Value::Object(out)))
 }
 
 /// Neither multi-valued nor readOnly nor immutable: a value that passes the type checks can
@@ -121,7 +233,7 @@ fn set(map: &mut Map<String, Value>, key: &str, new: Value) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::patch::{PatchOp, apply_checked};
+    use crate::patch::{PatchOp, apply_engine};
     use crate::registry::Registry;
     use serde_json::json;
 
@@ -270,11 +382,185 @@ mod tests {
                 assert_eq!(via_fast, user(), "{o}: untouched when not taken");
             }
             let mut via_engine = user();
-            let engine = apply_checked(&schema, &mut via_engine, &patch, &options);
+            let engine = apply_engine(&schema, &mut via_engine, &patch, &options);
             if let Some(changed) = taken {
                 assert_eq!(engine, Ok(changed), "{o}");
                 assert_eq!(via_fast, via_engine, "{o}");
             }
         }
+    }
+
+    /// A registry with a `Team` resource type whose `links` are identified by value (an
+    /// immutable `value`) and carry `primary`, and whose `owners` are required.
+    fn team_registry() -> Registry {
+        use crate::schema::{ResourceType, Schema};
+        let by_value = |name: &str| {
+            AttributeDef::new(name, AttrType::Complex)
+                .multi_valued()
+                .sub_attributes(vec![
+                    AttributeDef::new("value", AttrType::String).mutability(Mutability::Immutable),
+                    AttributeDef::new("display", AttrType::String)
+                        .mutability(Mutability::ReadOnly),
+                    AttributeDef::new("primary", AttrType::Boolean),
+                    AttributeDef::new("weight", AttrType::Integer),
+                    AttributeDef::new("tags", AttrType::String).multi_valued(),
+                ])
+        };
+        let mut registry = Registry::new();
+        registry
+            .add_schema(Schema {
+                id: "urn:example:schemas:Team".into(),
+                name: "Team".into(),
+                description: String::new(),
+                attributes: vec![
+                    AttributeDef::new("displayName", AttrType::String).required(),
+                    by_value("links"),
+                    by_value("owners").required(),
+                ],
+            })
+            .unwrap();
+        registry
+            .add_resource_type(ResourceType {
+                id: "Team".into(),
+                name: "Team".into(),
+                endpoint: "/Teams".into(),
+                description: String::new(),
+                schema: "urn:example:schemas:Team".into(),
+                schema_extensions: Vec::new(),
+            })
+            .unwrap();
+        registry
+    }
+
+    /// Every add of elements gives the same outcome with the member fast path as through the
+    /// engine alone (resource, changed flag, error), over groups in several shapes, many
+    /// element values, op spellings, paths and options; untaken operations leave the
+    /// resource untouched; the common cases are taken.
+    #[test]
+    fn append_agrees_with_the_engine() {
+        let core = Registry::core();
+        let team = team_registry();
+        let members = |v: Value| {
+            json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "id": "g1",
+                "displayName": "Admins",
+                "members": v,
+            })
+        };
+        let groups = [
+            members(json!([{"value": "a", "display": "A"}, {"value": "b"}])),
+            members(json!([{"value": "a", "$ref": "https://x/Users/a", "type": "User"}])),
+            members(json!([{"display": "no value"}, {"value": 7}, "bare"])),
+            members(json!([])),
+            members(json!(null)),
+            json!({"schemas": [], "displayName": "Admins", "Members": [{"value": "a"}]}),
+            json!({"schemas": [], "displayName": "Admins", "members": [{"value": "a"}], "MEMBERS": []}),
+            json!({"schemas": [], "displayName": "Admins"}),
+        ];
+        let teams = [
+            json!({"displayName": "T", "links": [{"value": "a", "primary": true}], "owners": [{"value": "o"}]}),
+            json!({"displayName": "T", "links": [{"value": "a"}], "owners": [{"value": "o"}], "OWNERS": []}),
+            json!({"displayName": "T", "owners": [{"value": "o"}], "Owners": [{"value": "p"}]}),
+        ];
+        let many: Vec<Value> = (0..12).map(|i| json!({"value": format!("n{i}")})).collect();
+        let mut many_dup = many.clone();
+        many_dup.push(json!({"value": "a"}));
+        many_dup.push(json!({"value": "n3"}));
+        let values = [
+            json!([{"value": "c", "display": "C"}]),
+            json!([{"value": "a"}]),
+            json!([{"value": "A"}]),
+            json!([{"Value": "c"}]),
+            json!([{"value": "a", "display": "again"}]),
+            json!([{"value": "c"}, {"value": "c"}]),
+            json!([{"value": "c", "$ref": "https://x/Users/c", "type": "User"}]),
+            json!([{"value": "c", "type": 5}]),
+            json!([{"value": 5}]),
+            json!([{"value": null, "display": "D"}]),
+            json!([{"display": "only"}]),
+            json!([{"value": "c", "value2": 1}]),
+            json!([{"value": "c", "VALUE": "d"}]),
+            json!([{"value": "c", "Value": null}]),
+            json!([]),
+            json!([null]),
+            json!([null, {"value": "d"}]),
+            json!([{"value": ["x"]}]),
+            json!([{"value": {"x": 1}}]),
+            json!([{"value": []}]),
+            json!(["c"]),
+            json!([["c"]]),
+            json!([{}]),
+            json!({"value": "c"}),
+            json!("c"),
+            json!(null),
+            json!([{"value": "c", "primary": true}]),
+            json!([{"value": "c", "primary": "True"}, {"value": "d", "primary": true}]),
+            json!([{"value": "c", "primary": "maybe"}]),
+            json!([{"value": "c", "primary": true}, {"value": "a", "primary": true}]),
+            json!([{"value": "a", "primary": true}]),
+            json!([{"value": "c", "weight": 2.0}]),
+            json!([{"value": "c", "weight": 2.5}]),
+            json!([{"value": "c", "tags": ["x"]}]),
+            json!([{"value": 7}]),
+            json!([{"display": "no value"}]),
+            Value::Array(many.clone()),
+            Value::Array(many_dup),
+        ];
+        let ops = ["add", "Add", "ADD", "replace"];
+        let paths = [
+            "members", "Members", "links", "owners", "LINKS", "members.value",
+            "members[value eq \"a\"]", "displayName", "emails",
+        ];
+        let mut dialects_off = crate::dialects::Dialects::default();
+        dialects_off.op_any_case = false;
+        dialects_off.boolean_strings = false;
+        dialects_off.single_value_as_array = false;
+        let option_sets = [
+            PatchOptions::default(),
+            PatchOptions::default().keep_unknown_attributes(true),
+            PatchOptions::default().dialects(dialects_off),
+        ];
+        let (mut taken, mut total) = (0, 0);
+        let group_schema = core.resource_type("Group").unwrap();
+        let team_schema = team.resource_type("Team").unwrap();
+        let resources = groups
+            .iter()
+            .map(|g| (group_schema, g))
+            .chain(teams.iter().map(|t| (team_schema, t)));
+        for (schema, resource) in resources {
+            let resource = resource.as_object().unwrap();
+            for value in &values {
+                for o in ops {
+                    for path in paths {
+                        for options in &option_sets {
+                            total += 1;
+                            let patch = op(json!({"op": o, "path": path, "value": value}));
+                            let what = format!("{o} {path} {value} on {resource:?}");
+                            let mut via_fast = resource.clone();
+                            let fast = try_apply(&schema, &mut via_fast, &patch.operations[0], options);
+                            let mut via_engine = resource.clone();
+                            let engine = apply_engine(&schema, &mut via_engine, &patch, options);
+                            match fast {
+                                Some(changed) => {
+                                    taken += 1;
+                                    assert_eq!(engine, Ok(changed), "{what}");
+                                    assert_eq!(via_fast, via_engine, "{what}");
+                                }
+                                None => assert_eq!(&via_fast, resource, "{what}: untouched"),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(taken > 200, "{taken} of {total} taken");
+        // The identity providers' member add is taken.
+        let mut group = groups[0].as_object().cloned().unwrap();
+        let add = op(json!({"op": "add", "path": "members", "value": [{"value": "c", "display": "C"}]}));
+        let options = PatchOptions::default();
+        assert_eq!(try_apply(&group_schema, &mut group, &add.operations[0], &options), Some(true));
+        assert_eq!(group["members"], json!([{"value": "a", "display": "A"}, {"value": "b"}, {"value": "c"}]));
+        assert_eq!(try_apply(&group_schema, &mut group, &add.operations[0], &options), Some(false));
     }
 }
