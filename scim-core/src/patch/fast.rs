@@ -54,11 +54,18 @@ pub(super) fn try_apply(
     if def.attr_type == AttrType::Complex {
         return None;
     }
-    let values = ValueContext::new(options.dialects)
-        .drop_read_only(true)
-        .keep_unknown(options.keep_unknown_attributes);
-    let text = op.path.as_deref()?;
-    let new = normalize_value_with(def, value.clone(), &values, text).ok()?;
+    let new = match (def.attr_type, value) {
+        // What the normalisation gives for a value of the attribute's own type: itself.
+        (AttrType::Boolean, Value::Bool(_))
+        | (AttrType::String | AttrType::Reference, Value::String(_)) => value.clone(),
+        _ => {
+            let values = ValueContext::new(options.dialects)
+                .drop_read_only(true)
+                .keep_unknown(options.keep_unknown_attributes);
+            let text = op.path.as_deref()?;
+            normalize_value_with(def, value.clone(), &values, text).ok()?
+        }
+    };
     if new.is_null() {
         // Unassigning: required attributes and sub-attributes are the engine's to check.
         return None;
@@ -194,24 +201,45 @@ fn plain(def: &AttributeDef) -> bool {
 /// `name` or `name.sub`, each an ATTRNAME (RFC 7643 §2.1: a letter, then letters, digits,
 /// `-` and `_`); anything else (URNs, value paths, `$ref`) is the engine's.
 fn simple_path(text: &str) -> Option<(&str, Option<&str>)> {
-    // One pass over the bytes: where the dot is, and whether every byte is a name byte.
-    let b = text.as_bytes();
-    let mut dot = None;
-    for (i, &c) in b.iter().enumerate() {
-        if c == b'.' && dot.is_none() {
-            dot = Some(i);
-        } else if !(c.is_ascii_alphanumeric() || c == b'-' || c == b'_') {
-            return None;
-        }
+    // One pass over the bytes, a table lookup each: are they all name bytes or dots, and
+    // is there a dot at all.
+    let mut all = NAME | DOT_FREE;
+    for &c in text.as_bytes() {
+        all &= BYTE_CLASS[usize::from(c)];
     }
-    let starts_name = |i: usize| b.get(i).is_some_and(u8::is_ascii_alphabetic);
-    match dot {
-        None => starts_name(0).then_some((text, None)),
-        Some(d) => (starts_name(0) && starts_name(d + 1))
-            .then(|| (text.get(..d), text.get(d + 1..)))
-            .and_then(|(name, sub)| Some((name?, Some(sub?)))),
+    if all & NAME == 0 {
+        return None;
     }
+    let starts_name = |s: &str| s.as_bytes().first().is_some_and(u8::is_ascii_alphabetic);
+    if all & DOT_FREE != 0 {
+        return starts_name(text).then_some((text, None));
+    }
+    let (name, sub) = text.split_once('.')?;
+    (starts_name(name) && starts_name(sub) && !sub.contains('.')).then_some((name, Some(sub)))
 }
+
+/// [`BYTE_CLASS`]: a name byte or a dot.
+const NAME: u8 = 1;
+/// [`BYTE_CLASS`]: not a dot.
+const DOT_FREE: u8 = 2;
+
+/// What each byte may be in a [`simple_path`].
+static BYTE_CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        table[i] = if c == b'.' {
+            NAME
+        } else if c.is_ascii_alphanumeric() || c == b'-' || c == b'_' {
+            NAME | DOT_FREE
+        } else {
+            DOT_FREE
+        };
+        i += 1;
+    }
+    table
+};
 
 /// Sets `map[key]` (the canonical name) to `new`; whether that changed it. `None` when the
 /// map holds the attribute under another case of its name (the engine renames it).
@@ -267,6 +295,8 @@ mod tests {
             Some(("name", Some("givenName")))
         );
         assert_eq!(simple_path("x-y_1"), Some(("x-y_1", None)));
+        assert_eq!(simple_path("a.b-c_1"), Some(("a", Some("b-c_1"))));
+        assert_eq!(simple_path("Z9.y"), Some(("Z9", Some("y"))));
         for other in [
             "",
             "1a",
@@ -277,6 +307,14 @@ mod tests {
             "emails[type eq \"work\"].value",
             "urn:ietf:params:scim:schemas:core:2.0:User:active",
             "a b",
+            "a..b",
+            "a.1",
+            "a.-",
+            "_a",
+            "\u{e9}t\u{e9}",
+            "a\u{e9}",
+            "a.b\u{e9}",
+            ".",
         ] {
             assert_eq!(simple_path(other), None, "{other}");
         }
