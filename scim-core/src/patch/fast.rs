@@ -11,7 +11,7 @@
 use serde_json::{Map, Value};
 
 use super::PatchOptions;
-use super::engine::{append_new, identified_by_value};
+use super::engine::{append_new, append_one, identified_by_value};
 use super::message::{PatchOpKind, PatchOperation};
 use crate::registry::ResourceSchema;
 use crate::schema::{AttrType, AttributeDef, Mutability};
@@ -54,18 +54,7 @@ pub(super) fn try_apply(
     if def.attr_type == AttrType::Complex {
         return None;
     }
-    let new = match (def.attr_type, value) {
-        // What the normalisation gives for a value of the attribute's own type: itself.
-        (AttrType::Boolean, Value::Bool(_))
-        | (AttrType::String | AttrType::Reference, Value::String(_)) => value.clone(),
-        _ => {
-            let values = ValueContext::new(options.dialects)
-                .drop_read_only(true)
-                .keep_unknown(options.keep_unknown_attributes);
-            let text = op.path.as_deref()?;
-            normalize_value_with(def, value.clone(), &values, text).ok()?
-        }
-    };
+    let new = own_type_or_normalized(def, value, options, op.path.as_deref()?)?;
     if new.is_null() {
         // Unassigning: required attributes and sub-attributes are the engine's to check.
         return None;
@@ -112,38 +101,44 @@ fn try_append(
     {
         return None;
     }
-    match res.get(&attr.name) {
-        Some(Value::Array(items)) if !items.is_empty() => {}
-        _ => return None,
-    }
-    let values = ValueContext::new(options.dialects)
-        .drop_read_only(true)
-        .keep_unknown(options.keep_unknown_attributes);
-    let mut new_items = Vec::with_capacity(elements.len());
-    for element in elements {
-        match element {
-            Value::Null => {}
-            Value::Object(obj) => {
-                if let Some(v) = element_of(attr, obj, &values, text)? {
-                    new_items.push(v);
-                }
-            }
-            // Not an element object: the engine's error (or coercion).
-            _ => return None,
-        }
-    }
-    if new_items.is_empty() {
-        // Nothing left: the engine unassigns the attribute.
-        return None;
-    }
-    if attr.sub_attribute("primary").is_some() {
-        keep_last_primary(&mut new_items);
-    }
     let Some(Value::Array(items)) = res.get_mut(&attr.name) else {
         return None;
     };
+    if items.is_empty() {
+        return None;
+    }
     let len = items.len();
-    let primaries = append_new(attr, items, new_items);
+    let primaries = if let [element] = elements {
+        // One element (Okta and Entra send one member at a time): no vector.
+        let Value::Object(obj) = element else {
+            // null leaves nothing (the engine unassigns the attribute); anything else is
+            // the engine's error or coercion.
+            return None;
+        };
+        append_one(attr, items, element_of(attr, obj, options, text)??)
+    } else {
+        let mut new_items = Vec::with_capacity(elements.len());
+        for element in elements {
+            match element {
+                Value::Null => {}
+                Value::Object(obj) => {
+                    if let Some(v) = element_of(attr, obj, options, text)? {
+                        new_items.push(v);
+                    }
+                }
+                // Not an element object: the engine's error (or coercion).
+                _ => return None,
+            }
+        }
+        if new_items.is_empty() {
+            // Nothing left: the engine unassigns the attribute.
+            return None;
+        }
+        if attr.sub_attribute("primary").is_some() {
+            keep_last_primary(&mut new_items);
+        }
+        append_new(attr, items, new_items)
+    };
     Some(items.len() != len || !primaries.is_empty())
 }
 
@@ -155,18 +150,19 @@ fn try_append(
 fn element_of(
     attr: &AttributeDef,
     obj: &Map<String, Value>,
-    values: &ValueContext,
+    options: &PatchOptions,
     text: &str,
 ) -> Option<Option<Value>> {
     let mut out = Map::new();
     for (key, value) in obj {
         let Some(sub) = attr.sub_attribute(key) else {
-            if values.keep_unknown {
+            if options.keep_unknown_attributes {
                 out.insert(key.clone(), value.clone());
             }
             continue;
         };
-        if values.drop_read_only && sub.mutability == Mutability::ReadOnly {
+        // The engine's context drops readOnly sub-attributes.
+        if sub.mutability == Mutability::ReadOnly {
             continue;
         }
         if sub.multi_valued || sub.attr_type == AttrType::Complex {
@@ -175,7 +171,7 @@ fn element_of(
         let v = match value {
             Value::Null => Value::Null,
             Value::String(_) | Value::Number(_) | Value::Bool(_) => {
-                normalize_value_with(sub, value.clone(), values, text).ok()?
+                own_type_or_normalized(sub, value, options, text)?
             }
             Value::Array(_) | Value::Object(_) => return None,
         };
@@ -186,6 +182,29 @@ fn element_of(
         }
     }
     Some((!out.is_empty()).then_some(Value::Object(out)))
+}
+
+/// `value` normalised against the single-valued, non-complex `def`; `None` when invalid.
+/// A string for a string or reference, a boolean for a boolean: the normalisation gives
+/// the value itself, so it is only copied.
+fn own_type_or_normalized(
+    def: &AttributeDef,
+    value: &Value,
+    options: &PatchOptions,
+    text: &str,
+) -> Option<Value> {
+    match (def.attr_type, value) {
+        (AttrType::Boolean, Value::Bool(_))
+        | (AttrType::String | AttrType::Reference, Value::String(_)) => Some(value.clone()),
+        _ => normalize_value_with(def, value.clone(), &value_context(options), text).ok(),
+    }
+}
+
+/// The engine's context for normalising values.
+fn value_context(options: &PatchOptions) -> ValueContext {
+    ValueContext::new(options.dialects)
+        .drop_read_only(true)
+        .keep_unknown(options.keep_unknown_attributes)
 }
 
 /// Neither multi-valued nor readOnly nor immutable: a value that passes the type checks can
