@@ -331,12 +331,13 @@ impl<'r> ResourceSchema<'r> {
     /// The common attribute (`id`, `externalId`, `meta`) or, failing that, the attribute of
     /// the core schema called `name` (case-insensitive), through the name table built when
     /// the schema was registered.
-    fn core_attribute(&self, name: &str) -> Option<&'r AttributeDef> {
+    pub(crate) fn core_attribute(&self, name: &str) -> Option<&'r AttributeDef> {
         let common = common_attributes();
-        self.core_names.find(name, |i| match i.checked_sub(common.len()) {
-            None => common.get(i),
-            Some(j) => self.core.attributes.get(j),
-        })
+        self.core_names
+            .find(name, |i| match i.checked_sub(common.len()) {
+                None => common.get(i),
+                Some(j) => self.core.attributes.get(j),
+            })
     }
 
     /// Resolves a parsed attribute path.
@@ -499,9 +500,15 @@ mod tests {
                 .flat_map(|a| a.sub_attributes.iter().chain([a]))
                 .map(|a| a.name.clone())
                 .collect();
-            names.extend(["", "nope", "activ", "actives", "a300_x", "@ctive", "\u{e9}"].map(String::from));
+            names.extend(
+                ["", "nope", "activ", "actives", "a300_x", "@ctive", "\u{e9}"].map(String::from),
+            );
             for name in names {
-                for variant in [name.clone(), name.to_ascii_uppercase(), name.to_ascii_lowercase()] {
+                for variant in [
+                    name.clone(),
+                    name.to_ascii_uppercase(),
+                    name.to_ascii_lowercase(),
+                ] {
                     let want = scan(schema.core, &variant);
                     let got = schema.core_attribute(&variant);
                     assert_eq!(address(want), address(got), "{rt}: {variant}");
@@ -511,8 +518,17 @@ mod tests {
         }
         assert!(checked > 1000, "{checked}");
         let odd = registry.resource_type("Odd").unwrap();
-        assert!(std::ptr::eq(odd.core_attribute("ID").unwrap(), &common_attributes()[0]));
-        assert_eq!(odd.core_attribute("COLOUR").map(|a| a.attr_type), Some(AttrType::String));
-        assert_eq!(odd.core_attribute("a299_X").map(|a| a.name.as_str()), Some("a299_x"));
+        assert!(std::ptr::eq(
+            odd.core_attribute("ID").unwrap(),
+            &common_attributes()[0]
+        ));
+        assert_eq!(
+            odd.core_attribute("COLOUR").map(|a| a.attr_type),
+            Some(AttrType::String)
+        );
+        assert_eq!(
+            odd.core_attribute("a299_X").map(|a| a.name.as_str()),
+            Some("a299_x")
+        );
     }
 }

@@ -41,12 +41,17 @@ pub(super) fn try_apply(
         return None;
     }
     let (name, sub_name) = simple_path(op.path.as_deref()?)?;
-    let resolved = schema.resolve_parts(None, name, sub_name).ok()?;
-    let attr = resolved.attr?;
-    if resolved.is_extension || !plain(attr) {
+    // Without a URN, resolution looks at the common and core attributes first; a name
+    // found anywhere else is an extension's (or unknown, or ambiguous): the engine's.
+    let attr = schema.core_attribute(name)?;
+    if !plain(attr) {
         return None;
     }
-    let def = match resolved.sub_attr {
+    let sub_attr = match sub_name {
+        Some(s) => Some(attr.sub_attribute(s)?),
+        None => None,
+    };
+    let def = match sub_attr {
         None if attr.attr_type != AttrType::Complex => attr,
         Some(sub) if attr.attr_type == AttrType::Complex && plain(sub) => sub,
         _ => return None,
@@ -59,7 +64,7 @@ pub(super) fn try_apply(
         // Unassigning: required attributes and sub-attributes are the engine's to check.
         return None;
     }
-    let container = match resolved.sub_attr {
+    let container = match sub_attr {
         None => res,
         Some(_) => match res.get_mut(&attr.name) {
             Some(Value::Object(obj)) => obj,
@@ -90,12 +95,13 @@ fn try_append(
     let (name, None) = simple_path(text)? else {
         return None;
     };
-    let resolved = schema.resolve_parts(None, name, None).ok()?;
-    let attr = resolved.attr?;
-    if resolved.is_extension
-        || !attr.multi_valued
+    let attr = schema.core_attribute(name)?;
+    if !attr.multi_valued
         || attr.attr_type != AttrType::Complex
-        || !matches!(attr.mutability, Mutability::ReadWrite | Mutability::WriteOnly)
+        || !matches!(
+            attr.mutability,
+            Mutability::ReadWrite | Mutability::WriteOnly
+        )
         || !identified_by_value(attr)
         || is_roles(attr)
     {
@@ -456,8 +462,7 @@ mod tests {
                 .multi_valued()
                 .sub_attributes(vec![
                     AttributeDef::new("value", AttrType::String).mutability(Mutability::Immutable),
-                    AttributeDef::new("display", AttrType::String)
-                        .mutability(Mutability::ReadOnly),
+                    AttributeDef::new("display", AttrType::String).mutability(Mutability::ReadOnly),
                     AttributeDef::new("primary", AttrType::Boolean),
                     AttributeDef::new("weight", AttrType::Integer),
                     AttributeDef::new("tags", AttrType::String).multi_valued(),
@@ -566,8 +571,15 @@ mod tests {
         ];
         let ops = ["add", "Add", "ADD", "replace"];
         let paths = [
-            "members", "Members", "links", "owners", "LINKS", "members.value",
-            "members[value eq \"a\"]", "displayName", "emails",
+            "members",
+            "Members",
+            "links",
+            "owners",
+            "LINKS",
+            "members.value",
+            "members[value eq \"a\"]",
+            "displayName",
+            "emails",
         ];
         let mut dialects_off = crate::dialects::Dialects::default();
         dialects_off.op_any_case = false;
@@ -595,7 +607,8 @@ mod tests {
                             let patch = op(json!({"op": o, "path": path, "value": value}));
                             let what = format!("{o} {path} {value} on {resource:?}");
                             let mut via_fast = resource.clone();
-                            let fast = try_apply(&schema, &mut via_fast, &patch.operations[0], options);
+                            let fast =
+                                try_apply(&schema, &mut via_fast, &patch.operations[0], options);
                             let mut via_engine = resource.clone();
                             let engine = apply_engine(&schema, &mut via_engine, &patch, options);
                             match fast {
@@ -614,10 +627,20 @@ mod tests {
         assert!(taken > 200, "{taken} of {total} taken");
         // The identity providers' member add is taken.
         let mut group = groups[0].as_object().cloned().unwrap();
-        let add = op(json!({"op": "add", "path": "members", "value": [{"value": "c", "display": "C"}]}));
+        let add =
+            op(json!({"op": "add", "path": "members", "value": [{"value": "c", "display": "C"}]}));
         let options = PatchOptions::default();
-        assert_eq!(try_apply(&group_schema, &mut group, &add.operations[0], &options), Some(true));
-        assert_eq!(group["members"], json!([{"value": "a", "display": "A"}, {"value": "b"}, {"value": "c"}]));
-        assert_eq!(try_apply(&group_schema, &mut group, &add.operations[0], &options), Some(false));
+        assert_eq!(
+            try_apply(&group_schema, &mut group, &add.operations[0], &options),
+            Some(true)
+        );
+        assert_eq!(
+            group["members"],
+            json!([{"value": "a", "display": "A"}, {"value": "b"}, {"value": "c"}])
+        );
+        assert_eq!(
+            try_apply(&group_schema, &mut group, &add.operations[0], &options),
+            Some(false)
+        );
     }
 }
