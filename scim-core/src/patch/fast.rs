@@ -581,10 +581,12 @@ mod tests {
             "displayName",
             "emails",
         ];
-        let mut dialects_off = crate::dialects::Dialects::default();
-        dialects_off.op_any_case = false;
-        dialects_off.boolean_strings = false;
-        dialects_off.single_value_as_array = false;
+        let dialects_off = crate::dialects::Dialects {
+            op_any_case: false,
+            boolean_strings: false,
+            single_value_as_array: false,
+            ..Default::default()
+        };
         let option_sets = [
             PatchOptions::default(),
             PatchOptions::default().keep_unknown_attributes(true),
