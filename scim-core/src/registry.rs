@@ -45,6 +45,9 @@ pub enum ResolveError {
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
     schemas: Vec<Schema>,
+    /// `names[i]`: the name table of `schemas[i]` (its attributes after the common ones),
+    /// built when the schema is registered (a registered schema is never changed).
+    names: Vec<NameIndex>,
     resource_types: Vec<ResourceType>,
 }
 
@@ -59,6 +62,7 @@ impl Registry {
         if self.schema(&schema.id).is_some() {
             return Err(RegistryError::DuplicateSchema(schema.id));
         }
+        self.names.push(NameIndex::new(&schema.attributes));
         self.schemas.push(schema);
         Ok(())
     }
@@ -180,10 +184,15 @@ impl Registry {
     }
 
     fn resource_schema<'r>(&'r self, rt: &'r ResourceType) -> Option<ResourceSchema<'r>> {
+        let i = self
+            .schemas
+            .iter()
+            .position(|s| s.id.eq_ignore_ascii_case(&rt.schema))?;
         Some(ResourceSchema {
             registry: self,
             resource_type: rt,
-            core: self.schema(&rt.schema)?,
+            core: self.schemas.get(i)?,
+            core_names: self.names.get(i)?,
         })
     }
 }
@@ -199,6 +208,8 @@ pub struct ResourceSchema<'r> {
     pub resource_type: &'r ResourceType,
     /// Its core schema.
     pub core: &'r Schema,
+    /// The name table of the common attributes and `core`'s.
+    core_names: &'r NameIndex,
 }
 
 /// What an attribute path resolved to.
@@ -279,9 +290,7 @@ impl<'r> ResourceSchema<'r> {
                     });
                 }
                 if self.is_core_urn(urn) {
-                    let attr = common_attribute(name)
-                        .or_else(|| self.core.attribute(name))
-                        .ok_or_else(unknown)?;
+                    let attr = self.core_attribute(name).ok_or_else(unknown)?;
                     (self.core, false, attr)
                 } else if let Some(ext) = self.extension(urn) {
                     (ext, true, ext.attribute(name).ok_or_else(unknown)?)
@@ -290,7 +299,7 @@ impl<'r> ResourceSchema<'r> {
                 }
             }
             None => {
-                if let Some(attr) = common_attribute(name).or_else(|| self.core.attribute(name)) {
+                if let Some(attr) = self.core_attribute(name) {
                     (self.core, false, attr)
                 } else {
                     let mut found = None;
@@ -317,6 +326,18 @@ impl<'r> ResourceSchema<'r> {
             attr: Some(attr),
             sub_attr: sub,
         })
+    }
+
+    /// The common attribute (`id`, `externalId`, `meta`) or, failing that, the attribute of
+    /// the core schema called `name` (case-insensitive), through the name table built when
+    /// the schema was registered.
+    pub(crate) fn core_attribute(&self, name: &str) -> Option<&'r AttributeDef> {
+        let common = common_attributes();
+        self.core_names
+            .find(name, |i| match i.checked_sub(common.len()) {
+                None => common.get(i),
+                Some(j) => self.core.attributes.get(j),
+            })
     }
 
     /// Resolves a parsed attribute path.
@@ -350,8 +371,164 @@ pub fn common_attributes() -> &'static [AttributeDef] {
     COMMON.get_or_init(crate::core_schemas::common_attribute_defs)
 }
 
-fn common_attribute(name: &str) -> Option<&'static AttributeDef> {
-    common_attributes()
-        .iter()
-        .find(|a| a.name.eq_ignore_ascii_case(name))
+/// A table of attribute names, matched case-insensitively: the common attributes, then a
+/// schema's own (a name both define is the common one's, as in the scan it replaces; of two
+/// attributes whose names differ only in case, the first). Open addressing over a hash of
+/// the ASCII-folded name, a power of two slots with at least one empty: a lookup hashes the
+/// name once and compares it with the one or two names in its probe run, where a scan
+/// compared it with every attribute before it (`active` is the User schema's 11th).
+#[derive(Debug, Clone, Default)]
+struct NameIndex {
+    /// 0: empty; `i + 1`: entry `i` (common attributes first, then the schema's).
+    slots: Box<[u32]>,
+}
+
+impl NameIndex {
+    fn new(attributes: &[AttributeDef]) -> Self {
+        let names: Vec<&str> = common_attributes()
+            .iter()
+            .chain(attributes)
+            .map(|a| a.name.as_str())
+            .collect();
+        let len = (names.len() * 2).next_power_of_two().max(8);
+        let mut slots = vec![0u32; len];
+        let mask = len - 1;
+        for (i, name) in names.iter().enumerate() {
+            // Names equal in any case hash alike, so a later one lands further along the
+            // same probe run than an earlier one, and a lookup meets the earlier first.
+            let mut at = fold_hash(name) & mask;
+            while slots[at] != 0 {
+                at = (at + 1) & mask;
+            }
+            // At most 2^31 attributes fit in memory long before this overflows.
+            slots[at] = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        }
+        NameIndex {
+            slots: slots.into_boxed_slice(),
+        }
+    }
+
+    /// The entry named `name` in any case; `entry(i)` gives entry `i`.
+    fn find<'a>(
+        &self,
+        name: &str,
+        entry: impl Fn(usize) -> Option<&'a AttributeDef>,
+    ) -> Option<&'a AttributeDef> {
+        let mask = self.slots.len().checked_sub(1)?;
+        let mut at = fold_hash(name) & mask;
+        // Every probe run ends at an empty slot (at most half the slots are used); the
+        // bound is for a table not built by `new`.
+        for _ in 0..self.slots.len() {
+            let slot = *self.slots.get(at)?;
+            let i = usize::try_from(slot.checked_sub(1)?).ok()?;
+            let def = entry(i)?;
+            if def.name == name || def.name.eq_ignore_ascii_case(name) {
+                return Some(def);
+            }
+            at = (at + 1) & mask;
+        }
+        None
+    }
+}
+
+/// FNV-1a over the bytes with ASCII letters folded to lower case (`| 0x20` folds letters and
+/// keeps every other byte the same in both spellings of a name, which is all a hash needs).
+fn fold_hash(name: &str) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in name.as_bytes() {
+        h = (h ^ u64::from(b | 0x20)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // The table index takes the low bits; fold the high ones in.
+    (h ^ (h >> 32)) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::AttrType;
+
+    /// What the name table replaces: the first common attribute, else the first core
+    /// attribute, whose name equals `name` ignoring ASCII case.
+    fn scan<'a>(core: &'a Schema, name: &str) -> Option<&'a AttributeDef> {
+        common_attributes()
+            .iter()
+            .find(|a| a.name.eq_ignore_ascii_case(name))
+            .or_else(|| core.attribute(name))
+    }
+
+    fn address(def: Option<&AttributeDef>) -> *const AttributeDef {
+        def.map_or(std::ptr::null(), std::ptr::from_ref)
+    }
+
+    #[test]
+    fn name_table_finds_what_a_scan_finds() {
+        let mut registry = Registry::core();
+        // Names differing only in case, one shadowing a common attribute, many attributes.
+        let mut attributes = vec![
+            AttributeDef::new("ID", AttrType::String),
+            AttributeDef::new("colour", AttrType::String),
+            AttributeDef::new("Colour", AttrType::Integer),
+            AttributeDef::new("", AttrType::String),
+        ];
+        attributes.extend((0..300).map(|i| AttributeDef::new(format!("a{i}_x"), AttrType::String)));
+        registry
+            .add_schema(Schema {
+                id: "urn:example:Odd".into(),
+                name: "Odd".into(),
+                description: String::new(),
+                attributes,
+            })
+            .unwrap();
+        registry
+            .add_resource_type(ResourceType {
+                id: "Odd".into(),
+                name: "Odd".into(),
+                endpoint: "/Odd".into(),
+                description: String::new(),
+                schema: "urn:example:Odd".into(),
+                schema_extensions: Vec::new(),
+            })
+            .unwrap();
+        let mut checked = 0;
+        for rt in ["User", "Group", "Odd"] {
+            let schema = registry.resource_type(rt).unwrap();
+            let mut names: Vec<String> = registry
+                .schemas()
+                .iter()
+                .flat_map(|s| &s.attributes)
+                .chain(common_attributes())
+                .flat_map(|a| a.sub_attributes.iter().chain([a]))
+                .map(|a| a.name.clone())
+                .collect();
+            names.extend(
+                ["", "nope", "activ", "actives", "a300_x", "@ctive", "\u{e9}"].map(String::from),
+            );
+            for name in names {
+                for variant in [
+                    name.clone(),
+                    name.to_ascii_uppercase(),
+                    name.to_ascii_lowercase(),
+                ] {
+                    let want = scan(schema.core, &variant);
+                    let got = schema.core_attribute(&variant);
+                    assert_eq!(address(want), address(got), "{rt}: {variant}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked}");
+        let odd = registry.resource_type("Odd").unwrap();
+        assert!(std::ptr::eq(
+            odd.core_attribute("ID").unwrap(),
+            &common_attributes()[0]
+        ));
+        assert_eq!(
+            odd.core_attribute("COLOUR").map(|a| a.attr_type),
+            Some(AttrType::String)
+        );
+        assert_eq!(
+            odd.core_attribute("a299_X").map(|a| a.name.as_str()),
+            Some("a299_x")
+        );
+    }
 }

@@ -229,7 +229,7 @@ fn is_manager(def: &AttributeDef) -> bool {
         && def.sub_attribute("value").is_some()
 }
 
-fn is_roles(def: &AttributeDef) -> bool {
+pub(crate) fn is_roles(def: &AttributeDef) -> bool {
     def.attr_type == AttrType::Complex && def.multi_valued && def.name.eq_ignore_ascii_case("roles")
 }
 

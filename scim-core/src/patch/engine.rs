@@ -945,7 +945,7 @@ fn check_immutable_whole(
 /// Whether the elements of `attr` are identified by `value` alone (its `value` can never be
 /// edited in place, like Group `members`): a re-sent element with the same `value` is the
 /// same element.
-fn identified_by_value(attr: &AttributeDef) -> bool {
+pub(super) fn identified_by_value(attr: &AttributeDef) -> bool {
     attr.sub_attribute("value")
         .is_some_and(|v| v.mutability == Mutability::Immutable)
 }
@@ -1131,7 +1131,11 @@ fn add_elements(
 
 /// Appends the elements of `new_items` that `items` does not hold yet; a new element with
 /// `primary: true` clears it on the others. Returns the indices where it was cleared.
-fn append_new(attr: &AttributeDef, items: &mut Vec<Value>, new_items: Vec<Value>) -> Vec<usize> {
+pub(super) fn append_new(
+    attr: &AttributeDef,
+    items: &mut Vec<Value>,
+    new_items: Vec<Value>,
+) -> Vec<usize> {
     let by_value = identified_by_value(attr);
     // Many elements identified by value (a large group's members): index them.
     let mut index: Option<HashSet<String>> = (by_value && new_items.len() > 8).then(|| {
@@ -1145,13 +1149,7 @@ fn append_new(attr: &AttributeDef, items: &mut Vec<Value>, new_items: Vec<Value>
         let key = item.get("value").and_then(Value::as_str);
         let dup = match (&index, key) {
             (Some(ix), Some(k)) => ix.contains(k),
-            // Identified by value: one lookup per element, the given value looked up once.
-            (None, Some(k)) if by_value => items.iter().any(|e| match value_of(e) {
-                Some(Value::String(v)) => v == k,
-                Some(_) => false,
-                None => same_element(attr, by_value, e, &item),
-            }),
-            _ => items.iter().any(|e| same_element(attr, by_value, e, &item)),
+            _ => holds(attr, by_value, items, &item, key),
         };
         if dup {
             continue;
@@ -1167,6 +1165,40 @@ fn append_new(attr: &AttributeDef, items: &mut Vec<Value>, new_items: Vec<Value>
     match primary_at {
         Some(k) => clear_primary_except(items, k),
         None => Vec::new(),
+    }
+}
+
+/// [`append_new`] of one element: the same result without the vector.
+pub(super) fn append_one(attr: &AttributeDef, items: &mut Vec<Value>, item: Value) -> Vec<usize> {
+    let by_value = identified_by_value(attr);
+    let key = item.get("value").and_then(Value::as_str);
+    if holds(attr, by_value, items, &item, key) {
+        return Vec::new();
+    }
+    let primary = is_primary(&item);
+    items.push(item);
+    match items.len().checked_sub(1) {
+        Some(k) if primary => clear_primary_except(items, k),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether `items` holds an element that `item` (whose `value` string is `key`) denotes.
+fn holds(
+    attr: &AttributeDef,
+    by_value: bool,
+    items: &[Value],
+    item: &Value,
+    key: Option<&str>,
+) -> bool {
+    match key {
+        // Identified by value: one lookup per element, the given value looked up once.
+        Some(k) if by_value => items.iter().any(|e| match value_of(e) {
+            Some(Value::String(v)) => v == k,
+            Some(_) => false,
+            None => same_element(attr, by_value, e, item),
+        }),
+        _ => items.iter().any(|e| same_element(attr, by_value, e, item)),
     }
 }
 

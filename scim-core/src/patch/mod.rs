@@ -262,6 +262,17 @@ fn apply_checked(
     {
         return Ok(changed);
     }
+    apply_engine(schema, resource, patch, options)
+}
+
+/// The general engine, every operation through the undo log (what the fast paths of
+/// `fast` must agree with).
+fn apply_engine(
+    schema: &ResourceSchema<'_>,
+    resource: &mut Map<String, Value>,
+    patch: &PatchOp,
+    options: &PatchOptions,
+) -> Result<bool, Error> {
     let mut engine = engine::Engine::new(*schema, resource, options);
     for (i, op) in patch.operations.iter().enumerate() {
         if let Err(mut e) = engine.apply(op) {
