@@ -10,6 +10,10 @@
 //! Same setup as `benches/tokens.rs`: 10,000 integrations, a warmed last-use time. Each of
 //! `run_floor` and `run_verify` runs `ITERATIONS` times; divide callgrind's inclusive counts
 //! by it.
+//!
+//! With arguments, `probe_tokens floor|verify N` runs only that function, `N` times, for a
+//! sampling profiler or a CPU-time reading of one function (`perf stat -e task-clock`,
+//! `perf record`); the setup is the same, so subtract a run with `N = 0`.
 
 use std::hint::black_box;
 
@@ -25,9 +29,9 @@ const INTEGRATIONS: usize = 10_000;
 const ITERATIONS: usize = 10_000;
 
 #[inline(never)]
-fn run_floor(secret: &[u8], stored: &[u8; 32]) -> usize {
+fn run_floor(secret: &[u8], stored: &[u8; 32], iterations: usize) -> usize {
     let mut ok = 0;
-    for _ in 0..ITERATIONS {
+    for _ in 0..iterations {
         let digest: [u8; 32] = Sha256::digest(black_box(secret)).into();
         ok += usize::from(bool::from(digest.ct_eq(black_box(stored))));
     }
@@ -35,9 +39,13 @@ fn run_floor(secret: &[u8], stored: &[u8; 32]) -> usize {
 }
 
 #[inline(never)]
-fn run_verify(service: &TokenService<MemoryStore>, headers: &HeaderMap) -> usize {
+fn run_verify(
+    service: &TokenService<MemoryStore>,
+    headers: &HeaderMap,
+    iterations: usize,
+) -> usize {
     let mut ok = 0;
-    for _ in 0..ITERATIONS {
+    for _ in 0..iterations {
         ok += usize::from(service.authenticate(black_box(headers)).is_ok());
     }
     ok
@@ -63,6 +71,21 @@ fn main() {
     assert!(service.authenticate(&headers).is_ok());
     let secret = text.as_bytes()[5 + ID_LEN + 1..][..SECRET_LEN].to_vec();
     let stored: [u8; 32] = Sha256::digest(&secret).into();
-    assert_eq!(run_floor(&secret, &stored), ITERATIONS);
-    assert_eq!(run_verify(&service, &headers), ITERATIONS);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [] => {
+            assert_eq!(run_floor(&secret, &stored, ITERATIONS), ITERATIONS);
+            assert_eq!(run_verify(&service, &headers, ITERATIONS), ITERATIONS);
+        }
+        [which, n] => {
+            let n: usize = n.parse().expect("an iteration count");
+            let ok = match which.as_str() {
+                "floor" => run_floor(&secret, &stored, n),
+                "verify" => run_verify(&service, &headers, n),
+                other => panic!("unknown function {other:?}: floor or verify"),
+            };
+            assert_eq!(ok, n);
+        }
+        _ => panic!("usage: probe_tokens [floor|verify ITERATIONS]"),
+    }
 }

@@ -45,22 +45,35 @@ pub(crate) fn encode_fixed(mut n: u32, out: &mut [u8]) {
 }
 
 /// The value of six base62 digits (checked to be digits by the caller: anything else gives
-/// some number), most significant first. The digit values are independent of each other,
-/// so this is a sum of products rather than a chain of multiplications.
+/// some number), most significant first.
+///
+/// All six at once in one `u64` (SWAR): each byte becomes its digit value, adjacent digits
+/// pair up into three 16-bit lanes (`62 * high + low`), and the lanes are weighted by
+/// `62^4`, `62^2` and 1.
 #[inline]
 pub(crate) fn decode_six(digits: &[u8; 6]) -> u64 {
-    const WEIGHTS: [u64; 6] = [916_132_832, 14_776_336, 238_328, 3_844, 62, 1];
-    let mut sum = 0u64;
-    for (&d, w) in digits.iter().zip(WEIGHTS) {
-        // '0'..='9' -> 0..=9, 'A'..='Z' -> 10..=35, 'a'..='z' -> 36..=61, without branches.
-        let d = u64::from(d);
-        let value = d
-            .wrapping_sub(48)
-            .wrapping_sub(7 * u64::from(d >= 65))
-            .wrapping_sub(6 * u64::from(d >= 97));
-        sum = sum.wrapping_add(value.wrapping_mul(w));
+    /// A byte in each of the six low lanes.
+    const fn lanes(byte: u8) -> u64 {
+        u64::from_le_bytes([byte, byte, byte, byte, byte, byte, 0, 0])
     }
-    sum
+    const ONES: u64 = lanes(1);
+    let [d0, d1, d2, d3, d4, d5] = *digits;
+    // Byte i is digit i, the most significant first; bytes 6 and 7 are zero.
+    let x = u64::from_le_bytes([d0, d1, d2, d3, d4, d5, 0, 0]);
+    // Digits are below 128, so adding 128 - t to a lane carries into its top bit exactly when
+    // the digit is at least t, and never into the next lane.
+    let upper = ((x + lanes(128 - b'A')) >> 7) & ONES;
+    let lower = ((x + lanes(128 - b'a')) >> 7) & ONES;
+    // '0'..='9' -> 0..=9, 'A'..='Z' -> 10..=35, 'a'..='z' -> 36..=61: each lane at least zero,
+    // so no lane borrows from the next.
+    let values = x
+        .wrapping_sub(lanes(b'0'))
+        .wrapping_sub(upper * 7)
+        .wrapping_sub(lower * 6);
+    // 16-bit lanes of 62 * digit(2k) + digit(2k + 1), at most 3843.
+    const EVEN: u64 = 0x0000_00FF_00FF_00FF;
+    let pairs = (values & EVEN) * 62 + ((values >> 8) & EVEN);
+    (pairs & 0xFFFF) * 14_776_336 + ((pairs >> 16) & 0xFFFF) * 3_844 + ((pairs >> 32) & 0xFFFF)
 }
 
 /// Reads fixed-width base62 digits; `None` on a non-digit or overflow of `u64`.
@@ -129,6 +142,16 @@ mod tests {
         assert_eq!(decode_fixed(b"zzzzzzzzzzzzzzzzzzzz"), None);
         for digits in [*b"000000", *b"4gfFC3", *b"zzzzzz", *b"09AZaz", *b"a1B2c3"] {
             assert_eq!(Some(decode_six(&digits)), decode_fixed(&digits));
+        }
+        // Every digit at every position, the others at the edges of the alphabet.
+        for position in 0..6 {
+            for &c in ALPHABET {
+                for fill in [b'0', b'9', b'A', b'Z', b'a', b'z'] {
+                    let mut digits = [fill; 6];
+                    digits[position] = c;
+                    assert_eq!(Some(decode_six(&digits)), decode_fixed(&digits));
+                }
+            }
         }
         assert_eq!(decode_fixed(b"00_0"), None);
     }

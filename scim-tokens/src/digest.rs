@@ -32,6 +32,7 @@ impl SecretDigest {
     }
 
     /// Compares two digests in constant time.
+    #[inline]
     pub fn ct_eq(&self, other: &SecretDigest) -> Choice {
         self.0.ct_eq(&other.0)
     }
@@ -196,6 +197,7 @@ impl DigestKeys {
     }
 
     /// The digest of `secret` under the key of `version`, or `None` if that key is not known.
+    #[inline]
     pub fn digest_with(&self, version: Option<u32>, secret: &[u8]) -> Option<SecretDigest> {
         match version {
             None => Some(sha256(secret)),
@@ -208,9 +210,52 @@ impl DigestKeys {
     }
 }
 
+/// The initial state of SHA-256 (FIPS 180-4, 5.3.3).
+const SHA256_IV: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+/// The longest message that SHA-256 pads into a single block: 64 bytes less the `0x80`
+/// byte and the 8-byte length.
+const ONE_BLOCK_MAX: usize = 55;
+
 /// The plain SHA-256 digest of `secret`.
+///
+/// A secret (43 bytes) fits one block: it is padded here (FIPS 180-4, 5.1.1) and given to
+/// the compression function directly, without the incremental hasher's buffering. The
+/// block holding the secret is zeroed after, as the hasher's buffer is. Longer inputs take
+/// the incremental hasher.
+#[inline]
 pub(crate) fn sha256(secret: &[u8]) -> SecretDigest {
-    SecretDigest(Sha256::digest(secret).into())
+    let len = secret.len();
+    if len > ONE_BLOCK_MAX {
+        return SecretDigest(Sha256::digest(secret).into());
+    }
+    let mut block = [[0u8; 64]];
+    block[0][..len].copy_from_slice(secret);
+    block[0][len] = 0x80;
+    // The length in bits, big-endian; at most 440, so it fits the last two bytes.
+    let bits = (len as u64) * 8;
+    block[0][56..].copy_from_slice(&bits.to_be_bytes());
+    let mut state = SHA256_IV;
+    sha2::block_api::compress256(&mut state, &block);
+    // Erase the copy of the secret: plain stores (a few wide ones, not 64 volatile byte
+    // stores) that the barrier keeps the compiler from dropping, as `zeroize` documents for
+    // flat data.
+    block = [[0u8; 64]];
+    zeroize::optimization_barrier(&block);
+    let mut out = [0u8; 32];
+    for (bytes, word) in out.as_chunks_mut::<4>().0.iter_mut().zip(state) {
+        *bytes = word.to_be_bytes();
+    }
+    SecretDigest(out)
 }
 
 #[cfg(test)]
@@ -223,6 +268,25 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&d).unwrap(),
             "\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\""
+        );
+    }
+
+    #[test]
+    fn one_block_digest_matches_the_hasher_at_every_length() {
+        let message: Vec<u8> = (0..200u8).map(|i| i.wrapping_mul(37) ^ 0x5c).collect();
+        // Both sides of the one-block limit, the secret's length, and well past it.
+        for len in (0..=ONE_BLOCK_MAX + 10).chain([crate::SECRET_LEN, 64, 119, 200]) {
+            let expected: [u8; 32] = Sha256::digest(&message[..len]).into();
+            assert_eq!(sha256(&message[..len]).0, expected, "length {len}");
+        }
+        // FIPS 180-2 appendix B.1 and the empty message.
+        assert_eq!(
+            sha256(b"").to_hex(),
+            *b"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            sha256(b"abc").to_hex(),
+            *b"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }
 

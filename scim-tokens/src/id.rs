@@ -15,7 +15,11 @@ pub const ID_LEN: usize = 16;
 macro_rules! random_id {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
         $(#[$doc])*
+        // Aligned to 8 bytes so that the records and results holding it copy it as whole
+        // words: byte-aligned, it lands at odd offsets after an enum tag and is moved in
+        // pieces, and reading those pieces back stalls store-to-load forwarding.
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(align(8))]
         pub struct $name([u8; ID_LEN]);
 
         impl $name {
@@ -118,12 +122,29 @@ impl TokenId {
 /// The longest tenant identifier accepted, in bytes.
 pub const TENANT_MAX_LEN: usize = 256;
 
+/// The longest tenant identifier kept inline in a [`TenantId`], in bytes: a UUID (36
+/// characters) fits.
+const TENANT_INLINE_LEN: usize = 38;
+
 /// The tenant an integration belongs to: whatever identifier the embedding service uses for
 /// its customers (an account id, an organisation slug). Cheap to clone.
 ///
-/// Verification yields it, so the SCIM service knows whose data a request may touch.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TenantId(Arc<str>);
+/// Verification yields it, so the SCIM service knows whose data a request may touch. An
+/// identifier of up to 38 bytes (a UUID, a slug) is held inline, so that the clone each
+/// verification makes is a copy, with no shared reference count to update; a longer one is
+/// shared.
+#[derive(Clone)]
+pub struct TenantId(TenantRepr);
+
+#[derive(Clone)]
+enum TenantRepr {
+    /// The first `len` bytes of `bytes` are the identifier, checked to be UTF-8.
+    Inline {
+        len: u8,
+        bytes: [u8; TENANT_INLINE_LEN],
+    },
+    Shared(Arc<str>),
+}
 
 impl TenantId {
     /// A tenant identifier: 1 to [`TENANT_MAX_LEN`] bytes without control characters.
@@ -135,24 +156,64 @@ impl TenantId {
         if id.is_empty() || id.len() > TENANT_MAX_LEN || id.chars().any(char::is_control) {
             return Err(IdError { what: "tenant id" });
         }
-        Ok(Self(Arc::from(id)))
+        let repr = match u8::try_from(id.len()) {
+            Ok(len) if id.len() <= TENANT_INLINE_LEN => {
+                let mut bytes = [0u8; TENANT_INLINE_LEN];
+                bytes[..id.len()].copy_from_slice(id.as_bytes());
+                TenantRepr::Inline { len, bytes }
+            }
+            _ => TenantRepr::Shared(Arc::from(id)),
+        };
+        Ok(Self(repr))
     }
 
     /// The identifier as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            // The bytes were copied from a `str` whole, so they are UTF-8.
+            TenantRepr::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            TenantRepr::Shared(id) => id,
+        }
+    }
+}
+
+impl PartialEq for TenantId {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for TenantId {}
+
+impl std::hash::Hash for TenantId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialOrd for TenantId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for TenantId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
     }
 }
 
 impl fmt::Display for TenantId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for TenantId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TenantId({:?})", &*self.0)
+        write!(f, "TenantId({:?})", self.as_str())
     }
 }
 
@@ -166,13 +227,13 @@ impl FromStr for TenantId {
 
 impl AsRef<str> for TenantId {
     fn as_ref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl Serialize for TenantId {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -221,6 +282,57 @@ mod tests {
         assert_eq!(json, "\"acme\"");
         assert_eq!(serde_json::from_str::<TenantId>(&json).unwrap(), t);
         assert!(serde_json::from_str::<TenantId>("\"\"").is_err());
+    }
+
+    #[test]
+    fn tenant_ids_inline_and_shared_compare_by_text() {
+        use std::collections::hash_map::DefaultHasher;
+        use std::hash::{Hash, Hasher};
+        let hash = |t: &TenantId| {
+            let mut h = DefaultHasher::new();
+            t.hash(&mut h);
+            h.finish()
+        };
+        // At, below and above the inline length, ASCII and not.
+        let texts = [
+            "a".to_owned(),
+            "x".repeat(TENANT_INLINE_LEN - 1),
+            "x".repeat(TENANT_INLINE_LEN),
+            "x".repeat(TENANT_INLINE_LEN + 1),
+            "é".repeat(TENANT_INLINE_LEN / 2),
+            "é".repeat(TENANT_INLINE_LEN),
+            "6f1c2a9e-0d4b-4c57-9a39-0f3d1e8b2c71".to_owned(),
+            "x".repeat(TENANT_MAX_LEN),
+        ];
+        for text in &texts {
+            let t = TenantId::new(text).unwrap();
+            assert_eq!(t.as_str(), text);
+            assert_eq!(t.to_string(), *text);
+            assert_eq!(t.clone(), t);
+            assert_eq!(format!("{t:?}"), format!("TenantId({text:?})"));
+            let inline = matches!(t.0, TenantRepr::Inline { .. });
+            assert_eq!(inline, text.len() <= TENANT_INLINE_LEN, "{text}");
+        }
+        // Equality, order and hash follow the text, whichever way each side is held.
+        let long = "y".repeat(TENANT_INLINE_LEN + 1);
+        let shared = TenantId(TenantRepr::Shared(Arc::from("acme")));
+        let inline = TenantId::new("acme").unwrap();
+        assert_eq!(shared, inline);
+        assert_eq!(hash(&shared), hash(&inline));
+        assert_eq!(shared.cmp(&inline), std::cmp::Ordering::Equal);
+        let mut sorted = [
+            TenantId::new(&long).unwrap(),
+            inline.clone(),
+            TenantId::new("b").unwrap(),
+            TenantId::new("acme-").unwrap(),
+        ];
+        sorted.sort();
+        let order: Vec<&str> = sorted.iter().map(TenantId::as_str).collect();
+        assert_eq!(order, ["acme", "acme-", "b", long.as_str()]);
+        assert_ne!(
+            TenantId::new("acme").unwrap(),
+            TenantId::new("acmf").unwrap()
+        );
     }
 
     #[test]

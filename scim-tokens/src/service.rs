@@ -298,18 +298,21 @@ impl<S: TokenStore, C: Clock> TokenService<S, C> {
         self.verify_parsed(&token)
     }
 
+    #[inline]
     fn verify_parsed(&self, token: &crate::ParsedToken<'_>) -> Result<Verified, AuthError> {
-        let mut outcome = None;
+        let mut verified = None;
         let mut read_at = None;
         self.store
             .with_token_record(token.id(), &mut |record| {
                 // The clock is read only once the digest matched (the failures, unknown ids
                 // included, all skip it alike), while the record is borrowed from the store.
                 let now = || *read_at.insert(self.clock.now());
-                outcome = Some(self.settings.verify_record_at(token, record, now));
+                verified = self.settings.verify_record_at(token, record, now);
             })
             .map_err(|e| self.settings.error(AuthErrorKind::Store(e)))?;
-        let verified = outcome.unwrap_or_else(|| Err(self.settings.rejected()))?;
+        let Some(verified) = verified else {
+            return Err(self.settings.rejected());
+        };
         if verified.record_use_due()
             && let Some(now) = read_at
         {

@@ -199,6 +199,7 @@ impl Settings {
         now: Timestamp,
     ) -> Result<Verified, AuthError> {
         self.verify_record_at(token, record, || now)
+            .ok_or_else(|| self.rejected())
     }
 
     /// The rejection of a well-formed token that is not live (unknown, wrong, expired,
@@ -209,40 +210,43 @@ impl Settings {
 
     /// [`verify_record`](Self::verify_record), reading the time from `now` only when the
     /// digest matched: every failure of the digest comparison, unknown ids included, skips
-    /// the clock alike.
+    /// the clock alike. `None` for every rejection: the caller makes the one error.
+    #[inline]
     pub(crate) fn verify_record_at(
         &self,
         token: &ParsedToken<'_>,
         record: Option<&Integration>,
         now: impl FnOnce() -> Timestamp,
-    ) -> Result<Verified, AuthError> {
+    ) -> Option<Verified> {
         let found = record.and_then(|r| r.token(token.id()).map(|t| (r, t)));
         let stored: Option<&TokenRecord> = found.map(|(_, t)| t);
-        let version = stored.map_or(self.keys.current_version(), TokenRecord::key_version);
+        let version = match stored {
+            Some(t) => t.key_version(),
+            None => self.keys.current_version(),
+        };
         let secret = token.expose_secret();
         let computed = self.keys.digest_with(version, secret);
         let key_known = computed.is_some();
         let computed = computed.unwrap_or_else(|| sha256(secret));
         let expected = stored.map_or(&DUMMY_DIGEST, TokenRecord::digest);
         let digest_matches = bool::from(computed.ct_eq(expected));
-        match found {
-            Some((record, stored)) if digest_matches && key_known => {
-                let now = now();
-                if !stored.is_live(now) {
-                    return Err(self.rejected());
-                }
-                let record_use_due = stored
-                    .last_used_at()
-                    .is_none_or(|t| now.saturating_since(t) >= self.last_used_interval);
-                Ok(Verified {
-                    tenant: record.tenant().clone(),
-                    integration: record.id(),
-                    token: stored.id(),
-                    record_use_due,
-                })
-            }
-            _ => Err(self.rejected()),
+        let (record, stored) = found?;
+        if !(digest_matches && key_known) {
+            return None;
         }
+        let now = now();
+        if !stored.is_live(now) {
+            return None;
+        }
+        let record_use_due = stored
+            .last_used_at()
+            .is_none_or(|t| now.saturating_since(t) >= self.last_used_interval);
+        Some(Verified {
+            tenant: record.tenant().clone(),
+            integration: record.id(),
+            token: stored.id(),
+            record_use_due,
+        })
     }
 }
 
