@@ -239,6 +239,8 @@ const ALPHA: u8 = 1 << 2;
 const NAME: u8 = 1 << 3;
 /// A character of a URN segment: `ALPHA / DIGIT / "-" / "." / "_" / "~"`.
 const URN: u8 = 1 << 4;
+/// Ends the plain part of a JSON string: `"`, `\\` or a control character.
+const STR_END: u8 = 1 << 5;
 
 static CLASS: [u8; 256] = classes();
 
@@ -264,6 +266,9 @@ const fn classes() -> [u8; 256] {
         }
         if b == b'.' || b == b'~' {
             c |= URN;
+        }
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            c |= STR_END;
         }
         t[i] = c;
         i += 1;
@@ -676,6 +681,24 @@ impl<'a> State<'a> {
                         after_bracket = true;
                     }
                     _ => {
+                        // `and ` / `or `: recognised from their bytes (`| 0x20` lowercases).
+                        let b = self.b;
+                        if let Some(&[c0, c1, c2]) = b.get(at..at + 3) {
+                            if [c0 | 0x20, c1 | 0x20] == *b"or" && is(c2, WS) {
+                                self.pos = at + 2;
+                                let (f, d) = cur.close_and(term, depth);
+                                self.check_depth(d, at..self.pos)?;
+                                cur.push_or(f, d);
+                                break;
+                            }
+                            if [c0 | 0x20, c1 | 0x20, c2 | 0x20] == *b"and"
+                                && b.get(at + 3).is_some_and(|&c| is(c, WS))
+                            {
+                                self.pos = at + 3;
+                                cur.push_and(term, depth);
+                                break;
+                            }
+                        }
                         let run = self.run();
                         if run.eq_ignore_ascii_case("and") {
                             cur.push_and(term, depth);
@@ -769,6 +792,47 @@ impl<'a> State<'a> {
     fn attr_exp(&mut self, attr: AttrPath<'a>, start: usize) -> PResult<(Filter<'a>, bool)> {
         self.skip_ws();
         let at = self.pos;
+        // Fast path: a two-letter operator ended by a delimiter, recognised from its bytes
+        // (`| 0x20` lowercases a letter and maps no other byte onto one).
+        if let Some(&[c0, c1]) = self.b.get(at..at + 2)
+            && self.b.get(at + 2).is_none_or(|&c| !is(c, RUN))
+        {
+            let op = match [c0 | 0x20, c1 | 0x20] {
+                [b'e', b'q'] => Some(CompareOp::Eq),
+                [b'n', b'e'] => Some(CompareOp::Ne),
+                [b'c', b'o'] => Some(CompareOp::Co),
+                [b's', b'w'] => Some(CompareOp::Sw),
+                [b'e', b'w'] => Some(CompareOp::Ew),
+                [b'g', b't'] => Some(CompareOp::Gt),
+                [b'l', b't'] => Some(CompareOp::Lt),
+                [b'g', b'e'] => Some(CompareOp::Ge),
+                [b'l', b'e'] => Some(CompareOp::Le),
+                [b'p', b'r'] => None,
+                _ => return self.attr_exp_slow(attr, start, at),
+            };
+            self.pos = at + 2;
+            let Some(op) = op else {
+                self.count(start..self.pos)?;
+                return Ok((Filter::Present(attr), true));
+            };
+            self.skip_ws();
+            let value = self.comp_value()?;
+            self.count(start..self.pos)?;
+            return Ok((Filter::Compare(Comparison { attr, op, value }), false));
+        }
+        self.attr_exp_slow(attr, start, at)
+    }
+
+    /// [`State::attr_exp`] for anything but a two-letter word: the errors.
+    #[cold]
+    #[inline(never)]
+    fn attr_exp_slow(
+        &mut self,
+        attr: AttrPath<'a>,
+        start: usize,
+        at: usize,
+    ) -> PResult<(Filter<'a>, bool)> {
+        self.pos = at;
         let word = self.run();
         if word.is_empty() {
             let kind = if at == self.b.len() {
@@ -863,6 +927,9 @@ impl<'a> State<'a> {
         let mut i = open + 1;
         // Fast path: no escapes.
         loop {
+            while b.get(i).is_some_and(|&c| !is(c, STR_END)) {
+                i += 1;
+            }
             match b.get(i) {
                 None => return Err(self.unterminated(open)),
                 Some(b'"') => {
@@ -1282,6 +1349,45 @@ mod tests {
                 Filter::Not(Box::new(p("b")))
             ])
         );
+    }
+
+    #[test]
+    fn operators_and_keywords_from_bytes() {
+        let p = |n| Filter::Present(AttrPath::new(n));
+        for (text, op) in [
+            ("EQ", CompareOp::Eq),
+            ("nE", CompareOp::Ne),
+            ("Le", CompareOp::Le),
+        ] {
+            assert_eq!(
+                parse(&format!("a {text} 1")).unwrap(),
+                cmp("a", op, CompValue::Number(Number::new("1").unwrap()))
+            );
+        }
+        assert_eq!(parse("a PR").unwrap(), p("a"));
+        assert_eq!(parse("a\tpR\t").unwrap(), p("a"));
+        assert_eq!(kind("a ab 1"), ParseErrorKind::UnknownOperator);
+        assert_eq!(kind("a eqx 1"), ParseErrorKind::UnknownOperator);
+        assert_eq!(kind("a lte 1"), ParseErrorKind::UnknownOperator);
+        assert_eq!(kind("a prx"), ParseErrorKind::UnknownOperator);
+        assert_eq!(kind("a e"), ParseErrorKind::UnknownOperator);
+        assert_eq!(kind("a @q 1"), ParseErrorKind::UnknownOperator);
+        assert_eq!(kind("a pr 1"), ParseErrorKind::PresentWithValue);
+        let and = Filter::And(vec![p("a"), p("b")]);
+        let or = Filter::Or(vec![p("a"), p("b")]);
+        for text in ["a pr AND b pr", "a pr aNd\tb pr", "a pr and(b pr)"] {
+            assert_eq!(parse(text).unwrap(), and, "{text}");
+        }
+        for text in ["a pr OR b pr", "a pr oR\tb pr", "a pr or(b pr)"] {
+            assert_eq!(parse(text).unwrap(), or, "{text}");
+        }
+        assert_eq!(kind("a pr andx b pr"), ParseErrorKind::TrailingInput);
+        assert_eq!(kind("a pr orx b pr"), ParseErrorKind::TrailingInput);
+        assert_eq!(kind("a pr an b pr"), ParseErrorKind::TrailingInput);
+        assert_eq!(kind("a pr or"), ParseErrorKind::UnexpectedEnd);
+        assert_eq!(kind("a pr and "), ParseErrorKind::UnexpectedEnd);
+        // `| 0x20` maps no non-letter onto a letter of a keyword.
+        assert_eq!(kind("a pr \u{0}r b pr"), ParseErrorKind::TrailingInput);
     }
 
     #[test]

@@ -47,8 +47,10 @@ enum Kind<'f> {
 /// A literal without a schema to interpret it.
 #[derive(Debug, Clone, Copy)]
 enum Literal<'f> {
-    /// A string; compared as an instant with a stored xsd:dateTime if it is one too.
-    Text(&'f str),
+    /// A string; compared as an instant with a stored xsd:dateTime if it is one too (the
+    /// instant is read once, when the comparison is planned; `None` for the substring
+    /// operators and for a literal that is not an xsd:dateTime).
+    Text(&'f str, Option<Timestamp>),
     Bool(bool),
     Num(Num),
 }
@@ -147,7 +149,14 @@ pub(super) fn plan<'f>(
 /// it whatever the data (`co 5`, `gt true`).
 fn infer_literal<'f>(cmp: &'f Comparison<'f>, op: CompareOp) -> Option<Literal<'f>> {
     match &cmp.value {
-        CompValue::String(s) => Some(Literal::Text(s)),
+        CompValue::String(s) => Some(Literal::Text(
+            s,
+            if op.is_substring() {
+                None
+            } else {
+                datetime::parse(s)
+            },
+        )),
         CompValue::Number(n) => (!op.is_substring()).then(|| Literal::Num(Num::from_literal(n))),
         CompValue::Bool(b) => (op == CompareOp::Eq).then_some(Literal::Bool(*b)),
         CompValue::Null => None,
@@ -226,11 +235,13 @@ impl Test<'_> {
                         op,
                     }));
                 }
-                (Literal::Text(lit), Value::String(s)) => match instants(op, s, lit) {
-                    Some((at, lit)) => text::ordering_holds(op, at.cmp(&lit)),
-                    None => text::compare(op, s, lit, false),
-                },
-                (Literal::Text(lit), Value::Bool(b)) => {
+                (Literal::Text(lit, instant), Value::String(s)) => {
+                    match instant.and_then(|lit| Some((datetime::parse(s)?, lit))) {
+                        Some((at, lit)) => text::ordering_holds(op, at.cmp(&lit)),
+                        None => text::compare(op, s, lit, false),
+                    }
+                }
+                (Literal::Text(lit, _), Value::Bool(b)) => {
                     op == CompareOp::Eq && text::parse_bool(lit) == Some(*b)
                 }
                 (Literal::Bool(lit), Value::Bool(b)) => lit == b,
@@ -250,15 +261,6 @@ impl Test<'_> {
             _ => false,
         })
     }
-}
-
-/// Both strings as instants, if the operator compares instants and both are xsd:dateTime
-/// values (without a schema).
-fn instants(op: CompareOp, value: &str, lit: &str) -> Option<(Timestamp, Timestamp)> {
-    if op.is_substring() || !datetime::looks_like_datetime(lit) {
-        return None;
-    }
-    Some((datetime::parse(value)?, datetime::parse(lit)?))
 }
 
 fn num_holds(op: CompareOp, n: &serde_json::Number, lit: Num) -> bool {

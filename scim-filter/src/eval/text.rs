@@ -214,12 +214,31 @@ fn lower8(x: u64) -> u64 {
     x | (upper >> 2)
 }
 
+/// `a` (the attribute's value) and `b` (the literal) caselessly equal.
+///
+/// When the literal is ASCII, text of a length that cannot fold to it is told apart from the
+/// lengths alone, without reading its bytes (which, for a resource just fetched, are often
+/// not in cache yet): every character of `a` must fold to one ASCII character, and only
+/// KELVIN SIGN (U+212A) does so from more than one byte (three), so `a` is
+/// `b.len() + 2k` bytes long for some `k <= b.len()`.
 fn caseless_eq(a: &str, b: &str) -> bool {
-    if ascii_caseless_eq(a.as_bytes(), b.as_bytes()) {
+    let (ab, bb) = (a.as_bytes(), b.as_bytes());
+    if ab.len() == bb.len() && ascii_caseless_eq(ab, bb) {
         return true;
     }
-    // Differently long or different ASCII text differs; other text may still fold alike.
-    !(is_ascii(a.as_bytes()) && is_ascii(b.as_bytes())) && folded(a).eq(folded(b))
+    if is_ascii(bb) {
+        let Some(extra) = ab.len().checked_sub(bb.len()) else {
+            return false;
+        };
+        if extra == 0 || extra % 2 != 0 || extra / 2 > bb.len() || !ab.contains(&0xE2) {
+            // Equal lengths: a non-ASCII character would make `a` longer. Otherwise the
+            // extra bytes must come from KELVIN SIGNs (E2 84 AA).
+            return false;
+        }
+        return folded(a).eq(folded(b));
+    }
+    // A non-ASCII literal may fold like any text, ASCII included (`K` as KELVIN SIGN).
+    folded(a).eq(folded(b))
 }
 
 fn caseless_cmp(a: &str, b: &str, ascii: bool) -> Ordering {
@@ -298,6 +317,42 @@ mod tests {
 
     fn cs(op: CompareOp, hay: &str, lit: &str) -> bool {
         compare(op, hay, lit, true)
+    }
+
+    /// The one non-ASCII character whose caseless form is ASCII.
+    const KELVIN: char = '\u{212A}';
+
+    #[test]
+    fn only_kelvin_folds_to_ascii() {
+        // What `caseless_eq`'s length test relies on, checked against this Rust's Unicode
+        // tables: ASCII folds to one ASCII byte, and the only other character whose fold is
+        // all ASCII is KELVIN SIGN, to `k`.
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            let f: String = fold_char(c).collect();
+            if c.is_ascii() {
+                assert!(f.len() == 1 && f.is_ascii(), "{c:?}");
+            } else if f.is_ascii() {
+                assert_eq!((c, f.as_str()), (KELVIN, "k"));
+            }
+        }
+    }
+
+    #[test]
+    fn caseless_eq_by_length() {
+        assert!(ci(Eq, "\u{212A}", "k"));
+        assert!(ci(Eq, "k", "\u{212A}"));
+        assert!(ci(Eq, "KELVIN", "\u{212A}elvin"));
+        assert!(!ci(Eq, "kelvins", "\u{212A}elvin"));
+        assert!(ci(Eq, "\u{212A}elvin", "KELVIN"));
+        assert!(ci(Eq, "\u{212A}\u{212A}", "kk"));
+        assert!(!ci(Eq, "\u{212A}\u{212A}", "k"));
+        assert!(!ci(Eq, "\u{212A}x", "kk"));
+        assert!(!ci(Eq, "bjensen@example.com", "bjensen"));
+        assert!(!ci(Eq, "bj", "bjensen"));
+        assert!(!ci(Eq, "éa", "ea"));
+        assert!(ci(Eq, "ÉA", "éa"));
+        assert!(ci(Eq, "ΟΔΥΣΣΕΎΣ", "οδυσσεύς"));
+        assert!(ci(Ne, "bjensen@example.com", "bjensen"));
     }
 
     #[test]
