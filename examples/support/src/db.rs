@@ -554,8 +554,8 @@ impl Database {
         self.after_commit(&conn);
     }
 
-    /// Run by the writer after a commit: once the checkpoint thread has copied a WAL of
-    /// [`RESTART_FRAMES`] or more, a checkpoint here copies the few frames written since,
+    /// Run by the writer after a commit: once the checkpoint thread has copied (most of) a
+    /// WAL of [`RESTART_FRAMES`] or more, a checkpoint here copies the frames left,
     /// so that the next write starts the WAL over instead of letting it grow (a reader
     /// still in the WAL postpones that to the next time). Its fsyncs stall the writes once
     /// per WAL of that length, not once per 1,000 frames.
@@ -564,9 +564,17 @@ impl Database {
             return;
         };
         let log = w.log.load(Ordering::Relaxed);
-        if log >= RESTART_FRAMES && w.backfilled.load(Ordering::Relaxed) == log {
+        // Most of it copied (a reader's snapshot may have held back the last frames); at
+        // most once per report of the checkpoint thread.
+        if log >= RESTART_FRAMES && log - w.backfilled.load(Ordering::Relaxed) <= RESTART_FRAMES / 4
+        {
             w.log.store(0, Ordering::Relaxed);
-            let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            });
+            if let Ok((log, copied)) = done {
+                tracing::debug!(log, copied, "WAL checkpoint before its restart");
+            }
         }
     }
 
