@@ -230,11 +230,20 @@ where
             (Some(Err(e)), _) => Err(e),
             (Some(Ok(_)), Some(f)) | (None, Some(f)) => Err((self.err)(copy_error(f))),
             (Some(Ok(v)), None) => Ok(v),
-            (None, None) => Err((self.err)(copy_error(&rusqlite::Error::InvalidQuery))),
+            // It panicked (and was rolled back).
+            (None, None) => Err((self.err)(write_failed())),
         };
         // The requester may have gone away (its connection closed): nothing to tell.
         let _ = self.reply.send(out);
     }
+}
+
+/// The error of a write that ended without a result of its own.
+fn write_failed() -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+        Some("the write failed and was rolled back".to_owned()),
+    )
 }
 
 /// The same error again, for each write of a group that failed as a whole.
@@ -486,7 +495,8 @@ impl Database {
         }
         match answer.await {
             Ok(out) => out,
-            Err(_) => Err(err(copy_error(&rusqlite::Error::InvalidQuery))),
+            // The group-commit thread is gone: the write was not committed.
+            Err(_) => Err(err(write_failed())),
         }
     }
 
@@ -778,6 +788,13 @@ mod tests {
             assert_eq!(r.is_ok(), ![2, 3, 4].contains(&i), "write {i}: {r:?}");
         }
         assert_eq!(results[2], Err("refused".to_owned()));
+        assert!(
+            results[4]
+                .as_ref()
+                .is_err_and(|e| e.contains("rolled back")),
+            "{:?}",
+            results[4]
+        );
         assert_eq!(counter_names(&db), ["w0", "w1", "w5"]);
         // The connection is usable afterwards, outside a transaction.
         assert!(db.lock().is_autocommit());
