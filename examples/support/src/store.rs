@@ -13,10 +13,12 @@
 //! (`groups`, `members`, `meta`, ...), the candidate rows are checked again in memory with
 //! the evaluator, so an answer is never wrong.
 //!
-//! The trait is async and rusqlite is synchronous: each call takes the connection's mutex
-//! and runs its (short, local, indexed) statements on the calling task. A database of the
-//! size of a directory answers these in microseconds, less than handing them to a blocking
+//! The trait is async and rusqlite is synchronous: a read takes a connection's mutex and
+//! runs its (short, local, indexed) statements on the calling task. A database of the size
+//! of a directory answers these in microseconds, less than handing them to a blocking
 //! thread would cost; a list query without an index scans the tenant's rows of the type.
+//! A write is handed to the group-commit thread of the [`Database`] and awaited: the writes
+//! waiting together share one transaction (each in its own savepoint) and one commit.
 
 use std::sync::Arc;
 
