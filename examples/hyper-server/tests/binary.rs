@@ -238,11 +238,15 @@ fn writes_with_a_token_another_process_revoked_fail_on_the_next_request() {
     let (status, _) = request(server.port, "PATCH", &path, &first, deactivate);
     assert_eq!(status, 200);
 
-    // Rotated by the command line (another process): the old token's very next write fails.
+    // Rotated by the command line (another process): the old token's very next request,
+    // read or write, fails.
+    let (status, _) = request(server.port, "GET", &path, &first, "");
+    assert_eq!(status, 200);
     let (ok, out, _) = admin(&db, &["integrations", "rotate", "Entra"]);
     assert!(ok);
     let second = out.trim().to_owned();
     for (method, path, body) in [
+        ("GET", path.as_str(), ""),
         ("PATCH", path.as_str(), deactivate),
         ("POST", "/scim/v2/Users", user("b").as_str()),
         ("DELETE", path.as_str(), ""),

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http::request::Parts;
-use http::{Method, Request, Response, header};
+use http::{Request, Response, header};
 use scim_core::Error;
 use scim_core::service::{
     AuthFailure, Authenticator, ScimService, ServiceSettings, error_response,
@@ -128,13 +128,11 @@ impl App {
         let verified = settings
             .parse_authorization(&parts.headers)
             .and_then(|token| {
-                // A read is checked on a reader connection, a write on the writer's.
-                let record = if matches!(parts.method, Method::GET | Method::HEAD) {
-                    store.find_by_token(token.id())
-                } else {
-                    store.find_by_token_before_write(token.id())
-                }
-                .map_err(|e| settings.error(AuthErrorKind::Store(e)))?;
+                // On the writer connection when it is free, else on a reader: never waiting
+                // for a group commit in progress.
+                let record = store
+                    .find_by_token(token.id())
+                    .map_err(|e| settings.error(AuthErrorKind::Store(e)))?;
                 let now = self.tokens.clock().now();
                 let v = settings.verify_record(&token, record.as_deref(), now)?;
                 if v.record_use_due() {

@@ -203,24 +203,6 @@ macro_rules! forward_tokens {
 
 type TokenResult<T> = Result<T, scim_tokens::StoreError>;
 
-impl AnyTokenStore {
-    /// [`TokenStore::find_by_token`] for a request that writes next: on SQLite, on the
-    /// writer connection ([`SqliteTokenStore::find_by_token_on_writer`]).
-    ///
-    /// # Errors
-    ///
-    /// The store's.
-    pub fn find_by_token_before_write(
-        &self,
-        token: TokenId,
-    ) -> TokenResult<Option<Arc<Integration>>> {
-        match self {
-            AnyTokenStore::Sqlite(s) => s.find_by_token_on_writer(token),
-            AnyTokenStore::Postgres(s) => s.find_by_token(token),
-        }
-    }
-}
-
 impl TokenStore for AnyTokenStore {
     fn insert(&self, record: Integration) -> TokenResult<()> {
         forward_tokens!(self, s => s.insert(record))

@@ -6,6 +6,13 @@
 //! connection waits up to [`BUSY_TIMEOUT`] for another process (the admin command run while
 //! the server serves), so `SQLITE_BUSY` does not reach a client.
 //!
+//! The resource writes of the server go through a **group commit**
+//! (`Database::write_grouped`): a thread of its own takes every write waiting, runs each
+//! in its own `SAVEPOINT` of one transaction and commits once, then answers them all; the
+//! requests that wait meanwhile do not hold a worker thread. **Checkpoints** (copying the
+//! WAL into the database file, with their fsyncs) run on another thread with a connection
+//! of its own, off the write path.
+//!
 //! Reads go to the writer when it is free (its page cache survives its own commits, a
 //! reader's is dropped after every commit of another connection) and otherwise to a few
 //! **reader connections** beside it (`query_only`, each behind its own mutex), so a read
@@ -21,9 +28,10 @@
 //! power loss too, at the cost of one fsync per write.
 
 use std::ops::Deref;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak, mpsc};
 use std::time::Duration;
 
 use rusqlite::functions::FunctionFlags;
@@ -35,6 +43,15 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How many prepared statements each connection keeps.
 const STATEMENT_CACHE: usize = 64;
+
+/// The most writes one group commit takes.
+const MAX_GROUP: usize = 64;
+
+/// How often the checkpoint thread copies the WAL into the database file.
+const CHECKPOINT_PERIOD: Duration = Duration::from_millis(200);
+
+/// The WAL length (frames) past which the group-commit thread lets the WAL start over.
+const RESTART_FRAMES: i64 = 8000;
 
 /// How hard a commit is pushed to the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -133,6 +150,138 @@ pub struct Database {
     conn: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// The queue of the group-commit thread, started by the first grouped write.
+    group: OnceLock<mpsc::Sender<Box<dyn GroupJob>>>,
+    /// The WAL as the checkpoint thread last saw it; `None` without one.
+    wal: Option<Arc<WalState>>,
+    /// Dropped with the database: the checkpoint thread then ends.
+    _checkpointer: Option<mpsc::Sender<()>>,
+    /// Writes handed to the group-commit thread so far (for tests).
+    #[cfg(test)]
+    queued: AtomicUsize,
+    /// Groups run so far (for tests).
+    #[cfg(test)]
+    groups: AtomicUsize,
+}
+
+/// What the checkpoint thread saw after its last checkpoint.
+#[derive(Debug, Default)]
+struct WalState {
+    /// Frames in the WAL.
+    log: AtomicI64,
+    /// Of these, the frames copied into the database file.
+    backfilled: AtomicI64,
+}
+
+/// The checkpoint thread: every [`CHECKPOINT_PERIOD`] a `PASSIVE` checkpoint on a
+/// connection of its own copies the WAL into the database file (and syncs it) while the
+/// writer goes on writing: the copying and its fsyncs are off the write path (SQLite's
+/// automatic checkpoint, turned off on the writer, ran them in the committing connection
+/// and stalled every write for tens of milliseconds). Ends when the database is dropped.
+fn checkpoint_loop(conn: &Connection, wal: &WalState, stop: &mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_PERIOD) {
+        let seen = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        });
+        if let Ok((log, backfilled)) = seen {
+            wal.log.store(log, Ordering::Relaxed);
+            wal.backfilled.store(backfilled, Ordering::Relaxed);
+        }
+    }
+}
+
+/// One write handed to the group-commit thread: it runs in a savepoint of the group's
+/// transaction and is answered once the group committed (or failed).
+trait GroupJob: Send {
+    /// Runs the write; `true` when it succeeded and is to be kept.
+    fn run(&mut self, tx: &rusqlite::Transaction<'_>) -> bool;
+    /// Sends the answer: the write's own result when the group committed or the write
+    /// failed by itself, else `failed` (the group's error: nothing of it was kept).
+    fn answer(self: Box<Self>, failed: Option<&rusqlite::Error>);
+}
+
+/// A [`GroupJob`] whose answer goes back through a oneshot channel.
+struct Pending<T, E, F> {
+    work: Option<F>,
+    out: Option<Result<T, E>>,
+    reply: tokio::sync::oneshot::Sender<Result<T, E>>,
+    err: fn(rusqlite::Error) -> E,
+}
+
+impl<T, E, F> GroupJob for Pending<T, E, F>
+where
+    T: Send,
+    E: Send,
+    F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E> + Send,
+{
+    fn run(&mut self, tx: &rusqlite::Transaction<'_>) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        let out = work(tx);
+        let ok = out.is_ok();
+        self.out = Some(out);
+        ok
+    }
+
+    fn answer(self: Box<Self>, failed: Option<&rusqlite::Error>) {
+        let out = match (self.out, failed) {
+            // A write that failed by itself reports its own error.
+            (Some(Err(e)), _) => Err(e),
+            (Some(Ok(_)), Some(f)) | (None, Some(f)) => Err((self.err)(copy_error(f))),
+            (Some(Ok(v)), None) => Ok(v),
+            // It panicked (and was rolled back).
+            (None, None) => Err((self.err)(write_failed())),
+        };
+        // The requester may have gone away (its connection closed): nothing to tell.
+        let _ = self.reply.send(out);
+    }
+}
+
+/// The error of a write that ended without a result of its own.
+fn write_failed() -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+        Some("the write failed and was rolled back".to_owned()),
+    )
+}
+
+/// The same error again, for each write of a group that failed as a whole.
+fn copy_error(e: &rusqlite::Error) -> rusqlite::Error {
+    match e {
+        rusqlite::Error::SqliteFailure(f, m) => rusqlite::Error::SqliteFailure(*f, m.clone()),
+        other => rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+            Some(other.to_string()),
+        ),
+    }
+}
+
+/// The group-commit thread: takes the first write waiting and every other one queued
+/// behind it (up to [`MAX_GROUP`]) and runs them as one transaction. Ends when the
+/// database is dropped (its sender with it).
+fn group_commit_loop(db: &Weak<Database>, queue: &mpsc::Receiver<Box<dyn GroupJob>>) {
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        match db.upgrade() {
+            Some(db) => db.run_group(group),
+            None => {
+                let closed = rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISUSE),
+                    Some("the database was closed".to_owned()),
+                );
+                for job in group {
+                    job.answer(Some(&closed));
+                }
+            }
+        }
+    }
 }
 
 /// A reader connection (or the writer, for a database without readers) in a read
@@ -176,6 +325,26 @@ impl Database {
             conn.pragma_update(None, "query_only", "ON")?;
             db.readers.push(Mutex::new(conn));
         }
+        // Checkpoints on a thread of their own (see `checkpoint_loop`); the writer's
+        // automatic checkpoint stays on when the thread cannot start.
+        let conn = Connection::open(path)?;
+        configure(&conn)?;
+        let sync = match durability {
+            Durability::Normal => "NORMAL",
+            Durability::Full => "FULL",
+        };
+        conn.pragma_update(None, "synchronous", sync)?;
+        let wal = Arc::new(WalState::default());
+        let (stop, stopped) = mpsc::channel();
+        let state = wal.clone();
+        let spawned = std::thread::Builder::new()
+            .name("scim-checkpoint".to_owned())
+            .spawn(move || checkpoint_loop(&conn, &state, &stopped));
+        if spawned.is_ok() {
+            db.lock().pragma_update(None, "wal_autocheckpoint", 0)?;
+            db.wal = Some(wal);
+            db._checkpointer = Some(stop);
+        }
         Ok(db)
     }
 
@@ -203,6 +372,13 @@ impl Database {
             conn: Mutex::new(conn),
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
+            group: OnceLock::new(),
+            wal: None,
+            _checkpointer: None,
+            #[cfg(test)]
+            queued: AtomicUsize::new(0),
+            #[cfg(test)]
+            groups: AtomicUsize::new(0),
         })
     }
 
@@ -270,7 +446,146 @@ impl Database {
             .map_err(&err)?;
         let out = f(&tx)?;
         tx.commit().map_err(err)?;
+        self.after_commit(&conn);
         Ok(out)
+    }
+
+    /// Runs `f` as one write of a **group commit** and answers after the commit.
+    ///
+    /// The writes waiting when the group-commit thread is free are taken together: one
+    /// `BEGIN IMMEDIATE`, each write in its own `SAVEPOINT` (a write that fails, or
+    /// panics, is rolled back to it and only it fails), one `COMMIT`, then every write is
+    /// answered. Nothing is answered before the commit that holds it, so durability is
+    /// that of [`write`](Self::write). The writes of a group run one after another in the
+    /// order they were queued, each seeing the ones before it, as separate transactions
+    /// would.
+    pub(crate) async fn write_grouped<T, E, F>(
+        self: &Arc<Self>,
+        err: fn(rusqlite::Error) -> E,
+        f: F,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = Box::new(Pending {
+            work: Some(f),
+            out: None,
+            reply,
+            err,
+        });
+        let queue = self.group.get_or_init(|| {
+            let (tx, rx) = mpsc::channel::<Box<dyn GroupJob>>();
+            let db = Arc::downgrade(self);
+            let spawned = std::thread::Builder::new()
+                .name("scim-group-commit".to_owned())
+                .spawn(move || group_commit_loop(&db, &rx));
+            if let Err(e) = spawned {
+                tracing::error!("group-commit thread not started: {e}");
+            }
+            tx
+        });
+        #[cfg(test)]
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        if let Err(mpsc::SendError(job)) = queue.send(job) {
+            // No group-commit thread: the write runs here, alone.
+            self.run_group(vec![job]);
+        }
+        match answer.await {
+            Ok(out) => out,
+            // The group-commit thread is gone: the write was not committed.
+            Err(_) => Err(err(write_failed())),
+        }
+    }
+
+    /// Runs `group` in one transaction, each write in its own savepoint, commits, then
+    /// answers every write.
+    fn run_group(&self, mut group: Vec<Box<dyn GroupJob>>) {
+        let mut conn = self.lock();
+        #[cfg(test)]
+        self.groups.fetch_add(1, Ordering::SeqCst);
+        if !conn.is_autocommit() {
+            // A transaction left open by a failed end: never nest.
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(e) => {
+                for job in group {
+                    job.answer(Some(&e));
+                }
+                return;
+            }
+        };
+        let mut failed = None;
+        for job in &mut group {
+            if let Err(e) = tx
+                .prepare_cached("SAVEPOINT grouped")
+                .and_then(|mut s| s.execute([]))
+            {
+                failed = Some(e);
+                break;
+            }
+            let kept = catch_unwind(AssertUnwindSafe(|| job.run(&tx))).unwrap_or(false);
+            if tx.is_autocommit() {
+                // SQLite rolled the whole transaction back (I/O error, disk full): the
+                // writes before this one are gone as well, so the group fails.
+                failed = Some(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+                    Some("the transaction was rolled back".to_owned()),
+                ));
+                break;
+            }
+            let end = if kept {
+                tx.prepare_cached("RELEASE grouped")
+                    .and_then(|mut s| s.execute([]))
+            } else {
+                tx.prepare_cached("ROLLBACK TO grouped")
+                    .and_then(|mut s| s.execute([]))
+                    .and_then(|_| tx.prepare_cached("RELEASE grouped")?.execute([]))
+            };
+            if let Err(e) = end {
+                failed = Some(e);
+                break;
+            }
+        }
+        let failed = match failed {
+            Some(e) => {
+                drop(tx);
+                Some(e)
+            }
+            None => tx.commit().err(),
+        };
+        for job in group {
+            job.answer(failed.as_ref());
+        }
+        self.after_commit(&conn);
+    }
+
+    /// Run by the writer after a commit: once the checkpoint thread has copied (most of) a
+    /// WAL of [`RESTART_FRAMES`] or more, a checkpoint here copies the frames left,
+    /// so that the next write starts the WAL over instead of letting it grow (a reader
+    /// still in the WAL postpones that to the next time). Its fsyncs stall the writes once
+    /// per WAL of that length, not once per 1,000 frames.
+    fn after_commit(&self, conn: &Connection) {
+        let Some(w) = &self.wal else {
+            return;
+        };
+        let log = w.log.load(Ordering::Relaxed);
+        // Most of it copied (a reader's snapshot may have held back the last frames); at
+        // most once per report of the checkpoint thread.
+        if log >= RESTART_FRAMES && log - w.backfilled.load(Ordering::Relaxed) <= RESTART_FRAMES / 4
+        {
+            w.log.store(0, Ordering::Relaxed);
+            let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            });
+            if let Ok((log, copied)) = done {
+                tracing::debug!(log, copied, "WAL checkpoint before its restart");
+            }
+        }
     }
 
     /// Marks the database as started once; `true` the first time only.
@@ -379,6 +694,114 @@ mod tests {
             Err(DbError::TooNew { found: 99, .. })
         ));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Queues `n` grouped writes from threads of their own while the writer connection is
+    /// held, so that they wait in the queue together; `job(i)` is the write of thread `i`.
+    fn queued_writes<T: Send + 'static>(
+        db: &Arc<Database>,
+        n: usize,
+        job: impl Fn(usize, &rusqlite::Transaction<'_>) -> Result<T, String>
+        + Send
+        + Sync
+        + Copy
+        + 'static,
+    ) -> Vec<Result<T, String>> {
+        let held = db.lock();
+        let threads: Vec<_> = (0..n)
+            .map(|i| {
+                let db = db.clone();
+                std::thread::spawn(move || {
+                    crate::pg::block_on(db.write_grouped(|e| e.to_string(), move |tx| job(i, tx)))
+                })
+            })
+            .collect();
+        // Every write is queued (or taken by the group-commit thread, which waits for the
+        // connection) before the connection is released.
+        while db.queued.load(Ordering::SeqCst) < n {
+            std::thread::yield_now();
+        }
+        drop(held);
+        threads
+            .into_iter()
+            .map(|t| t.join().expect("thread"))
+            .collect()
+    }
+
+    fn insert_counter(tx: &rusqlite::Transaction<'_>, name: &str) -> Result<(), String> {
+        tx.execute(
+            "INSERT INTO counters (name, value) VALUES (?1, 1)",
+            rusqlite::params![name],
+        )
+        .map(drop)
+        .map_err(|e| e.to_string())
+    }
+
+    fn counter_names(db: &Database) -> Vec<String> {
+        let conn = db.lock();
+        let mut s = conn
+            .prepare("SELECT name FROM counters WHERE name LIKE 'w%' ORDER BY name")
+            .expect("prepare");
+        s.query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
+    #[test]
+    fn queued_writes_commit_together_and_all_are_acknowledged() {
+        let dir = std::env::temp_dir().join(format!("scim-db-group-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("g.db");
+        let _ = std::fs::remove_file(&path);
+        let db = Arc::new(Database::open(&path, Durability::Normal).expect("open"));
+        let results = queued_writes(&db, 12, |i, tx| insert_counter(tx, &format!("w{i:02}")));
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        // The first write may have been taken alone; the others waited behind it together.
+        let groups = db.groups.load(Ordering::SeqCst);
+        assert!(groups <= 2, "12 queued writes took {groups} commits");
+        drop(db);
+        // Every acknowledged write is in the file.
+        let again = Database::open(&path, Durability::Normal).expect("reopen");
+        let expected: Vec<String> = (0..12).map(|i| format!("w{i:02}")).collect();
+        assert_eq!(counter_names(&again), expected);
+        drop(again);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_failing_write_undoes_only_itself() {
+        let db = Arc::new(Database::open_in_memory().expect("db"));
+        let results = queued_writes(&db, 6, |i, tx| {
+            insert_counter(tx, &format!("w{i}"))?;
+            match i {
+                // Wrote, then failed: its own row must go.
+                2 => Err("refused".to_owned()),
+                // A statement error of its own (the row exists already).
+                3 => insert_counter(tx, "w3").map(|()| i),
+                // A panic is a failure of this write alone.
+                4 => panic!("write 4 panics"),
+                _ => Ok(i),
+            }
+        });
+        for (i, r) in results.iter().enumerate() {
+            assert_eq!(r.is_ok(), ![2, 3, 4].contains(&i), "write {i}: {r:?}");
+        }
+        assert_eq!(results[2], Err("refused".to_owned()));
+        assert!(
+            results[4]
+                .as_ref()
+                .is_err_and(|e| e.contains("rolled back")),
+            "{:?}",
+            results[4]
+        );
+        assert_eq!(counter_names(&db), ["w0", "w1", "w5"]);
+        // The connection is usable afterwards, outside a transaction.
+        assert!(db.lock().is_autocommit());
+        let later =
+            crate::pg::block_on(db.write_grouped(|e| e.to_string(), |tx| insert_counter(tx, "w9")));
+        assert_eq!(later, Ok(()));
+        assert_eq!(counter_names(&db), ["w0", "w1", "w5", "w9"]);
     }
 
     #[test]

@@ -13,10 +13,12 @@
 //! (`groups`, `members`, `meta`, ...), the candidate rows are checked again in memory with
 //! the evaluator, so an answer is never wrong.
 //!
-//! The trait is async and rusqlite is synchronous: each call takes the connection's mutex
-//! and runs its (short, local, indexed) statements on the calling task. A database of the
-//! size of a directory answers these in microseconds, less than handing them to a blocking
+//! The trait is async and rusqlite is synchronous: a read takes a connection's mutex and
+//! runs its (short, local, indexed) statements on the calling task. A database of the size
+//! of a directory answers these in microseconds, less than handing them to a blocking
 //! thread would cost; a list query without an index scans the tenant's rows of the type.
+//! A write is handed to the group-commit thread of the [`Database`] and awaited: the writes
+//! waiting together share one transaction (each in its own savepoint) and one commit.
 
 use std::sync::Arc;
 
@@ -40,7 +42,7 @@ pub struct SqliteStore {
     db: Arc<Database>,
 }
 
-fn backend(e: impl std::fmt::Display) -> StoreError {
+fn backend<E: std::fmt::Display>(e: E) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
@@ -270,6 +272,62 @@ fn groups_of(
     Ok(out)
 }
 
+/// A user with `groups` derived, read by one statement: the row once per group listing it
+/// (once without any), the groups ordered by id as [`groups_of`] orders them.
+fn user_with_groups(
+    conn: &rusqlite::Connection,
+    tenant: &str,
+    id: &str,
+    omit: &[String],
+) -> Result<StoredResource, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT r.id, r.version, r.created, r.last_modified, r.data, g.id, g.data
+             FROM resources r
+             LEFT JOIN members m ON m.tenant = r.tenant AND m.value = r.id
+             LEFT JOIN resources g
+               ON g.tenant = m.tenant AND g.resource_type = 'Group' AND g.id = m.group_id
+             WHERE r.tenant = ?1 AND r.resource_type = 'User' AND r.id = ?2
+             ORDER BY g.id",
+        )
+        .map_err(backend)?;
+    let mut rows = stmt.query(params![tenant, id]).map_err(backend)?;
+    let mut user = None;
+    let mut groups = Vec::new();
+    while let Some(r) = rows.next().map_err(backend)? {
+        if user.is_none() {
+            user = Some(to_row(read_row(r).map_err(backend)?)?);
+        }
+        let group: Option<(String, String)> = match (r.get(5), r.get(6)) {
+            (Ok(Some(gid)), Ok(Some(data))) => Some((gid, data)),
+            (Err(e), _) | (_, Err(e)) => return Err(backend(e)),
+            _ => None,
+        };
+        if let Some((gid, data)) = group {
+            let group = match serde_json::from_str::<Value>(&data) {
+                Ok(Value::Object(g)) => g,
+                _ => Map::new(),
+            };
+            groups.push(group_entry(&gid, &group));
+        }
+    }
+    let row = user.ok_or(StoreError::NotFound)?;
+    let mut attributes = row.data;
+    if !omit.is_empty() {
+        attributes.retain(|k, _| !omitted(omit, k));
+    }
+    if !groups.is_empty() {
+        attributes.insert("groups".to_owned(), Value::Array(groups));
+    }
+    Ok(StoredResource {
+        id: row.id,
+        version: row.version.to_string(),
+        created: row.created,
+        last_modified: row.last_modified,
+        attributes,
+    })
+}
+
 fn insert_members(
     tx: &Transaction<'_>,
     tenant: &str,
@@ -393,7 +451,7 @@ impl SqliteStore {
     }
 
     /// Inserts the row of a new resource (`previous` is `None`) or rewrites the row of one
-    /// whose stored attributes were `previous`. An indexed column whose value did not change
+    /// whose indexed columns were `previous`. An indexed column whose value did not change
     /// is left out of the `UPDATE`, so its index is not rewritten (a PATCH of `active`
     /// touches the table and no index).
     fn write_row(
@@ -402,7 +460,7 @@ impl SqliteStore {
         resource_type: &str,
         id: &str,
         attributes: &Map<String, Value>,
-        previous: Option<&Map<String, Value>>,
+        previous: Option<&Columns>,
     ) -> Result<(i64, String), StoreError> {
         let c = columns(resource_type, attributes);
         let data = serde_json::to_string(attributes).map_err(backend)?;
@@ -430,8 +488,7 @@ impl SqliteStore {
                         c.display_name_folded
                     ])
                 }),
-            Some(previous) => {
-                let old = columns(resource_type, previous);
+            Some(old) => {
                 let mut sql =
                     String::from("UPDATE resources SET version = ?, last_modified = ?, data = ?");
                 let mut binds: Vec<&dyn rusqlite::ToSql> = vec![&version, &ts, &data];
@@ -607,18 +664,23 @@ impl ResourceStore for SqliteStore {
         strip_unstored(resource_type, &mut attributes);
         let members = take_members(resource_type, &mut attributes);
         let id = new_id()?;
-        self.db.write(backend, |tx| {
-            let (version, ts) = Self::write_row(tx, ctx, resource_type, &id, &attributes, None)?;
-            insert_members(tx, ctx.tenant(), &id, &members)?;
-            let row = Row {
-                id: id.clone(),
-                version,
-                created: ts.clone(),
-                last_modified: ts,
-                data: attributes,
-            };
-            render(tx, ctx.tenant(), resource_type, row, &[])
-        })
+        let (ctx, resource_type) = (ctx.clone(), resource_type.to_owned());
+        self.db
+            .write_grouped(backend, move |tx| {
+                let resource_type = resource_type.as_str();
+                let (version, ts) =
+                    Self::write_row(tx, &ctx, resource_type, &id, &attributes, None)?;
+                insert_members(tx, ctx.tenant(), &id, &members)?;
+                let row = Row {
+                    id: id.clone(),
+                    version,
+                    created: ts.clone(),
+                    last_modified: ts,
+                    data: attributes,
+                };
+                render(tx, ctx.tenant(), resource_type, row, &[])
+            })
+            .await
     }
 
     async fn get(
@@ -637,6 +699,11 @@ impl ResourceStore for SqliteStore {
         id: &str,
         omit: &[String],
     ) -> Result<StoredResource, StoreError> {
+        if resource_type == USER && !omitted(omit, "groups") {
+            // One statement (its own read transaction): the user and its groups.
+            let conn = self.db.reader().map_err(backend)?;
+            return user_with_groups(&conn, ctx.tenant(), id, omit);
+        }
         let conn = self.db.snapshot().map_err(backend)?;
         let row = get_row(&conn, ctx.tenant(), resource_type, id)?.ok_or(StoreError::NotFound)?;
         render(&conn, ctx.tenant(), resource_type, row, omit)
@@ -652,31 +719,64 @@ impl ResourceStore for SqliteStore {
     ) -> Result<StoredResource, StoreError> {
         strip_unstored(resource_type, &mut attributes);
         let members = take_members(resource_type, &mut attributes);
-        self.db.write(backend, |tx| {
-            let row = get_row(tx, ctx.tenant(), resource_type, id)?.ok_or(StoreError::NotFound)?;
-            if row.version.to_string() != expected_version {
-                return Err(StoreError::VersionConflict);
-            }
-            let (version, ts) =
-                Self::write_row(tx, ctx, resource_type, id, &attributes, Some(&row.data))?;
-            if resource_type == GROUP {
-                tx.execute(
-                    "DELETE FROM members WHERE tenant = ?1 AND group_id = ?2",
-                    params![ctx.tenant(), id],
+        let (ctx, resource_type, id, expected_version) = (
+            ctx.clone(),
+            resource_type.to_owned(),
+            id.to_owned(),
+            expected_version.to_owned(),
+        );
+        self.db
+            .write_grouped(backend, move |tx| {
+                let (resource_type, id) = (resource_type.as_str(), id.as_str());
+                // The version, the creation time and the indexed columns: the stored JSON is
+                // not needed (nor parsed) to replace it.
+                let (current, created, old) = tx
+                .prepare_cached(
+                    "SELECT version, created, user_name_folded, external_id, external_id_folded,
+                        display_name_folded
+                     FROM resources WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
                 )
-                .map_err(backend)?;
-                insert_members(tx, ctx.tenant(), id, &members)?;
-            }
-            // The row as written (no need to read it back and parse its JSON again).
-            let row = Row {
-                id: row.id,
-                version,
-                created: row.created,
-                last_modified: ts,
-                data: attributes,
-            };
-            render(tx, ctx.tenant(), resource_type, row, &[])
-        })
+                .and_then(|mut s| {
+                    s.query_row(params![ctx.tenant(), resource_type, id], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, String>(1)?,
+                            Columns {
+                                user_name_folded: r.get(2)?,
+                                external_id: r.get(3)?,
+                                external_id_folded: r.get(4)?,
+                                display_name_folded: r.get(5)?,
+                            },
+                        ))
+                    })
+                    .optional()
+                })
+                .map_err(backend)?
+                .ok_or(StoreError::NotFound)?;
+                if current.to_string() != expected_version {
+                    return Err(StoreError::VersionConflict);
+                }
+                let (version, ts) =
+                    Self::write_row(tx, &ctx, resource_type, id, &attributes, Some(&old))?;
+                if resource_type == GROUP {
+                    tx.execute(
+                        "DELETE FROM members WHERE tenant = ?1 AND group_id = ?2",
+                        params![ctx.tenant(), id],
+                    )
+                    .map_err(backend)?;
+                    insert_members(tx, ctx.tenant(), id, &members)?;
+                }
+                // The row as written (no need to read it back and parse its JSON again).
+                let row = Row {
+                    id: id.to_owned(),
+                    version,
+                    created,
+                    last_modified: ts,
+                    data: attributes,
+                };
+                render(tx, ctx.tenant(), resource_type, row, &[])
+            })
+            .await
     }
 
     async fn delete(
@@ -686,44 +786,49 @@ impl ResourceStore for SqliteStore {
         id: &str,
         expected_version: Option<&str>,
     ) -> Result<StoredResource, StoreError> {
-        let tenant = ctx.tenant();
-        self.db.write(backend, |tx| {
-            let row = get_row(tx, tenant, resource_type, id)?.ok_or(StoreError::NotFound)?;
-            if let Some(v) = expected_version
-                && v != row.version.to_string()
-            {
-                return Err(StoreError::VersionConflict);
-            }
-            let before = render(tx, tenant, resource_type, row, &[])?;
-            tx.execute(
-                "DELETE FROM resources WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
-                params![tenant, resource_type, id],
-            )
-            .map_err(backend)?;
-            if resource_type == GROUP {
+        let (ctx, resource_type, id) = (ctx.clone(), resource_type.to_owned(), id.to_owned());
+        let expected_version = expected_version.map(str::to_owned);
+        self.db
+            .write_grouped(backend, move |tx| {
+                let (tenant, resource_type, id) =
+                    (ctx.tenant(), resource_type.as_str(), id.as_str());
+                let row = get_row(tx, tenant, resource_type, id)?.ok_or(StoreError::NotFound)?;
+                if let Some(v) = &expected_version
+                    && *v != row.version.to_string()
+                {
+                    return Err(StoreError::VersionConflict);
+                }
+                let before = render(tx, tenant, resource_type, row, &[])?;
                 tx.execute(
-                    "DELETE FROM members WHERE tenant = ?1 AND group_id = ?2",
-                    params![tenant, id],
+                    "DELETE FROM resources WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3",
+                    params![tenant, resource_type, id],
                 )
                 .map_err(backend)?;
-            }
-            // Remove the deleted resource from every group listing it.
-            let groups: Vec<String> = {
-                let mut s = tx
+                if resource_type == GROUP {
+                    tx.execute(
+                        "DELETE FROM members WHERE tenant = ?1 AND group_id = ?2",
+                        params![tenant, id],
+                    )
+                    .map_err(backend)?;
+                }
+                // Remove the deleted resource from every group listing it.
+                let groups: Vec<String> = {
+                    let mut s = tx
                     .prepare_cached(
                         "DELETE FROM members WHERE tenant = ?1 AND value = ?2 RETURNING group_id",
                     )
                     .map_err(backend)?;
-                let rows = s
-                    .query_map(params![tenant, id], |r| r.get(0))
-                    .map_err(backend)?;
-                rows.collect::<Result<_, _>>().map_err(backend)?
-            };
-            for g in groups {
-                Self::touch(tx, tenant, &g)?;
-            }
-            Ok(before)
-        })
+                    let rows = s
+                        .query_map(params![tenant, id], |r| r.get(0))
+                        .map_err(backend)?;
+                    rows.collect::<Result<_, _>>().map_err(backend)?
+                };
+                for g in groups {
+                    Self::touch(tx, tenant, &g)?;
+                }
+                Ok(before)
+            })
+            .await
     }
 
     async fn list(
@@ -742,17 +847,19 @@ impl ResourceStore for SqliteStore {
         changes: &[MemberChange],
         expected_version: Option<&str>,
     ) -> Result<MembersModified, StoreError> {
-        let tenant = ctx.tenant();
-        self.db.write(backend, |tx| {
+        let (ctx, resource_type, id) = (ctx.clone(), resource_type.to_owned(), id.to_owned());
+        let (changes, expected_version) = (changes.to_vec(), expected_version.map(str::to_owned));
+        self.db.write_grouped(backend, move |tx| {
+            let (tenant, resource_type, id) = (ctx.tenant(), resource_type.as_str(), id.as_str());
             let row = get_row(tx, tenant, resource_type, id)?.ok_or(StoreError::NotFound)?;
-            if let Some(v) = expected_version
-                && v != row.version.to_string()
+            if let Some(v) = &expected_version
+                && *v != row.version.to_string()
             {
                 return Err(StoreError::VersionConflict);
             }
             let mut added: Vec<String> = Vec::new();
             let mut removed: Vec<String> = Vec::new();
-            for change in changes {
+            for change in &changes {
                 match change {
                     MemberChange::Add(list) => {
                         added.extend(insert_members(tx, tenant, id, list)?);
@@ -812,6 +919,7 @@ impl ResourceStore for SqliteStore {
                 removed,
             })
         })
+        .await
     }
 }
 

@@ -69,23 +69,6 @@ impl SqliteTokenStore {
         SqliteTokenStore { db }
     }
 
-    /// [`TokenStore::find_by_token`] on the writer connection, for a request that writes
-    /// next. A reader connection drops its whole page cache when another connection has
-    /// committed since its last read, so under a stream of writes every lookup on a reader
-    /// read its pages from the file again; the writer's cache stays valid across its own
-    /// commits (it is dropped only when another process wrote). One statement, its own
-    /// read transaction: it sees the last commit, so revocation stays immediate.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError`] when the database fails.
-    pub fn find_by_token_on_writer(
-        &self,
-        token: TokenId,
-    ) -> Result<Option<Arc<Integration>>, StoreError> {
-        find_by_token(&self.db.lock(), token)
-    }
-
     fn read(
         conn: &rusqlite::Connection,
         tenant: &TenantId,
