@@ -51,7 +51,17 @@ pub struct Verified {
     tenant: TenantId,
     integration: IntegrationId,
     token: TokenId,
-    record_use_due: bool,
+    record_use_due: UseDue,
+}
+
+/// Whether a verification should note the use: a whole word rather than a `bool`, so that
+/// the copy of [`Verified`] out of the store's callback reads back what was written in the
+/// same widths (a one-byte store read back in an 8-byte load is a store-forwarding stall).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
+enum UseDue {
+    No = 0,
+    Yes = 1,
 }
 
 impl Verified {
@@ -73,7 +83,7 @@ impl Verified {
     /// Whether the token's last use is older than
     /// [`Settings::last_used_interval`], so that the store should note this use.
     pub fn record_use_due(&self) -> bool {
-        self.record_use_due
+        self.record_use_due == UseDue::Yes
     }
 }
 
@@ -241,6 +251,11 @@ impl Settings {
         let record_use_due = stored
             .last_used_at()
             .is_none_or(|t| now.saturating_since(t) >= self.last_used_interval);
+        let record_use_due = if record_use_due {
+            UseDue::Yes
+        } else {
+            UseDue::No
+        };
         Some(Verified {
             tenant: record.tenant().clone(),
             integration: record.id(),

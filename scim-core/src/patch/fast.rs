@@ -59,11 +59,6 @@ pub(super) fn try_apply(
     if def.attr_type == AttrType::Complex {
         return None;
     }
-    let new = own_type_or_normalized(def, value, options, op.path.as_deref()?)?;
-    if new.is_null() {
-        // Unassigning: required attributes and sub-attributes are the engine's to check.
-        return None;
-    }
     let container = match sub_attr {
         None => res,
         Some(_) => match res.get_mut(&attr.name) {
@@ -71,6 +66,20 @@ pub(super) fn try_apply(
             _ => return None,
         },
     };
+    // A boolean replacing a boolean (Entra's `active`): compared and written in place, with
+    // no copy of the new value and no drop of the old one. The same outcome as `set`.
+    if let (AttrType::Boolean, Value::Bool(new)) = (def.attr_type, value)
+        && let Some(Value::Bool(slot)) = container.get_mut(def.name.as_str())
+    {
+        let changed = *slot != *new;
+        *slot = *new;
+        return Some(changed);
+    }
+    let new = own_type_or_normalized(def, value, options, op.path.as_deref()?)?;
+    if new.is_null() {
+        // Unassigning: required attributes and sub-attributes are the engine's to check.
+        return None;
+    }
     set(container, &def.name, new)
 }
 
@@ -449,6 +458,69 @@ mod tests {
             if let Some(changed) = taken {
                 assert_eq!(engine, Ok(changed), "{o}");
                 assert_eq!(via_fast, via_engine, "{o}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Single-valued writes (booleans among them, over slots holding a boolean, another
+        /// type, null or nothing, under any case of the name) give the same outcome through
+        /// the fast path as through the engine alone; an untaken one leaves the resource
+        /// untouched.
+        #[test]
+        fn simple_writes_agree_with_the_engine(
+            slot in 0usize..7,
+            key in 0usize..3,
+            o in 0usize..4,
+            path in 0usize..5,
+            value in 0usize..7,
+        ) {
+            let registry = Registry::core();
+            let schema = registry.resource_type("User").unwrap();
+            let options = PatchOptions::default();
+            let slots = [
+                None,
+                Some(json!(true)),
+                Some(json!(false)),
+                Some(json!("True")),
+                Some(json!(null)),
+                Some(json!(1)),
+                Some(json!({"x": true})),
+            ];
+            let mut resource = user();
+            resource.remove("active");
+            if let Some(v) = &slots[slot] {
+                resource.insert(["active", "Active", "ACTIVE"][key].to_owned(), v.clone());
+            }
+            let values = [
+                json!(true),
+                json!(false),
+                json!("False"),
+                json!("true"),
+                json!(0),
+                json!("Babs"),
+                json!(null),
+            ];
+            let ops = ["replace", "Replace", "add", "remove"];
+            let paths = [
+                "active",
+                "Active",
+                "name.givenName",
+                "displayName",
+                "urn:ietf:params:scim:schemas:core:2.0:User:active",
+            ];
+            let (o, path, value) = (ops[o], paths[path], &values[value]);
+            let patch = op(json!({"op": o, "path": path, "value": value}));
+            let mut via_fast = resource.clone();
+            let fast = try_apply(&schema, &mut via_fast, &patch.operations[0], &options);
+            let mut via_engine = resource.clone();
+            let engine = apply_engine(&schema, &mut via_engine, &patch, &options);
+            match fast {
+                Some(changed) => {
+                    proptest::prop_assert_eq!(engine, Ok(changed));
+                    proptest::prop_assert_eq!(via_fast, via_engine);
+                }
+                None => proptest::prop_assert_eq!(via_fast, resource),
             }
         }
     }
