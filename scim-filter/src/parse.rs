@@ -1015,9 +1015,7 @@ impl<'a> State<'a> {
         let mut i = open + 1;
         // Fast path: no escapes.
         loop {
-            while b.get(i).is_some_and(|&c| !is(c, STR_END)) {
-                i += 1;
-            }
+            i = plain_end(b, i);
             match b.get(i) {
                 None => return Err(self.unterminated(open)),
                 Some(b'"') => {
@@ -1196,7 +1194,9 @@ impl<'a> State<'a> {
             ));
         }
         let mut seg_start = 4;
-        for (i, &c) in b.iter().enumerate().take(last).skip(4) {
+        let segments = b.get(4..last).unwrap_or_default();
+        for (k, &c) in segments.iter().enumerate() {
+            let i = k + 4;
             if c == b':' {
                 if i == seg_start {
                     return Err(Fault::new(
@@ -1349,6 +1349,39 @@ impl<'a> State<'a> {
     }
 }
 
+/// The position of the first byte at or after `i` that ends the plain part of a JSON string
+/// (`"`, `\\` or a control character), or `b.len()`.
+///
+/// Eight bytes at a time: a byte `x` of a word is flagged by `(x - 1) & !x & 0x80` after
+/// XOR with the byte looked for (zero where it matched), or by `(x - 0x20) & !x & 0x80`
+/// when below 0x20. A borrow can flag a byte above a real match, never one below it, so the
+/// lowest flag is the first match.
+#[inline]
+fn plain_end(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let w = u64::from_le_bytes(bytes);
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        let flags = (quote.wrapping_sub(ONES) & !quote
+            | backslash.wrapping_sub(ONES) & !backslash
+            | w.wrapping_sub(ONES * 0x20) & !w)
+            & HIGH;
+        if flags != 0 {
+            return i + (flags.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while b.get(i).is_some_and(|&c| !is(c, STR_END)) {
+        i += 1;
+    }
+    i
+}
+
 /// The error for an unescaped control character at `i` in a string.
 fn control(i: usize) -> Fault {
     Fault::new(ParseErrorKind::ControlCharacter, i..i + 1, Expected::ESCAPE)
@@ -1453,6 +1486,36 @@ mod tests {
         let e = Parser::new().max_depth(0).parse(r#"a eq "x""#).unwrap_err();
         assert_eq!(e.kind(), &ParseErrorKind::TooDeep { max: 0 });
         assert_eq!(e.span(), 8..8);
+    }
+
+    #[test]
+    fn plain_end_finds_the_first_terminator() {
+        let slow =
+            |b: &[u8], i: usize| (i..b.len()).find(|&j| is(b[j], STR_END)).unwrap_or(b.len());
+        // Every byte value at every position of a 20-byte run (two words and a tail), with
+        // a second terminator after it and a high byte before it, from every start.
+        let mut checked = 0;
+        for v in 0..=255u8 {
+            for at in 0..20 {
+                let mut b = [b'a'; 20];
+                b[at] = v;
+                if at >= 2 {
+                    b[at - 2] = 0xC3;
+                }
+                if at + 3 < b.len() {
+                    b[at + 3] = b'"';
+                }
+                for start in 0..=b.len() {
+                    assert_eq!(
+                        plain_end(&b, start),
+                        slow(&b, start),
+                        "{v} at {at} from {start}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 256 * 20 * 21);
     }
 
     #[test]
