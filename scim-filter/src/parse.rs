@@ -437,31 +437,34 @@ impl<'a> State<'a> {
     /// Reads a word: the longest run of non-delimiter bytes (possibly empty).
     #[inline]
     fn run(&mut self) -> &'a str {
+        let b = self.b;
         let start = self.pos;
-        while let Some(&b) = self.b.get(self.pos) {
-            if !is(b, RUN) {
-                break;
-            }
-            self.pos += 1;
+        let mut i = start;
+        while b.get(i).is_some_and(|&c| is(c, RUN)) {
+            i += 1;
         }
+        self.pos = i;
         // Delimiters are ASCII, so both ends are character boundaries.
-        self.src.get(start..self.pos).unwrap_or_default()
+        self.src.get(start..i).unwrap_or_default()
     }
 
     /// Reads a word like [`State::run`], with the classes all its bytes share.
     #[inline]
     fn run_classes(&mut self) -> (&'a str, u8) {
+        let b = self.b;
         let start = self.pos;
+        let mut i = start;
         let mut shared = !0;
-        while let Some(&b) = self.b.get(self.pos) {
-            let class = CLASS[b as usize];
+        while let Some(&c) = b.get(i) {
+            let class = CLASS[c as usize];
             if class & RUN == 0 {
                 break;
             }
             shared &= class;
-            self.pos += 1;
+            i += 1;
         }
-        (self.src.get(start..self.pos).unwrap_or_default(), shared)
+        self.pos = i;
+        (self.src.get(start..i).unwrap_or_default(), shared)
     }
 
     /// The span of the character (or end of input) at `at`.
