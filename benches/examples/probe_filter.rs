@@ -10,7 +10,8 @@
 //! `run_parse` parses and drops the reference filter `ITERATIONS` times; `run_eval` runs
 //! `Filter::matches` over 1 000 generated users (those of `benches/src/lib.rs`), `PASSES`
 //! times. Divide callgrind's inclusive counts accordingly. A probe with no argument runs
-//! both; `parse`, `eval` or `corpus` (every corpus filter, parsed `ITERATIONS` times) pick.
+//! both; `parse`, `eval` or `corpus` (every corpus filter, parsed `ITERATIONS` times) pick;
+//! `eval N` runs over N users; `text FILTER` parses and drops FILTER `ITERATIONS` times (e.g. `text 'title pr'`).
 
 use std::hint::black_box;
 
@@ -61,6 +62,10 @@ fn main() {
     if which.is_empty() || which == "parse" {
         assert_eq!(run_parse(REFERENCE_FILTER), ITERATIONS);
     }
+    if which == "text" {
+        let text = std::env::args().nth(2).expect("text FILTER");
+        assert_eq!(run_parse(&text), ITERATIONS);
+    }
     if which == "corpus" {
         let inputs: Vec<(String, bool)> = corpus()
             .expect("corpus")
@@ -70,7 +75,12 @@ fn main() {
         assert_eq!(run_corpus(&inputs), ITERATIONS * inputs.len());
     }
     if which.is_empty() || which == "eval" {
-        let population = users(1_000);
+        // `eval N` runs over N users instead of 1 000 (for callgrind's cache simulation).
+        let size = std::env::args()
+            .nth(2)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1_000);
+        let population = users(size);
         let filter = scim_filter::parse(REFERENCE_FILTER).expect("parses");
         assert!(run_eval(&filter, &population) >= PASSES);
     }

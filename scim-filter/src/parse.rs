@@ -156,12 +156,37 @@ impl Parser {
     /// # Ok::<(), scim_filter::ParseError>(())
     /// ```
     pub fn parse<'a>(&self, input: &'a str) -> Result<Filter<'a>, ParseError> {
-        self.precheck(input, Target::Filter)
-            .and_then(|()| {
-                let mut st = State::new(self, input);
-                st.filter(Opener::Top, 0).map(|(f, _)| f)
-            })
-            .map_err(|e| e.into_error(input, Target::Filter))
+        // Errors are attached to the input where they arise, so that the filter is built
+        // in the caller's result.
+        let fail = |e: Fault| e.into_error(input, Target::Filter);
+        if let Err(e) = self.precheck(input, Target::Filter) {
+            return Err(fail(e));
+        }
+        let mut st = State::new(self, input);
+        // A filter that is one comparison (or `pr`) needs none of the group machinery.
+        let first = match st.first_leaf() {
+            Ok(first) => first,
+            Err(e) => return Err(fail(e)),
+        };
+        if let Some(leaf) = first {
+            st.skip_ws();
+            let end = st.pos;
+            if end == st.b.len() {
+                // A leaf's depth is 1.
+                return match st.check_depth(1, end..end) {
+                    Ok(()) => Ok(leaf),
+                    Err(e) => Err(fail(e)),
+                };
+            }
+            return match st.filter(Opener::Top, 0, Some(leaf)) {
+                Ok((f, _)) => Ok(f),
+                Err(e) => Err(fail(e)),
+            };
+        }
+        match st.filter(Opener::Top, 0, None) {
+            Ok((f, _)) => Ok(f),
+            Err(e) => Err(fail(e)),
+        }
     }
 
     /// Parses a PATCH path.
@@ -222,6 +247,8 @@ impl Fault {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn into_error(self, input: &str, target: Target) -> ParseError {
         ParseError::new(input, target, self.span, self.kind, self.expected)
     }
@@ -297,13 +324,16 @@ enum Opener {
 }
 
 /// A group being parsed: the terms of its `or` chain and of the current `and` chain.
+///
+/// The chains are `None` until their first term: a finished frame holds none, so dropping
+/// it is one test per chain.
 struct Frame<'a> {
     opener: Opener,
     /// Where the opener is in the input.
     at: usize,
-    ands: Vec<Filter<'a>>,
+    ands: Option<Vec<Filter<'a>>>,
     and_depth: usize,
-    ors: Vec<Filter<'a>>,
+    ors: Option<Vec<Filter<'a>>>,
     or_depth: usize,
 }
 
@@ -312,40 +342,38 @@ impl<'a> Frame<'a> {
         Frame {
             opener,
             at,
-            ands: Vec::new(),
+            ands: None,
             and_depth: 0,
-            ors: Vec::new(),
+            ors: None,
             or_depth: 0,
         }
     }
 
     #[inline]
     fn push_and(&mut self, term: Filter<'a>, depth: usize) {
-        if self.ands.capacity() == 0 {
-            self.ands = Vec::with_capacity(4);
-        }
-        self.ands.push(term);
+        self.ands
+            .get_or_insert_with(|| Vec::with_capacity(4))
+            .push(term);
         self.and_depth = self.and_depth.max(depth);
     }
 
     /// Ends the current `and` chain with `term`: the chain's node (or `term` alone).
     #[inline(always)]
     fn close_and(&mut self, term: Filter<'a>, depth: usize) -> (Filter<'a>, usize) {
-        if self.ands.is_empty() {
+        let Some(mut ands) = self.ands.take() else {
             return (term, depth);
-        }
-        self.ands.push(term);
+        };
+        ands.push(term);
         let depth = 1 + self.and_depth.max(depth);
         self.and_depth = 0;
-        (Filter::And(mem::take(&mut self.ands)), depth)
+        (Filter::And(ands), depth)
     }
 
     #[inline]
     fn push_or(&mut self, term: Filter<'a>, depth: usize) {
-        if self.ors.capacity() == 0 {
-            self.ors = Vec::with_capacity(4);
-        }
-        self.ors.push(term);
+        self.ors
+            .get_or_insert_with(|| Vec::with_capacity(4))
+            .push(term);
         self.or_depth = self.or_depth.max(depth);
     }
 
@@ -353,12 +381,12 @@ impl<'a> Frame<'a> {
     #[inline(always)]
     fn finish(&mut self, term: Filter<'a>, depth: usize) -> (Filter<'a>, usize) {
         let (term, depth) = self.close_and(term, depth);
-        if self.ors.is_empty() {
+        let Some(mut ors) = self.ors.take() else {
             return (term, depth);
-        }
-        self.ors.push(term);
+        };
+        ors.push(term);
         let depth = 1 + self.or_depth.max(depth);
-        (Filter::Or(mem::take(&mut self.ors)), depth)
+        (Filter::Or(ors), depth)
     }
 }
 
@@ -394,46 +422,49 @@ impl<'a> State<'a> {
     }
 
     /// Skips spaces and tabs; whether there were any.
-    #[inline]
+    #[inline(always)]
     fn skip_ws(&mut self) -> bool {
+        let b = self.b;
         let start = self.pos;
-        while let Some(&b) = self.b.get(self.pos) {
-            if !is(b, WS) {
-                break;
-            }
-            self.pos += 1;
+        let mut i = start;
+        while i < b.len() && matches!(b[i], b' ' | b'\t') {
+            i += 1;
         }
-        self.pos > start
+        self.pos = i;
+        i > start
     }
 
     /// Reads a word: the longest run of non-delimiter bytes (possibly empty).
     #[inline]
     fn run(&mut self) -> &'a str {
+        let b = self.b;
         let start = self.pos;
-        while let Some(&b) = self.b.get(self.pos) {
-            if !is(b, RUN) {
-                break;
-            }
-            self.pos += 1;
+        let mut i = start;
+        while b.get(i).is_some_and(|&c| is(c, RUN)) {
+            i += 1;
         }
+        self.pos = i;
         // Delimiters are ASCII, so both ends are character boundaries.
-        self.src.get(start..self.pos).unwrap_or_default()
+        self.src.get(start..i).unwrap_or_default()
     }
 
     /// Reads a word like [`State::run`], with the classes all its bytes share.
     #[inline]
     fn run_classes(&mut self) -> (&'a str, u8) {
+        let b = self.b;
         let start = self.pos;
+        let mut i = start;
         let mut shared = !0;
-        while let Some(&b) = self.b.get(self.pos) {
-            let class = CLASS[b as usize];
+        while let Some(&c) = b.get(i) {
+            let class = CLASS[c as usize];
             if class & RUN == 0 {
                 break;
             }
             shared &= class;
-            self.pos += 1;
+            i += 1;
         }
-        (self.src.get(start..self.pos).unwrap_or_default(), shared)
+        self.pos = i;
+        (self.src.get(start..i).unwrap_or_default(), shared)
     }
 
     /// The span of the character (or end of input) at `at`.
@@ -499,14 +530,47 @@ impl<'a> State<'a> {
         Ok(())
     }
 
-    /// Parses a filter up to the end of the input (`Top`) or up to and including the `]` of a
-    /// PATCH path (`PathBracket` at `at`).
-    fn filter(&mut self, base: Opener, at: usize) -> PResult<(Filter<'a>, usize)> {
-        let mut stack: Vec<Frame<'a>> = Vec::new();
-        let mut cur = Frame::new(base, at);
-        // The attribute of the open value path, if any.
-        let mut bracket: Option<AttrPath<'a>> = None;
-        let mut in_bracket = base == Opener::PathBracket;
+    /// The first operand of a filter when it is a leaf (an attribute path that is not `not`
+    /// and has no `[` after it): what [`State::operand`] would read there, without the group
+    /// machinery. `None` (position unchanged) for anything else.
+    #[inline]
+    fn first_leaf(&mut self) -> PResult<Option<Filter<'a>>> {
+        self.skip_ws();
+        let start = self.pos;
+        let Some(c) = self.peek() else {
+            return Ok(None);
+        };
+        let (run, classes) = self.run_classes();
+        if run.is_empty() || run.eq_ignore_ascii_case("not") || self.peek() == Some(b'[') {
+            self.pos = start;
+            return Ok(None);
+        }
+        // What `operand` does with this word (the same errors, at the same place).
+        let attr = if classes & NAME != 0 && is(c, ALPHA) {
+            AttrPath {
+                urn: None,
+                name: Cow::Borrowed(run),
+                sub_attr: None,
+            }
+        } else {
+            self.attr_path(run, start)?
+        };
+        match self.attr_exp(attr, start) {
+            Ok((leaf, _)) => Ok(Some(leaf)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// An operand: opens the groups (`(`, `not (`, a value path's `attr[`) before it, then
+    /// reads `attrPath op value` or `attrPath pr`; the leaf and whether it is `pr`.
+    #[inline(always)]
+    fn operand(
+        &mut self,
+        stack: &mut Vec<Frame<'a>>,
+        cur: &mut Frame<'a>,
+        bracket: &mut Option<AttrPath<'a>>,
+        in_bracket: &mut bool,
+    ) -> PResult<(Filter<'a>, bool)> {
         loop {
             // An operand: `(`, `not (`, a value path's `attr[`, or `attrPath op value`.
             self.skip_ws();
@@ -519,7 +583,7 @@ impl<'a> State<'a> {
                 ));
             };
             if c == b'(' {
-                self.open(&mut stack, &mut cur, Opener::Paren, start)?;
+                self.open(stack, cur, Opener::Paren, start)?;
                 self.pos += 1;
                 continue;
             }
@@ -527,14 +591,14 @@ impl<'a> State<'a> {
             if run.is_empty() {
                 let kind = match c {
                     b')' if stack.is_empty() => ParseErrorKind::UnmatchedParen,
-                    b']' if !in_bracket => ParseErrorKind::UnmatchedBracket,
+                    b']' if !*in_bracket => ParseErrorKind::UnmatchedBracket,
                     _ => ParseErrorKind::Unexpected,
                 };
                 return Err(Fault::new(kind, self.char_span(start), Expected::FILTER));
             }
             if run.eq_ignore_ascii_case("not") && self.not_group(start)? {
                 let paren = self.pos;
-                self.open(&mut stack, &mut cur, Opener::Not, paren)?;
+                self.open(stack, cur, Opener::Not, paren)?;
                 self.pos += 1;
                 continue;
             }
@@ -557,20 +621,46 @@ impl<'a> State<'a> {
                         Expected::OPEN_BRACKET.union(Expected::OPERATOR),
                     ));
                 }
-                if in_bracket {
+                if *in_bracket {
                     return Err(Fault::new(
                         ParseErrorKind::NestedValuePath,
                         at_bracket..at_bracket + 1,
                         Expected::OPERATOR,
                     ));
                 }
-                self.open(&mut stack, &mut cur, Opener::Bracket, at_bracket)?;
-                bracket = Some(attr);
-                in_bracket = true;
+                self.open(stack, cur, Opener::Bracket, at_bracket)?;
+                *bracket = Some(attr);
+                *in_bracket = true;
                 self.pos += 1;
                 continue;
             }
-            let (mut term, mut present) = self.attr_exp(attr, start)?;
+            return self.attr_exp(attr, start);
+        }
+    }
+
+    /// Parses a filter up to the end of the input (`Top`) or up to and including the `]` of a
+    /// PATCH path (`PathBracket` at `at`).
+    ///
+    /// `first`, if given, is the first operand, already parsed by [`State::first_leaf`].
+    fn filter(
+        &mut self,
+        base: Opener,
+        at: usize,
+        first: Option<Filter<'a>>,
+    ) -> PResult<(Filter<'a>, usize)> {
+        let mut stack: Vec<Frame<'a>> = Vec::new();
+        let mut cur = Frame::new(base, at);
+        // The attribute of the open value path, if any.
+        let mut bracket: Option<AttrPath<'a>> = None;
+        let mut in_bracket = base == Opener::PathBracket;
+        let (mut term, mut present) = match first {
+            Some(leaf) => {
+                let present = matches!(leaf, Filter::Present(_));
+                (leaf, present)
+            }
+            None => self.operand(&mut stack, &mut cur, &mut bracket, &mut in_bracket)?,
+        };
+        loop {
             let mut depth = 1;
             let mut after_bracket = false;
             // After an operand: `and`, `or`, a closing `)` or `]`, or the end.
@@ -720,6 +810,7 @@ impl<'a> State<'a> {
                     }
                 }
             }
+            (term, present) = self.operand(&mut stack, &mut cur, &mut bracket, &mut in_bracket)?;
         }
     }
 
@@ -788,7 +879,7 @@ impl<'a> State<'a> {
 
     /// `attrPath SP "pr"` or `attrPath SP compareOp SP compValue`, after the path (which
     /// started at `start`). Returns the leaf and whether it is `pr`.
-    #[inline]
+    #[inline(always)]
     fn attr_exp(&mut self, attr: AttrPath<'a>, start: usize) -> PResult<(Filter<'a>, bool)> {
         self.skip_ws();
         let at = self.pos;
@@ -927,9 +1018,7 @@ impl<'a> State<'a> {
         let mut i = open + 1;
         // Fast path: no escapes.
         loop {
-            while b.get(i).is_some_and(|&c| !is(c, STR_END)) {
-                i += 1;
-            }
+            i = plain_end(b, i);
             match b.get(i) {
                 None => return Err(self.unterminated(open)),
                 Some(b'"') => {
@@ -1108,7 +1197,9 @@ impl<'a> State<'a> {
             ));
         }
         let mut seg_start = 4;
-        for (i, &c) in b.iter().enumerate().take(last).skip(4) {
+        let segments = b.get(4..last).unwrap_or_default();
+        for (k, &c) in segments.iter().enumerate() {
+            let i = k + 4;
             if c == b':' {
                 if i == seg_start {
                     return Err(Fault::new(
@@ -1234,7 +1325,7 @@ impl<'a> State<'a> {
                 ));
             }
             self.pos += 1;
-            let (filter, _) = self.filter(Opener::PathBracket, bracket)?;
+            let (filter, _) = self.filter(Opener::PathBracket, bracket, None)?;
             if self.peek() == Some(b'.') {
                 self.pos += 1;
                 attr.sub_attr = Some(self.plain_name()?);
@@ -1259,6 +1350,39 @@ impl<'a> State<'a> {
         }
         Ok(Path { attr, filter })
     }
+}
+
+/// The position of the first byte at or after `i` that ends the plain part of a JSON string
+/// (`"`, `\\` or a control character), or `b.len()`.
+///
+/// Eight bytes at a time: a byte `x` of a word is flagged by `(x - 1) & !x & 0x80` after
+/// XOR with the byte looked for (zero where it matched), or by `(x - 0x20) & !x & 0x80`
+/// when below 0x20. A borrow can flag a byte above a real match, never one below it, so the
+/// lowest flag is the first match.
+#[inline]
+fn plain_end(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let w = u64::from_le_bytes(bytes);
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        let flags = (quote.wrapping_sub(ONES) & !quote
+            | backslash.wrapping_sub(ONES) & !backslash
+            | w.wrapping_sub(ONES * 0x20) & !w)
+            & HIGH;
+        if flags != 0 {
+            return i + (flags.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while b.get(i).is_some_and(|&c| !is(c, STR_END)) {
+        i += 1;
+    }
+    i
 }
 
 /// The error for an unescaped control character at `i` in a string.
@@ -1295,6 +1419,106 @@ mod tests {
         };
         assert!(matches!(c.attr.name, Cow::Borrowed(_)));
         assert!(matches!(c.value, CompValue::String(Cow::Borrowed(_))));
+    }
+
+    /// A filter that is one leaf takes a shorter path than a leaf followed by more: both
+    /// must read the leaf the same way and fail the same way.
+    #[test]
+    fn lone_leaf_reads_like_a_leaf_in_a_chain() {
+        let leaves = [
+            r#"userName eq "bjensen""#,
+            "title pr",
+            "TITLE PR",
+            r#"name.familyName co "O'Malley""#,
+            r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "J""#,
+            r#"meta.lastModified gt "2011-05-13T04:42:34Z""#,
+            "$ref eq null",
+            "not eq 1.5e3",
+            "a.b ne true",
+            r#"x eq "esc\"aped""#,
+        ];
+        for leaf in leaves {
+            let alone = parse(leaf).unwrap();
+            for padded in [format!("  {leaf}\t "), format!("\t{leaf}")] {
+                assert_eq!(parse(&padded).unwrap(), alone, "{padded}");
+            }
+            let chained = format!("{leaf} and z pr");
+            let Filter::And(terms) = parse(&chained).unwrap() else {
+                panic!("{chained}")
+            };
+            assert_eq!(terms.first(), Some(&alone), "{chained}");
+            let negated = format!("not ({leaf})");
+            let Filter::Not(inner) = parse(&negated).unwrap() else {
+                panic!("{leaf}")
+            };
+            assert_eq!(*inner, alone);
+        }
+        let bad = [
+            "userName eq",
+            "userName eq ",
+            "userName lte 1",
+            "userName eq 'x'",
+            "userName eq bjensen",
+            "a.b.c pr",
+            "urn:: pr",
+            "1abc pr",
+            "userName pr 1",
+            r#"userName eq "x" trailing"#,
+            r#"userName eq "\q""#,
+            "userName",
+            "not",
+            "not x",
+        ];
+        let mut compared = 0;
+        for input in bad {
+            let alone = parse(input).unwrap_err();
+            // The same fault, found by the general loop behind a leading `(`.
+            let grouped = parse(&format!("({input}")).unwrap_err();
+            if alone.kind() != &ParseErrorKind::TrailingInput
+                && grouped.kind() != &ParseErrorKind::UnclosedParen
+            {
+                assert_eq!(alone.kind(), grouped.kind(), "{input}");
+                assert_eq!(alone.span().start + 1, grouped.span().start, "{input}");
+                compared += 1;
+            }
+        }
+        assert!(compared >= 10, "{compared}");
+        // The budgets hold on the short path too.
+        let e = Parser::new().max_comparisons(0).parse("a pr").unwrap_err();
+        assert_eq!(e.kind(), &ParseErrorKind::TooManyComparisons { max: 0 });
+        let e = Parser::new().max_depth(0).parse(r#"a eq "x""#).unwrap_err();
+        assert_eq!(e.kind(), &ParseErrorKind::TooDeep { max: 0 });
+        assert_eq!(e.span(), 8..8);
+    }
+
+    #[test]
+    fn plain_end_finds_the_first_terminator() {
+        let slow =
+            |b: &[u8], i: usize| (i..b.len()).find(|&j| is(b[j], STR_END)).unwrap_or(b.len());
+        // Every byte value at every position of a 20-byte run (two words and a tail), with
+        // a second terminator after it and a high byte before it, from every start.
+        let mut checked = 0;
+        for v in 0..=255u8 {
+            for at in 0..20 {
+                let mut b = [b'a'; 20];
+                b[at] = v;
+                if at >= 2 {
+                    b[at - 2] = 0xC3;
+                }
+                if at + 3 < b.len() {
+                    b[at + 3] = b'"';
+                }
+                for start in 0..=b.len() {
+                    assert_eq!(
+                        plain_end(&b, start),
+                        slow(&b, start),
+                        "{v} at {at} from {start}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 256 * 20 * 21);
     }
 
     #[test]
