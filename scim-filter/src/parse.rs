@@ -546,15 +546,7 @@ impl<'a> State<'a> {
             return Ok(None);
         }
         // What `operand` does with this word (the same errors, at the same place).
-        let attr = if classes & NAME != 0 && is(c, ALPHA) {
-            AttrPath {
-                urn: None,
-                name: Cow::Borrowed(run),
-                sub_attr: None,
-            }
-        } else {
-            self.attr_path(run, start)?
-        };
+        let attr = self.operand_path(run, classes, c, start)?;
         match self.attr_exp(attr, start) {
             Ok((leaf, _)) => Ok(Some(leaf)),
             Err(e) => Err(e),
@@ -602,16 +594,7 @@ impl<'a> State<'a> {
                 self.pos += 1;
                 continue;
             }
-            let attr = if classes & NAME != 0 && is(c, ALPHA) {
-                // Fast path: a plain name, no URN or sub-attribute.
-                AttrPath {
-                    urn: None,
-                    name: Cow::Borrowed(run),
-                    sub_attr: None,
-                }
-            } else {
-                self.attr_path(run, start)?
-            };
+            let attr = self.operand_path(run, classes, c, start)?;
             if self.peek() == Some(b'[') {
                 let at_bracket = self.pos;
                 if let Some(sub) = &attr.sub_attr {
@@ -1149,6 +1132,28 @@ impl<'a> State<'a> {
             j += 1;
         }
         self.char_span(j).end
+    }
+
+    /// The attribute path an operand starts with: `run`, the word at `start` whose first
+    /// byte is `first` and whose bytes' classes are `classes`. Fast path: a plain name (no
+    /// URN, no sub-attribute) is borrowed as it is; anything else goes through `attr_path`.
+    #[inline(always)]
+    fn operand_path(
+        &self,
+        run: &'a str,
+        classes: u8,
+        first: u8,
+        start: usize,
+    ) -> PResult<AttrPath<'a>> {
+        if classes & NAME != 0 && is(first, ALPHA) {
+            Ok(AttrPath {
+                urn: None,
+                name: Cow::Borrowed(run),
+                sub_attr: None,
+            })
+        } else {
+            self.attr_path(run, start)
+        }
     }
 
     /// Splits a word (at `start`) into an attribute path: `[urn ":"] name ["." sub]`.

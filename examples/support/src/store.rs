@@ -121,6 +121,19 @@ struct Row {
     data: Map<String, Value>,
 }
 
+impl Row {
+    /// The resource this row stores, with `attributes` (its data as the caller completed it).
+    fn into_stored(self, attributes: Map<String, Value>) -> StoredResource {
+        StoredResource {
+            id: self.id,
+            version: self.version.to_string(),
+            created: self.created,
+            last_modified: self.last_modified,
+            attributes,
+        }
+    }
+}
+
 const ROW_COLUMNS: &str = "id, version, created, last_modified, data";
 
 fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, i64, String, String, String)> {
@@ -165,10 +178,10 @@ fn render(
     conn: &rusqlite::Connection,
     tenant: &str,
     resource_type: &str,
-    row: Row,
+    mut row: Row,
     omit: &[String],
 ) -> Result<StoredResource, StoreError> {
-    let mut attributes = row.data;
+    let mut attributes = std::mem::take(&mut row.data);
     if !omit.is_empty() {
         attributes.retain(|k, _| !omitted(omit, k));
     }
@@ -184,13 +197,7 @@ fn render(
             attributes.insert("groups".to_owned(), Value::Array(groups));
         }
     }
-    Ok(StoredResource {
-        id: row.id,
-        version: row.version.to_string(),
-        created: row.created,
-        last_modified: row.last_modified,
-        attributes,
-    })
+    Ok(row.into_stored(attributes))
 }
 
 /// A group's members in insertion order, each completed by scim-core's member rule
@@ -311,21 +318,15 @@ fn user_with_groups(
             groups.push(group_entry(&gid, &group));
         }
     }
-    let row = user.ok_or(StoreError::NotFound)?;
-    let mut attributes = row.data;
+    let mut row = user.ok_or(StoreError::NotFound)?;
+    let mut attributes = std::mem::take(&mut row.data);
     if !omit.is_empty() {
         attributes.retain(|k, _| !omitted(omit, k));
     }
     if !groups.is_empty() {
         attributes.insert("groups".to_owned(), Value::Array(groups));
     }
-    Ok(StoredResource {
-        id: row.id,
-        version: row.version.to_string(),
-        created: row.created,
-        last_modified: row.last_modified,
-        attributes,
-    })
+    Ok(row.into_stored(attributes))
 }
 
 fn insert_members(
