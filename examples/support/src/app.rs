@@ -121,7 +121,9 @@ impl App {
     /// Verifies the request's bearer token with one read of the token store: the record
     /// the token's id finds is checked by [`scim_tokens::Settings::verify_record`] (what
     /// [`scim_tokens::TokenService::authenticate`] does) and also names the integration for
-    /// the log line. Nothing is cached: a rotated or deleted token fails at once.
+    /// the log line. A record the store keeps in memory is used only while the generation
+    /// of the integrations it reads per request is unchanged: a rotated or deleted token
+    /// fails at once.
     fn authenticate(&self, parts: &Parts) -> Result<RequestContext, AuthFailure> {
         let settings = self.tokens.settings();
         let store = self.tokens.store();

@@ -136,6 +136,9 @@ const MIGRATIONS: &[&str] = &[
         hash TEXT NOT NULL,
         updated INTEGER NOT NULL
     );",
+    // 3: the generation of the integrations, bumped by every write of one (see
+    // `SqliteTokenStore`'s cache).
+    "INSERT INTO counters (name, value) VALUES ('integrations', 0);",
 ];
 
 /// How many reader connections a file database opens: one per core, at least two.

@@ -4,8 +4,17 @@
 //! Each integration is one row (its serde form as JSON, which holds only token digests,
 //! never a token) with the tenant and [`name_key`] under a unique index; a `tokens` table
 //! maps every token id the record holds to it, so a verification is one indexed lookup.
+//!
+//! The records [`find_by_token`](TokenStore::find_by_token) found are kept in memory with
+//! the **generation** of the integrations they were read at: a counter row that every write
+//! of an integration (create, rename, rotate, delete, the note of a use), from any process
+//! sharing the database file, bumps in its own transaction. A lookup reads that one row
+//! (a primary-key read instead of a join and the decoding of the record) and uses the kept
+//! record only when the generation is unchanged, so a rotated, deleted or renamed token
+//! fails on the very next request, whichever process changed it.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{OptionalExtension, Transaction, params};
 use scim_tokens::{
@@ -18,6 +27,43 @@ use crate::db::Database;
 #[derive(Debug, Clone)]
 pub struct SqliteTokenStore {
     db: Arc<Database>,
+    cache: Arc<Mutex<Cache>>,
+}
+
+/// The most records the cache keeps; a full cache starts again empty. Only token ids the
+/// database holds are kept, so requests with made-up tokens cannot fill it.
+const CACHE_CAPACITY: usize = 1024;
+
+/// Records found by token id, all read at one generation of the integrations.
+#[derive(Default)]
+struct Cache {
+    generation: i64,
+    records: HashMap<TokenId, Arc<Integration>>,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Token ids and digests stay out of Debug output.
+        f.debug_struct("Cache")
+            .field("generation", &self.generation)
+            .field("records", &self.records.len())
+            .finish()
+    }
+}
+
+/// The generation of the integrations, read with one statement on `conn`.
+fn generation(conn: &rusqlite::Connection) -> Result<i64, StoreError> {
+    conn.prepare_cached("SELECT value FROM counters WHERE name = 'integrations'")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(backend)
+}
+
+/// Bumps the generation of the integrations, in the transaction of a write of one.
+fn bump(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.prepare_cached("UPDATE counters SET value = value + 1 WHERE name = 'integrations'")
+        .and_then(|mut s| s.execute([]))
+        .map_err(backend)
+        .map(drop)
 }
 
 fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -66,7 +112,14 @@ fn find_by_token(
 impl SqliteTokenStore {
     /// A store on `db`.
     pub fn new(db: Arc<Database>) -> Self {
-        SqliteTokenStore { db }
+        SqliteTokenStore {
+            db,
+            cache: Arc::new(Mutex::new(Cache::default())),
+        }
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn read(
@@ -143,7 +196,8 @@ impl TokenStore for SqliteTokenStore {
                     backend(e)
                 }
             })?;
-            Self::write_tokens(tx, &record)
+            Self::write_tokens(tx, &record)?;
+            bump(tx)
         })
     }
 
@@ -199,6 +253,7 @@ impl TokenStore for SqliteTokenStore {
             )
             .map_err(backend)?;
             Self::write_tokens(tx, &record)?;
+            bump(tx)?;
             Ok(Some(record))
         })
     }
@@ -222,13 +277,40 @@ impl TokenStore for SqliteTokenStore {
                 params![tenant.as_str(), id.as_str()],
             )
             .map_err(backend)?;
+            bump(tx)?;
             Ok(Some(record))
         })
     }
 
     fn find_by_token(&self, token: TokenId) -> Result<Option<Arc<Integration>>, StoreError> {
         let conn = self.db.reader().map_err(backend)?;
-        find_by_token(&conn, token)
+        // The generation first: a record read after it is at least as new, so keeping it
+        // under that generation can only make the next lookup read it again.
+        let generation = generation(&conn)?;
+        {
+            let mut cache = self.cache();
+            if cache.generation == generation {
+                if let Some(r) = cache.records.get(&token) {
+                    return Ok(Some(Arc::clone(r)));
+                }
+            } else {
+                cache.generation = generation;
+                cache.records.clear();
+            }
+        }
+        let record = find_by_token(&conn, token)?;
+        drop(conn);
+        if let Some(r) = &record {
+            let mut cache = self.cache();
+            // A lookup that read an older generation than the cache now has keeps nothing.
+            if cache.generation == generation {
+                if cache.records.len() >= CACHE_CAPACITY {
+                    cache.records.clear();
+                }
+                cache.records.insert(token, Arc::clone(r));
+            }
+        }
+        Ok(record)
     }
 
     fn record_use(&self, token: TokenId, at: Timestamp) -> Result<(), StoreError> {
@@ -259,7 +341,131 @@ impl TokenStore for SqliteTokenStore {
                 params![tenant, id, data],
             )
             .map_err(backend)?;
-            Ok(())
+            bump(tx)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Durability;
+    use scim_tokens::{Settings, TokenOptions, TokenService};
+
+    /// Two stores on one database file, each with its own connections and cache: two
+    /// processes, as the server and the command line are.
+    fn two_processes(name: &str) -> (std::path::PathBuf, SqliteTokenStore, SqliteTokenStore) {
+        let dir = std::env::temp_dir().join(format!("scim-tokens-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("scim.db");
+        let open = || Arc::new(Database::open(&path, Durability::Normal).expect("open"));
+        (
+            dir,
+            SqliteTokenStore::new(open()),
+            SqliteTokenStore::new(open()),
+        )
+    }
+
+    #[test]
+    fn the_cache_serves_a_token_until_another_process_changes_an_integration() {
+        let (dir, server, cli) = two_processes("cache");
+        let server_tokens = TokenService::new(server.clone(), Settings::new());
+        let cli_tokens = TokenService::new(cli.clone(), Settings::new());
+        let tenant = TenantId::new("default").expect("tenant");
+        let issued = cli_tokens
+            .create(&tenant, "Entra", TokenOptions::new())
+            .expect("create");
+        let (integration, first) = issued.into_parts();
+        let first_id = first.id();
+
+        // Found once, then served from memory: the same record.
+        let a = server.find_by_token(first_id).expect("find").expect("some");
+        let b = server.find_by_token(first_id).expect("find").expect("some");
+        assert!(Arc::ptr_eq(&a, &b), "the second lookup is a cache hit");
+        assert!(
+            server_tokens
+                .verify(first.expose_secret().as_bytes())
+                .is_ok()
+        );
+
+        // Renamed by the other process: the next lookup reads the new record.
+        cli_tokens
+            .rename(&tenant, integration.id(), "Entra ID")
+            .expect("rename");
+        let c = server.find_by_token(first_id).expect("find").expect("some");
+        assert_eq!(c.name(), "Entra ID");
+
+        // Rotated by the other process: the old token fails on the very next lookup.
+        let (_, second) = cli_tokens
+            .rotate(&tenant, integration.id(), TokenOptions::new())
+            .expect("rotate")
+            .into_parts();
+        assert!(server.find_by_token(first_id).expect("find").is_none());
+        assert!(
+            server_tokens
+                .verify(first.expose_secret().as_bytes())
+                .is_err()
+        );
+        assert!(
+            server_tokens
+                .verify(second.expose_secret().as_bytes())
+                .is_ok()
+        );
+        assert!(
+            server_tokens
+                .verify(second.expose_secret().as_bytes())
+                .is_ok()
+        );
+
+        // A noted use (later than the ones the verifications noted), by the other process,
+        // is seen too.
+        let at = Timestamp::from_unix_secs(4_000_000_000);
+        cli.record_use(second.id(), at).expect("use");
+        let d = server
+            .find_by_token(second.id())
+            .expect("find")
+            .expect("some");
+        let used = d
+            .tokens()
+            .iter()
+            .find(|t| t.id() == second.id())
+            .and_then(|t| t.last_used_at());
+        assert_eq!(used, Some(at));
+
+        // Deleted by the other process: refused at once.
+        cli_tokens
+            .delete(&tenant, integration.id())
+            .expect("delete");
+        assert!(server.find_by_token(second.id()).expect("find").is_none());
+        assert!(
+            server_tokens
+                .verify(second.expose_secret().as_bytes())
+                .is_err()
+        );
+        drop((server_tokens, cli_tokens, server, cli));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn tokens_the_database_does_not_hold_are_not_kept() {
+        let db = Arc::new(Database::open_in_memory().expect("open"));
+        let store = SqliteTokenStore::new(db);
+        let tokens = TokenService::new(store.clone(), Settings::new());
+        let tenant = TenantId::new("default").expect("tenant");
+        let (_, real) = tokens
+            .create(&tenant, "Okta", TokenOptions::new())
+            .expect("create")
+            .into_parts();
+        for _ in 0..100 {
+            let made_up = Settings::new()
+                .format()
+                .generate(TokenId::random().expect("random"))
+                .expect("token");
+            assert!(store.find_by_token(made_up.id()).expect("find").is_none());
+        }
+        assert!(store.find_by_token(real.id()).expect("find").is_some());
+        assert_eq!(store.cache().records.len(), 1);
+        assert!(format!("{store:?}").contains("records: 1"));
     }
 }
