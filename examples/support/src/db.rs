@@ -183,14 +183,25 @@ struct WalState {
 /// and stalled every write for tens of milliseconds). Ends when the database is dropped.
 fn checkpoint_loop(conn: &Connection, wal: &WalState, stop: &mpsc::Receiver<()>) {
     while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_PERIOD) {
-        let seen = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-        });
+        let seen = passive_checkpoint(conn);
         if let Ok((log, backfilled)) = seen {
             wal.log.store(log, Ordering::Relaxed);
             wal.backfilled.store(backfilled, Ordering::Relaxed);
         }
     }
+}
+
+/// A `PASSIVE` checkpoint: the frames in the WAL and, of these, the frames copied into the
+/// database file.
+fn passive_checkpoint(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get(1)?, r.get(2)?))
+    })
+}
+
+/// A SQLite failure with primary code `code` and message `message`.
+fn failure(code: std::ffi::c_int, message: &str) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), Some(message.to_owned()))
 }
 
 /// One write handed to the group-commit thread: it runs in a savepoint of the group's
@@ -243,9 +254,9 @@ where
 
 /// The error of a write that ended without a result of its own.
 fn write_failed() -> rusqlite::Error {
-    rusqlite::Error::SqliteFailure(
-        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
-        Some("the write failed and was rolled back".to_owned()),
+    failure(
+        rusqlite::ffi::SQLITE_ERROR,
+        "the write failed and was rolled back",
     )
 }
 
@@ -253,10 +264,7 @@ fn write_failed() -> rusqlite::Error {
 fn copy_error(e: &rusqlite::Error) -> rusqlite::Error {
     match e {
         rusqlite::Error::SqliteFailure(f, m) => rusqlite::Error::SqliteFailure(*f, m.clone()),
-        other => rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
-            Some(other.to_string()),
-        ),
+        other => failure(rusqlite::ffi::SQLITE_ERROR, &other.to_string()),
     }
 }
 
@@ -275,10 +283,7 @@ fn group_commit_loop(db: &Weak<Database>, queue: &mpsc::Receiver<Box<dyn GroupJo
         match db.upgrade() {
             Some(db) => db.run_group(group),
             None => {
-                let closed = rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISUSE),
-                    Some("the database was closed".to_owned()),
-                );
+                let closed = failure(rusqlite::ffi::SQLITE_MISUSE, "the database was closed");
                 for job in group {
                     job.answer(Some(&closed));
                 }
@@ -535,9 +540,9 @@ impl Database {
             if tx.is_autocommit() {
                 // SQLite rolled the whole transaction back (I/O error, disk full): the
                 // writes before this one are gone as well, so the group fails.
-                failed = Some(rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
-                    Some("the transaction was rolled back".to_owned()),
+                failed = Some(failure(
+                    rusqlite::ffi::SQLITE_ABORT,
+                    "the transaction was rolled back",
                 ));
                 break;
             }
@@ -582,9 +587,7 @@ impl Database {
         if log >= RESTART_FRAMES && log - w.backfilled.load(Ordering::Relaxed) <= RESTART_FRAMES / 4
         {
             w.log.store(0, Ordering::Relaxed);
-            let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-            });
+            let done = passive_checkpoint(conn);
             if let Ok((log, copied)) = done {
                 tracing::debug!(log, copied, "WAL checkpoint before its restart");
             }
