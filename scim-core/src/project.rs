@@ -114,22 +114,32 @@ impl<'r> Projection<'r> {
 
     /// Shapes one stored resource for a response.
     pub fn apply(&self, resource: &Map<String, Value>) -> Map<String, Value> {
+        self.apply_owned(resource.clone())
+    }
+
+    /// Shapes one stored resource for a response, as [`Projection::apply`], taking it by
+    /// value: what is shown is moved into the result, not copied.
+    pub fn apply_owned(&self, resource: Map<String, Value>) -> Map<String, Value> {
         let mut out = Map::new();
         for (key, value) in resource {
             if key == "schemas" {
-                out.insert(key.clone(), value.clone());
+                out.insert(key, value);
                 continue;
             }
-            if let Some(ext) = self.schema.extension(key) {
+            if let Some(ext) = self.schema.extension(&key) {
                 let Value::Object(obj) = value else { continue };
                 let mut shown = Map::new();
                 for (k, v) in obj {
-                    if let Some(def) = ext.attribute(k)
-                        && let Some(p) = self.project(Some(&ext.id), def, v)
-                    {
-                        shown.insert(def.name.clone(), p);
-                    } else if ext.attribute(k).is_none() && self.include.is_none() {
-                        shown.insert(k.clone(), v.clone());
+                    match ext.attribute(&k) {
+                        Some(def) => {
+                            if let Some(p) = self.project(Some(&ext.id), def, v) {
+                                shown.insert(canonical(k, &def.name), p);
+                            }
+                        }
+                        None if self.include.is_none() => {
+                            shown.insert(k, v);
+                        }
+                        None => {}
                     }
                 }
                 if !shown.is_empty() {
@@ -139,17 +149,17 @@ impl<'r> Projection<'r> {
             }
             let def = common_attributes()
                 .iter()
-                .find(|a| a.name.eq_ignore_ascii_case(key))
-                .or_else(|| self.schema.core.attribute(key));
+                .find(|a| a.name.eq_ignore_ascii_case(&key))
+                .or_else(|| self.schema.core.attribute(&key));
             match def {
                 Some(def) => {
                     if let Some(p) = self.project(None, def, value) {
-                        out.insert(def.name.clone(), p);
+                        out.insert(canonical(key, &def.name), p);
                     }
                 }
                 // Unknown attributes (kept by a setting) follow `default`.
                 None if self.include.is_none() => {
-                    out.insert(key.clone(), value.clone());
+                    out.insert(key, value);
                 }
                 None => {}
             }
@@ -220,16 +230,16 @@ impl<'r> Projection<'r> {
         &self,
         scope: Option<&'r str>,
         def: &'r AttributeDef,
-        value: &Value,
+        value: Value,
     ) -> Option<Value> {
         let keep = self.decide(scope, def)?;
         let shown = if def.sub_attributes.is_empty() {
-            value.clone()
+            value
         } else {
             match value {
                 Value::Array(items) => Value::Array(
                     items
-                        .iter()
+                        .into_iter()
                         .filter_map(|el| project_complex(def, &keep, el))
                         .collect(),
                 ),
@@ -245,15 +255,20 @@ impl<'r> Projection<'r> {
     }
 }
 
-fn project_complex(def: &AttributeDef, keep: &Keep<'_>, value: &Value) -> Option<Value> {
+/// The schema's spelling of an attribute name, reusing `key` when it already is.
+fn canonical(key: String, name: &str) -> String {
+    if key == name { key } else { name.to_owned() }
+}
+
+fn project_complex(def: &AttributeDef, keep: &Keep<'_>, value: Value) -> Option<Value> {
     let Value::Object(obj) = value else {
-        return Some(value.clone());
+        return Some(value);
     };
     let mut out = Map::new();
     for (k, v) in obj {
-        let Some(sub) = def.sub_attribute(k) else {
+        let Some(sub) = def.sub_attribute(&k) else {
             if matches!(keep, Keep::Whole | Keep::Without(_)) {
-                out.insert(k.clone(), v.clone());
+                out.insert(k, v);
             }
             continue;
         };
@@ -269,7 +284,7 @@ fn project_complex(def: &AttributeDef, keep: &Keep<'_>, value: &Value) -> Option
             },
         };
         if shown {
-            out.insert(sub.name.clone(), v.clone());
+            out.insert(canonical(k, &sub.name), v);
         }
     }
     if out.is_empty() {

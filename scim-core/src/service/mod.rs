@@ -775,8 +775,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                 version,
                 location,
             } => {
-                let bytes = serde_json::to_vec(&body).unwrap_or_default();
-                let mut r = response(status, Bytes::from(bytes), plain);
+                let mut r = response(status, Bytes::from(to_body(&body)), plain);
                 if let Ok(v) = HeaderValue::from_str(&etag(&version)) {
                     r.headers_mut().insert(header::ETAG, v);
                 }
@@ -803,22 +802,20 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                 }
                 r
             }
-            Answer::Json(v) => {
-                let bytes = serde_json::to_vec(&v).unwrap_or_default();
-                response(StatusCode::OK, Bytes::from(bytes), plain)
-            }
+            Answer::Json(v) => response(StatusCode::OK, Bytes::from(to_body(&v)), plain),
         }
     }
 
-    /// The resource as the client sees it: `id`, `meta`, absolute `$ref`s, projected.
+    /// The resource as the client sees it: `id`, `meta`, absolute `$ref`s, projected. The
+    /// attributes are moved out of `stored` (left empty), not copied.
     fn present(
         &self,
         schema: &ResourceSchema<'_>,
-        stored: &StoredResource,
+        stored: &mut StoredResource,
         projection: &Projection<'_>,
     ) -> Map<String, Value> {
         let base = self.base_url();
-        let mut m = stored.attributes.clone();
+        let mut m = std::mem::take(&mut stored.attributes);
         if !m.contains_key("schemas") {
             m.insert(
                 "schemas".to_owned(),
@@ -853,7 +850,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
         );
         meta.insert("version".to_owned(), Value::from(etag(&stored.version)));
         m.insert("meta".to_owned(), Value::Object(meta));
-        projection.apply(&m)
+        projection.apply_owned(m)
     }
 
     fn location(&self, schema: &ResourceSchema<'_>, id: &str) -> String {
@@ -918,7 +915,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
             }
             (m, Some(id)) if m == Method::GET || m == Method::HEAD => {
                 let omit = omitted_names(&schema, call.query.excluded_attributes.as_deref());
-                let stored = self
+                let mut stored = self
                     .store
                     .get_omitting(ctx, &schema.resource_type.name, id, &omit)
                     .await?;
@@ -931,7 +928,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                 }
                 Ok(Answer::Resource {
                     status: StatusCode::OK,
-                    body: self.present(&schema, &stored, &projection),
+                    body: self.present(&schema, &mut stored, &projection),
                     version: stored.version,
                     location: None,
                 })
@@ -962,7 +959,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
             (m, Some(id)) if m == Method::PUT || m == Method::PATCH => {
                 let body = call.body.unwrap_or(Value::Null);
                 let is_patch = m == Method::PATCH;
-                let (stored, status) = if is_patch {
+                let (mut stored, status) = if is_patch {
                     self.patch(ctx, &schema, id, body, call.if_match.as_ref(), &call.query)
                         .await?
                 } else {
@@ -979,7 +976,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                 }
                 Ok(Answer::Resource {
                     status,
-                    body: self.present(&schema, &stored, &projection),
+                    body: self.present(&schema, &mut stored, &projection),
                     version: stored.version,
                     location: None,
                 })
@@ -1005,12 +1002,12 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
             validate_resource(schema, body, Mode::Create, None, &self.validate_options())?;
         let password = self.take_password(&mut attrs);
         let rt = schema.resource_type.name.as_str();
-        let stored = self.store.create(ctx, rt, attrs).await?;
+        let mut stored = self.store.create(ctx, rt, attrs).await?;
         self.emit(ctx, rt, &stored.id, None, Some(&stored.attributes));
         self.hand_password(ctx, &stored.id, password);
         Ok(Answer::Resource {
             status: StatusCode::CREATED,
-            body: self.present(schema, &stored, projection),
+            body: self.present(schema, &mut stored, projection),
             location: Some(self.location(schema, &stored.id)),
             version: stored.version,
         })
@@ -1469,8 +1466,8 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
             total += page.total;
             skip = skip.saturating_sub(page.total);
             want = want.saturating_sub(page.resources.len() as u64);
-            for r in &page.resources {
-                resources.push(Value::Object(self.present(schema, r, &projection)));
+            for mut r in page.resources {
+                resources.push(Value::Object(self.present(schema, &mut r, &projection)));
             }
         }
         if total == 0
@@ -1484,7 +1481,13 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
             )));
         }
         let returned = resources.len() as u64;
-        let mut page = to_json(&ListResponse::new(resources, total, start));
+        // The page without its resources to JSON, then the resources moved in (not copied).
+        let mut list = ListResponse::new(resources, total, start);
+        let resources = std::mem::take(&mut list.resources);
+        let mut page = to_json(&list);
+        if let Value::Object(m) = &mut page {
+            m.insert("Resources".to_owned(), Value::Array(resources));
+        }
         if cursor.is_some()
             && let Value::Object(m) = &mut page
         {
@@ -1510,6 +1513,16 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
 
 fn members() -> Vec<String> {
     vec!["members".to_owned()]
+}
+
+/// A response body: `v` as JSON text, written into a buffer sized for a typical resource
+/// (no regrowing from empty); empty if it cannot be written.
+fn to_body<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(1024);
+    if serde_json::to_writer(&mut bytes, v).is_err() {
+        bytes.clear();
+    }
+    bytes
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Value {
