@@ -223,11 +223,22 @@ impl App {
             method = %method,
             path = %uri.path(),
             status = response.status().as_u16(),
-            ms = format_args!("{:.3}", start.elapsed().as_secs_f64() * 1000.0),
+            ms = %Millis(start.elapsed()),
             integration = %who.as_ref().map_or("-", |c| c.integration_name()),
             "request"
         );
         response
+    }
+}
+
+/// A duration in milliseconds with three decimals (`0.067`), rounded to the microsecond,
+/// written with integer arithmetic only.
+struct Millis(std::time::Duration);
+
+impl std::fmt::Display for Millis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let micros = self.0.as_nanos().saturating_add(500) / 1000;
+        write!(f, "{}.{:03}", micros / 1000, micros % 1000)
     }
 }
 
@@ -271,13 +282,20 @@ fn bootstrap(db: &Backend, tokens: &Tokens, base_url: &str) -> Result<(), StartE
 
 /// Sets up the log: one line per event on standard error, written by a thread of its own
 /// ([`crate::logging`]), level from `RUST_LOG` (default `info`).
+///
+/// On a terminal the line is tracing-subscriber's own, in colour; otherwise the same line
+/// without colour, written by [`crate::logging::LineFormat`] (less work per request).
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let log = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(crate::logging::BufferedStderr)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_writer(crate::logging::BufferedStderr);
+    let _ = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        log.with_target(false).with_ansi(true).try_init()
+    } else {
+        log.with_ansi(false)
+            .event_format(crate::logging::LineFormat)
+            .try_init()
+    };
 }

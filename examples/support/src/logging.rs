@@ -149,10 +149,286 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for BufferedStderr {
     }
 }
 
+/// The event format of the log when it is not a terminal: the line tracing-subscriber's
+/// default format writes without colours and target
+/// (`2026-11-29T06:12:04.914512Z  INFO request method=GET status=200`: UTC time to the
+/// microsecond, the level right-aligned in five columns, the spans, the message and the
+/// fields), with less work per line: the date and time of day are formatted once per second
+/// (per thread) and only the microseconds on each line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LineFormat;
+
+std::thread_local! {
+    /// The last second formatted on this thread, and its text (`2026-11-29T06:12:04`).
+    static SECOND: std::cell::Cell<(u64, [u8; 19])> = const { std::cell::Cell::new((u64::MAX, [0; 19])) };
+}
+
+/// Writes `now` as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+fn write_time(w: &mut impl std::fmt::Write, now: std::time::SystemTime) -> std::fmt::Result {
+    let since = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = since.as_secs();
+    let (cached, mut text) = SECOND.with(std::cell::Cell::get);
+    if cached != secs {
+        let formatted = i64::try_from(secs)
+            .ok()
+            .and_then(|s| jiff::Timestamp::from_second(s).ok())
+            .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S").to_string());
+        match formatted {
+            Some(f) if f.len() == text.len() => {
+                text.copy_from_slice(f.as_bytes());
+                SECOND.with(|c| c.set((secs, text)));
+            }
+            // Outside years 0000 to 9999: not kept.
+            Some(f) => return write!(w, "{f}.{:06}Z", since.subsec_micros()),
+            None => return write!(w, "{secs}.{:06}Z", since.subsec_micros()),
+        }
+    }
+    let mut micros = since.subsec_micros();
+    let mut digits = [b'0'; 6];
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (micros % 10) as u8;
+        micros /= 10;
+    }
+    // Both are ASCII digits and separators.
+    w.write_str(std::str::from_utf8(&text).unwrap_or("?"))?;
+    w.write_char('.')?;
+    w.write_str(std::str::from_utf8(&digits).unwrap_or("?"))?;
+    w.write_char('Z')
+}
+
+/// Writes an event's fields as the default format does: the message as it is, every other
+/// field as ` name=value` (strings quoted).
+struct Fields<'a, 'w> {
+    w: &'a mut tracing_subscriber::fmt::format::Writer<'w>,
+    first: bool,
+    result: std::fmt::Result,
+}
+
+impl Fields<'_, '_> {
+    fn field(&mut self, field: &tracing::field::Field, value: std::fmt::Arguments<'_>) {
+        if self.result.is_err() {
+            return;
+        }
+        use std::fmt::Write as _;
+        let name = field.name();
+        if name.starts_with("log.") {
+            return;
+        }
+        let sep = if self.first { "" } else { " " };
+        self.first = false;
+        self.result = if name == "message" {
+            // Control characters that steer a terminal are written escaped (as the default
+            // format does), so a message cannot forge or hide lines.
+            write!(self.w, "{sep}").and_then(|()| write!(Escaping(&mut *self.w), "{value}"))
+        } else {
+            let name = name.strip_prefix("r#").unwrap_or(name);
+            write!(self.w, "{sep}{name}={value}")
+        };
+    }
+}
+
+/// Writes through to `W`, terminal control characters (ESC, BEL, BS, FF, DEL and the C1
+/// controls) escaped.
+struct Escaping<'a, W>(&'a mut W);
+
+impl<W: std::fmt::Write> std::fmt::Write for Escaping<'_, W> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        // C1 controls are U+0080 to U+009F: 0xC2 then 0x80 to 0x9F in UTF-8.
+        let plain = !s
+            .bytes()
+            .any(|b| matches!(b, 0x07 | 0x08 | 0x0c | 0x1b | 0x7f | 0xc2));
+        if plain {
+            return self.0.write_str(s);
+        }
+        for c in s.chars() {
+            match c {
+                '\x07' | '\x08' | '\x0c' | '\x1b' | '\x7f' => {
+                    write!(self.0, "\\x{:02x}", u32::from(c))?;
+                }
+                '\u{80}'..='\u{9f}' => write!(self.0, "\\u{{{:x}}}", u32::from(c))?,
+                c => self.0.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl tracing::field::Visit for Fields<'_, '_> {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.field(field, format_args!("{value}"));
+        } else {
+            self.field(field, format_args!("{value:?}"));
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.field(field, format_args!("{value:?}"));
+    }
+}
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for LineFormat
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        write_time(&mut writer, std::time::SystemTime::now())?;
+        let level = *event.metadata().level();
+        let level = match level {
+            tracing::Level::TRACE => "TRACE",
+            tracing::Level::DEBUG => "DEBUG",
+            tracing::Level::INFO => " INFO",
+            tracing::Level::WARN => " WARN",
+            tracing::Level::ERROR => "ERROR",
+        };
+        writer.write_char(' ')?;
+        writer.write_str(level)?;
+        writer.write_char(' ')?;
+        if let Some(scope) = ctx.event_scope() {
+            let mut any = false;
+            for span in scope.from_root() {
+                writer.write_str(span.name())?;
+                let ext = span.extensions();
+                if let Some(fields) = ext.get::<tracing_subscriber::fmt::FormattedFields<N>>()
+                    && !fields.is_empty()
+                {
+                    write!(writer, "{{{fields}}}")?;
+                }
+                writer.write_char(':')?;
+                any = true;
+            }
+            if any {
+                writer.write_char(' ')?;
+            }
+        }
+        let mut fields = Fields {
+            w: &mut writer,
+            first: true,
+            result: Ok(()),
+        };
+        event.record(&mut fields);
+        fields.result?;
+        writer.write_char('\n')
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    /// A writer into a shared buffer, for comparing formats.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(b);
+            Ok(b.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+        type Writer = Captured;
+
+        fn make_writer(&'a self) -> Captured {
+            self.clone()
+        }
+    }
+
+    impl Captured {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().expect("lock").clone()).expect("UTF-8")
+        }
+    }
+
+    /// The events the servers log, and some they could.
+    fn events() {
+        let path = "/scim/v2/Users/2819c223";
+        tracing::info!(method = %"GET", path = %path, status = 200u16, ms = %"0.067", integration = %"okta", "request");
+        tracing::warn!("accept: {}", "too many open files");
+        tracing::error!(name = "quoted \"value\"", n = -3i64, ok = true, "a message");
+        tracing::debug!(detail = ?Some(1), "debug");
+        tracing::info!("steering \x1b[31mred\x07 \u{85} kept: é ü");
+        tracing::info!(r#type = "raw", "raw identifier");
+        tracing::info!(only = 1u64);
+        let span = tracing::info_span!("outer", tenant = "t1");
+        let _entered = span.enter();
+        tracing::info!(inner = 2u64, "in a span");
+    }
+
+    #[test]
+    fn line_format_writes_the_default_format_without_colour() {
+        let ours = Captured::default();
+        let theirs = Captured::default();
+        let sub = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(ours.clone())
+            .with_ansi(false)
+            .event_format(LineFormat)
+            .finish();
+        tracing::subscriber::with_default(sub, events);
+        let sub = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(theirs.clone())
+            .with_target(false)
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(sub, events);
+        let (ours, theirs) = (ours.text(), theirs.text());
+        assert_eq!(ours.lines().count(), 8, "{ours}");
+        assert_eq!(
+            ours.lines().count(),
+            theirs.lines().count(),
+            "{ours}\n{theirs}"
+        );
+        for (a, b) in ours.lines().zip(theirs.lines()) {
+            // The instants differ; their form must not.
+            let (ta, ra) = a.split_at(27);
+            let (tb, rb) = b.split_at(27);
+            assert_eq!(ra, rb);
+            for t in [ta, tb] {
+                let shape: String = t
+                    .chars()
+                    .map(|c| if c.is_ascii_digit() { '0' } else { c })
+                    .collect();
+                assert_eq!(shape, "0000-00-00T00:00:00.000000Z", "{t}");
+            }
+            assert_eq!(ta[..17], tb[..17], "the same minute");
+        }
+        assert!(
+            ours.contains("\\x1b[31mred\\x07 \\u{85} kept: é ü"),
+            "{ours}"
+        );
+    }
+
+    #[test]
+    fn times_are_utc_to_the_microsecond() {
+        let at = |s: u64, us: u32| {
+            let mut out = String::new();
+            let t = std::time::UNIX_EPOCH + Duration::new(s, us * 1000);
+            write_time(&mut out, t).expect("write");
+            out
+        };
+        assert_eq!(at(0, 0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(at(1_795_941_124, 914_512), "2026-11-29T08:32:04.914512Z");
+        assert_eq!(at(1_795_941_124, 7), "2026-11-29T08:32:04.000007Z");
+        // The second kept from the line before is not reused for another.
+        assert_eq!(at(1_795_941_125, 999_999), "2026-11-29T08:32:05.999999Z");
+        assert_eq!(at(951_782_400, 1), "2000-02-29T00:00:00.000001Z");
+    }
 
     #[test]
     fn lines_leave_in_order_in_batches() {
