@@ -249,19 +249,21 @@ fn members_of(
     Ok(out)
 }
 
+/// The groups (`id`, `data`) listing a resource (`?1` tenant, `?2` id): the member rows
+/// first, by their `(tenant, value)` index (without statistics SQLite's planner scanned
+/// every group of the tenant instead).
+const GROUPS_OF: &str = "SELECT g.id, g.data FROM members m INDEXED BY members_value
+    CROSS JOIN resources g
+      ON g.tenant = m.tenant AND g.resource_type = 'Group' AND g.id = m.group_id
+    WHERE m.tenant = ?1 AND m.value = ?2 ORDER BY g.id";
+
 /// The groups listing `id` as a member, ordered by group id (as `MemoryStore`).
 fn groups_of(
     conn: &rusqlite::Connection,
     tenant: &str,
     id: &str,
 ) -> Result<Vec<Value>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT g.id, g.data FROM members m JOIN resources g
-               ON g.tenant = m.tenant AND g.resource_type = 'Group' AND g.id = m.group_id
-             WHERE m.tenant = ?1 AND m.value = ?2 ORDER BY g.id",
-        )
-        .map_err(backend)?;
+    let mut stmt = conn.prepare_cached(GROUPS_OF).map_err(backend)?;
     let rows = stmt
         .query_map(params![tenant, id], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
@@ -279,54 +281,121 @@ fn groups_of(
     Ok(out)
 }
 
-/// A user with `groups` derived, read by one statement: the row once per group listing it
-/// (once without any), the groups ordered by id as [`groups_of`] orders them.
+/// A row's columns from `base` on: `id, version, created, last_modified, data` (the JSON
+/// parsed from the statement's own buffer, not copied first).
+fn row_at(r: &rusqlite::Row<'_>, base: usize) -> Result<Row, StoreError> {
+    let data = r
+        .get_ref(base + 4)
+        .and_then(|v| v.as_str().map_err(Into::into))
+        .map_err(backend)?;
+    let data = match serde_json::from_str(data).map_err(backend)? {
+        Value::Object(m) => m,
+        _ => return Err(backend("stored resource is not an object")),
+    };
+    Ok(Row {
+        id: r.get(base).map_err(backend)?,
+        version: r.get(base + 1).map_err(backend)?,
+        created: r.get(base + 2).map_err(backend)?,
+        last_modified: r.get(base + 3).map_err(backend)?,
+        data,
+    })
+}
+
+/// A group's id and its entry in a user's `groups`.
+type GroupEntry = (String, Value);
+
+/// The `groups` entry of a group row (`id`, `data`) at `base`, if the row has one.
+fn group_at(r: &rusqlite::Row<'_>, base: usize) -> Result<Option<GroupEntry>, StoreError> {
+    let gid: Option<String> = r.get(base).map_err(backend)?;
+    let Some(gid) = gid else { return Ok(None) };
+    let data = r.get_ref(base + 1).map_err(backend)?;
+    let group = match data.as_str().ok().map(serde_json::from_str::<Value>) {
+        Some(Ok(Value::Object(g))) => g,
+        _ => Map::new(),
+    };
+    let entry = group_entry(&gid, &group);
+    Ok(Some((gid, entry)))
+}
+
+/// The join that adds each user's groups to the users `p` selects (columns `seq`, `id`,
+/// `version`, `created`, `last_modified`, `data`, `tenant`): the member rows by their
+/// `(tenant, value)` index (without statistics SQLite's planner preferred scanning the
+/// tenant's whole `members_group` index), then each group by its id.
+macro_rules! groups_join {
+    () => {
+        "SELECT p.seq, p.id, p.version, p.created, p.last_modified, p.data, g.id, g.data
+         FROM p
+         LEFT JOIN members m INDEXED BY members_value ON m.tenant = p.tenant AND m.value = p.id
+         LEFT JOIN resources g
+           ON g.tenant = m.tenant AND g.resource_type = 'Group' AND g.id = m.group_id"
+    };
+}
+const GROUPS_JOIN: &str = groups_join!();
+
+/// Users with `groups` derived, read by one statement (`stmt`, built on [`GROUPS_JOIN`]):
+/// each user comes back once per group listing it (once without any). The users in `seq`
+/// order, the groups of each ordered by id as [`groups_of`] orders them (sorted here: no
+/// sort in SQL), `omit` left out.
+fn users_with_groups<P: rusqlite::Params>(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    params: P,
+    omit: &[String],
+) -> Result<Vec<StoredResource>, StoreError> {
+    let mut rows = stmt.query(params).map_err(backend)?;
+    // (seq, row, groups), in the order met.
+    let mut users: Vec<(i64, Row, Vec<GroupEntry>)> = Vec::new();
+    while let Some(r) = rows.next().map_err(backend)? {
+        let seq: i64 = r.get(0).map_err(backend)?;
+        let at = match users.last() {
+            Some((last, _, _)) if *last == seq => users.len() - 1,
+            _ => match users.iter().position(|(s, _, _)| *s == seq) {
+                Some(i) => i,
+                None => {
+                    users.push((seq, row_at(r, 1)?, Vec::new()));
+                    users.len() - 1
+                }
+            },
+        };
+        if let Some(g) = group_at(r, 6)? {
+            users[at].2.push(g);
+        }
+    }
+    users.sort_by_key(|u| u.0);
+    Ok(users
+        .into_iter()
+        .map(|(_, mut row, mut groups)| {
+            let mut attributes = std::mem::take(&mut row.data);
+            if !omit.is_empty() {
+                attributes.retain(|k, _| !omitted(omit, k));
+            }
+            if !groups.is_empty() {
+                groups.sort_by(|a, b| a.0.cmp(&b.0));
+                let groups = groups.into_iter().map(|(_, g)| g).collect();
+                attributes.insert("groups".to_owned(), Value::Array(groups));
+            }
+            row.into_stored(attributes)
+        })
+        .collect())
+}
+
+/// A user (`?1` tenant, `?2` id) with its groups.
+const USER_BY_ID: &str = concat!(
+    "WITH p AS (SELECT seq, id, version, created, last_modified, data, tenant
+        FROM resources WHERE tenant = ?1 AND resource_type = 'User' AND id = ?2) ",
+    groups_join!()
+);
+
+/// A user with `groups` derived, read by one statement (its own read transaction).
 fn user_with_groups(
     conn: &rusqlite::Connection,
     tenant: &str,
     id: &str,
     omit: &[String],
 ) -> Result<StoredResource, StoreError> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT r.id, r.version, r.created, r.last_modified, r.data, g.id, g.data
-             FROM resources r
-             LEFT JOIN members m ON m.tenant = r.tenant AND m.value = r.id
-             LEFT JOIN resources g
-               ON g.tenant = m.tenant AND g.resource_type = 'Group' AND g.id = m.group_id
-             WHERE r.tenant = ?1 AND r.resource_type = 'User' AND r.id = ?2
-             ORDER BY g.id",
-        )
-        .map_err(backend)?;
-    let mut rows = stmt.query(params![tenant, id]).map_err(backend)?;
-    let mut user = None;
-    let mut groups = Vec::new();
-    while let Some(r) = rows.next().map_err(backend)? {
-        if user.is_none() {
-            user = Some(to_row(read_row(r).map_err(backend)?)?);
-        }
-        let group: Option<(String, String)> = match (r.get(5), r.get(6)) {
-            (Ok(Some(gid)), Ok(Some(data))) => Some((gid, data)),
-            (Err(e), _) | (_, Err(e)) => return Err(backend(e)),
-            _ => None,
-        };
-        if let Some((gid, data)) = group {
-            let group = match serde_json::from_str::<Value>(&data) {
-                Ok(Value::Object(g)) => g,
-                _ => Map::new(),
-            };
-            groups.push(group_entry(&gid, &group));
-        }
-    }
-    let mut row = user.ok_or(StoreError::NotFound)?;
-    let mut attributes = std::mem::take(&mut row.data);
-    if !omit.is_empty() {
-        attributes.retain(|k, _| !omitted(omit, k));
-    }
-    if !groups.is_empty() {
-        attributes.insert("groups".to_owned(), Value::Array(groups));
-    }
-    Ok(row.into_stored(attributes))
+    let mut stmt = conn.prepare_cached(USER_BY_ID).map_err(backend)?;
+    users_with_groups(&mut stmt, params![tenant, id], omit)?
+        .pop()
+        .ok_or(StoreError::NotFound)
 }
 
 fn insert_members(
@@ -550,8 +619,8 @@ impl SqliteStore {
     ) -> Result<ListPage, StoreError> {
         let resource_type = query.schema.resource_type.name.as_str();
         let conn = self.db.snapshot().map_err(backend)?;
-        let mut sql =
-            format!("SELECT {ROW_COLUMNS} FROM resources WHERE tenant = ?1 AND resource_type = ?2");
+        // `FROM ... WHERE ...`: the rows of the type, the filter's clause added.
+        let mut sql = String::from("FROM resources WHERE tenant = ?1 AND resource_type = ?2");
         let mut binds = vec![
             SqlParam::Text(ctx.tenant().to_owned()),
             SqlParam::Text(resource_type.to_owned()),
@@ -586,28 +655,43 @@ impl SqliteStore {
             // first page with room to spare holds every match: the usual IdP lookup).
             let limit = i64::try_from(query.count).unwrap_or(i64::MAX);
             let offset = i64::try_from(skip).unwrap_or(i64::MAX);
-            let page_sql = format!("{sql} ORDER BY seq LIMIT {limit} OFFSET {offset}");
-            let rows = Self::query_rows(&conn, &page_sql, &binds)?;
-            let shown = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+            let page = format!("{sql} ORDER BY seq LIMIT {limit} OFFSET {offset}");
+            let resources = if resource_type == USER && !omitted(query.omit, "groups") {
+                // The page and its users' groups in one statement.
+                let mut stmt = conn
+                    .prepare_cached(&format!(
+                        "WITH p AS (SELECT seq, {ROW_COLUMNS}, tenant {page}) {GROUPS_JOIN}"
+                    ))
+                    .map_err(backend)?;
+                let params = rusqlite::params_from_iter(binds.iter());
+                users_with_groups(&mut stmt, params, query.omit)?
+            } else {
+                let rows =
+                    Self::query_rows(&conn, &format!("SELECT {ROW_COLUMNS} {page}"), &binds)?;
+                rows.into_iter()
+                    .map(|r| render(&conn, ctx.tenant(), resource_type, r, query.omit))
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            let shown = i64::try_from(resources.len()).unwrap_or(i64::MAX);
             let total: i64 = if offset == 0 && shown < limit {
                 shown
             } else {
-                conn.prepare_cached(&format!("SELECT COUNT(*) FROM ({sql})"))
+                conn.prepare_cached(&format!("SELECT COUNT(*) {sql}"))
                     .and_then(|mut s| {
                         s.query_row(rusqlite::params_from_iter(binds.iter()), |r| r.get(0))
                     })
                     .map_err(backend)?
             };
-            let resources = rows
-                .into_iter()
-                .map(|r| render(&conn, ctx.tenant(), resource_type, r, query.omit))
-                .collect::<Result<Vec<_>, _>>()?;
             return Ok(ListPage {
                 total: u64::try_from(total).unwrap_or(0),
                 resources,
             });
         }
-        let rows = Self::query_rows(&conn, &format!("{sql} ORDER BY seq"), &binds)?;
+        let rows = Self::query_rows(
+            &conn,
+            &format!("SELECT {ROW_COLUMNS} {sql} ORDER BY seq"),
+            &binds,
+        )?;
         let mut matched: Vec<(StoredResource, Value)> = Vec::new();
         for row in rows {
             let r = render(&conn, ctx.tenant(), resource_type, row, &[])?;
@@ -644,12 +728,12 @@ impl SqliteStore {
         binds: &[SqlParam],
     ) -> Result<Vec<Row>, StoreError> {
         let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(binds.iter()), read_row)
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(binds.iter()))
             .map_err(backend)?;
         let mut out = Vec::new();
-        for r in rows {
-            out.push(to_row(r.map_err(backend)?)?);
+        while let Some(r) = rows.next().map_err(backend)? {
+            out.push(row_at(r, 0)?);
         }
         Ok(out)
     }
@@ -958,6 +1042,144 @@ mod tests {
             r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "m""#,
         );
         assert!(!c.needs_recheck);
+    }
+
+    /// The query plan of `sql`, one step a line.
+    fn plan(conn: &rusqlite::Connection, sql: &str, params: &[&str]) -> String {
+        let mut s = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("prepare");
+        let rows = s
+            .query_map(rusqlite::params_from_iter(params), |r| {
+                r.get::<_, String>(3)
+            })
+            .expect("plan");
+        rows.map(|r| r.expect("row")).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn a_users_groups_are_found_by_the_member_index() {
+        let db = Database::open_in_memory().expect("db");
+        let conn = db.lock();
+        for (sql, params) in [
+            (USER_BY_ID, &["t", "u"][..]),
+            (GROUPS_OF, &["t", "u"][..]),
+            (
+                &format!(
+                    "WITH p AS (SELECT seq, {ROW_COLUMNS}, tenant FROM resources
+                     WHERE tenant = ?1 AND resource_type = 'User' AND user_name_folded = ?2
+                     ORDER BY seq LIMIT 100 OFFSET 0) {GROUPS_JOIN}"
+                ),
+                &["t", "u"][..],
+            ),
+        ] {
+            let plan = plan(&conn, sql, params);
+            assert!(
+                plan.contains("members_value (tenant=? AND value=?)"),
+                "{plan}"
+            );
+            assert!(
+                !plan.contains("SCAN m") && !plan.contains("SCAN g"),
+                "{plan}"
+            );
+            assert!(!plan.contains("members_group"), "{plan}");
+        }
+    }
+
+    fn object(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn a_users_groups_come_ordered_by_group_id_from_get_and_list() {
+        let store = SqliteStore::new(Arc::new(Database::open_in_memory().expect("db")));
+        let ctx = RequestContext::new("t", "i", "n");
+        crate::pg::block_on(async {
+            let user = store
+                .create(&ctx, USER, object(serde_json::json!({"userName": "Ann"})))
+                .await
+                .expect("user");
+            let other = store
+                .create(&ctx, USER, object(serde_json::json!({"userName": "Bob"})))
+                .await
+                .expect("user");
+            let mut ids = Vec::new();
+            for name in ["G1", "G2", "G3", "G4"] {
+                let members = if name == "G3" {
+                    serde_json::json!([{"value": other.id}])
+                } else {
+                    serde_json::json!([{"value": other.id}, {"value": user.id}])
+                };
+                let g = store
+                    .create(
+                        &ctx,
+                        GROUP,
+                        object(serde_json::json!({"displayName": name, "members": members})),
+                    )
+                    .await
+                    .expect("group");
+                if name != "G3" {
+                    ids.push(g.id);
+                }
+            }
+            ids.sort();
+            let values = |r: &StoredResource| -> Vec<String> {
+                r.attributes["groups"]
+                    .as_array()
+                    .expect("groups")
+                    .iter()
+                    .map(|g| g["value"].as_str().expect("value").to_owned())
+                    .collect()
+            };
+            let got = store.get(&ctx, USER, &user.id).await.expect("get");
+            assert_eq!(values(&got), ids);
+            assert_eq!(got.attributes["userName"], "Ann");
+            let display: Vec<&str> = got.attributes["groups"]
+                .as_array()
+                .expect("groups")
+                .iter()
+                .map(|g| g["display"].as_str().expect("display"))
+                .collect();
+            assert_eq!(display.len(), 3);
+            assert!(!display.contains(&"G3"));
+            let omitted = store
+                .get_omitting(&ctx, USER, &user.id, &["groups".to_owned()])
+                .await
+                .expect("get");
+            assert!(omitted.attributes.get("groups").is_none());
+
+            let registry = scim_core::Registry::core();
+            let schema = registry.resource_type(USER).expect("User");
+            for (text, expect) in [
+                (r#"userName eq "ann""#, vec![user.id.clone()]),
+                (r#"userName pr"#, vec![user.id.clone(), other.id.clone()]),
+            ] {
+                let filter = scim_filter::parse(text).expect("filter");
+                let page = store
+                    .list(
+                        &ctx,
+                        &ListQuery {
+                            schema,
+                            filter: Some(&filter),
+                            sort_by: None,
+                            sort_order: scim_core::message::SortOrder::Ascending,
+                            start_index: 1,
+                            count: 10,
+                            omit: &[],
+                        },
+                    )
+                    .await
+                    .expect("list");
+                let found: Vec<String> = page.resources.iter().map(|r| r.id.clone()).collect();
+                assert_eq!(found, expect, "{text}");
+                assert_eq!(page.total, expect.len() as u64);
+                assert_eq!(values(&page.resources[0]), ids, "{text}");
+                assert_eq!(page.resources[0], got, "{text}: list and get agree");
+            }
+        });
     }
 
     #[test]
