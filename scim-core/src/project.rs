@@ -118,53 +118,38 @@ impl<'r> Projection<'r> {
     }
 
     /// Shapes one stored resource for a response, as [`Projection::apply`], taking it by
-    /// value: what is shown is moved into the result, not copied.
-    pub fn apply_owned(&self, resource: Map<String, Value>) -> Map<String, Value> {
-        let mut out = Map::new();
-        for (key, value) in resource {
+    /// value: the resource is shaped in place (what is not shown is removed), nothing is
+    /// copied.
+    pub fn apply_owned(&self, mut resource: Map<String, Value>) -> Map<String, Value> {
+        retain_named(&mut resource, |key, value| {
             if key == "schemas" {
-                out.insert(key, value);
-                continue;
+                return Some(Name::Same);
             }
-            if let Some(ext) = self.schema.extension(&key) {
-                let Value::Object(obj) = value else { continue };
-                let mut shown = Map::new();
-                for (k, v) in obj {
-                    match ext.attribute(&k) {
-                        Some(def) => {
-                            if let Some(p) = self.project(Some(&ext.id), def, v) {
-                                shown.insert(canonical(k, &def.name), p);
-                            }
-                        }
-                        None if self.include.is_none() => {
-                            shown.insert(k, v);
-                        }
-                        None => {}
-                    }
-                }
-                if !shown.is_empty() {
-                    out.insert(ext.id.clone(), Value::Object(shown));
-                }
-                continue;
+            if let Some(ext) = self.schema.extension(key) {
+                let Value::Object(obj) = value else {
+                    return None;
+                };
+                retain_named(obj, |k, v| match ext.attribute(k) {
+                    Some(def) => self
+                        .project(Some(&ext.id), def, v)
+                        .then_some(Name::Canonical(&def.name)),
+                    None => self.include.is_none().then_some(Name::Same),
+                });
+                return (!obj.is_empty()).then_some(Name::Canonical(&ext.id));
             }
             let def = common_attributes()
                 .iter()
-                .find(|a| a.name.eq_ignore_ascii_case(&key))
-                .or_else(|| self.schema.core.attribute(&key));
+                .find(|a| a.name.eq_ignore_ascii_case(key))
+                .or_else(|| self.schema.core.attribute(key));
             match def {
-                Some(def) => {
-                    if let Some(p) = self.project(None, def, value) {
-                        out.insert(canonical(key, &def.name), p);
-                    }
-                }
+                Some(def) => self
+                    .project(None, def, value)
+                    .then_some(Name::Canonical(&def.name)),
                 // Unknown attributes (kept by a setting) follow `default`.
-                None if self.include.is_none() => {
-                    out.insert(key, value);
-                }
-                None => {}
+                None => self.include.is_none().then_some(Name::Same),
             }
-        }
-        out
+        });
+        resource
     }
 
     fn decide(&self, scope: Option<&'r str>, def: &'r AttributeDef) -> Option<Keep<'r>> {
@@ -226,51 +211,74 @@ impl<'r> Projection<'r> {
         })
     }
 
-    fn project(
-        &self,
-        scope: Option<&'r str>,
-        def: &'r AttributeDef,
-        value: Value,
-    ) -> Option<Value> {
-        let keep = self.decide(scope, def)?;
-        let shown = if def.sub_attributes.is_empty() {
-            value
-        } else {
-            match value {
-                Value::Array(items) => Value::Array(
-                    items
-                        .into_iter()
-                        .filter_map(|el| project_complex(def, &keep, el))
-                        .collect(),
-                ),
-                other => project_complex(def, &keep, other)?,
-            }
+    /// Shapes `value` of the attribute `def` in place; `false` when nothing of it is shown.
+    fn project(&self, scope: Option<&'r str>, def: &'r AttributeDef, value: &mut Value) -> bool {
+        let Some(keep) = self.decide(scope, def) else {
+            return false;
         };
-        match &shown {
-            Value::Null => None,
-            Value::Array(a) if a.is_empty() => None,
-            Value::Object(o) if o.is_empty() => None,
-            _ => Some(shown),
+        if !def.sub_attributes.is_empty() {
+            match &mut *value {
+                Value::Array(items) => items.retain_mut(|el| project_complex(def, &keep, el)),
+                other => {
+                    if !project_complex(def, &keep, other) {
+                        return false;
+                    }
+                }
+            }
+        }
+        match value {
+            Value::Null => false,
+            Value::Array(a) => !a.is_empty(),
+            Value::Object(o) => !o.is_empty(),
+            _ => true,
         }
     }
 }
 
-/// The schema's spelling of an attribute name, reusing `key` when it already is.
-fn canonical(key: String, name: &str) -> String {
-    if key == name { key } else { name.to_owned() }
+/// The name a member keeps: its own, or the schema's spelling of it.
+enum Name<'a> {
+    Same,
+    Canonical(&'a str),
 }
 
-fn project_complex(def: &AttributeDef, keep: &Keep<'_>, value: Value) -> Option<Value> {
-    let Value::Object(obj) = value else {
-        return Some(value);
-    };
-    let mut out = Map::new();
-    for (k, v) in obj {
-        let Some(sub) = def.sub_attribute(&k) else {
-            if matches!(keep, Keep::Whole | Keep::Without(_)) {
-                out.insert(k, v);
-            }
+/// Keeps the members of `map` that `f` names (after `f` shaped their values in place), each
+/// under the name `f` gives: what rebuilding the map member by member, in key order, would
+/// give. A member renamed to the schema's spelling (`USERNAME` → `userName`) replaces a
+/// member of that name that sorts before it and yields to one that sorts after it.
+fn retain_named<'a>(
+    map: &mut Map<String, Value>,
+    mut f: impl FnMut(&str, &mut Value) -> Option<Name<'a>>,
+) {
+    let mut renamed: Vec<(String, &'a str, Value)> = Vec::new();
+    map.retain(|k, v| match f(k, v) {
+        None => false,
+        Some(Name::Same) => true,
+        Some(Name::Canonical(n)) if n == k => true,
+        Some(Name::Canonical(n)) => {
+            renamed.push((k.clone(), n, std::mem::take(v)));
+            false
+        }
+    });
+    // In key order (as `retain` visited them): a later one replaces an earlier one.
+    let mut placed: Vec<&str> = Vec::new();
+    for (key, name, value) in renamed {
+        let kept_original = map.contains_key(name) && !placed.contains(&name);
+        if kept_original && name > key.as_str() {
             continue;
+        }
+        map.insert(name.to_owned(), value);
+        placed.push(name);
+    }
+}
+
+/// Shapes one element of a complex attribute in place; `false` when nothing of it is shown.
+fn project_complex(def: &AttributeDef, keep: &Keep<'_>, value: &mut Value) -> bool {
+    let Value::Object(obj) = value else {
+        return true;
+    };
+    retain_named(obj, |k, _| {
+        let Some(sub) = def.sub_attribute(k) else {
+            return matches!(keep, Keep::Whole | Keep::Without(_)).then_some(Name::Same);
         };
         let name = sub.name.as_str();
         let shown = match sub.returned {
@@ -283,15 +291,9 @@ fn project_complex(def: &AttributeDef, keep: &Keep<'_>, value: Value) -> Option<
                 Keep::Without(minus) => !minus.contains(&name),
             },
         };
-        if shown {
-            out.insert(canonical(k, &sub.name), v);
-        }
-    }
-    if out.is_empty() {
-        None
-    } else {
-        Some(Value::Object(out))
-    }
+        shown.then_some(Name::Canonical(name))
+    });
+    !obj.is_empty()
 }
 
 fn is_name_char(c: char) -> bool {
@@ -367,6 +369,7 @@ mod tests {
     use super::*;
     use crate::registry::Registry;
     use crate::schema::{ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
+    use proptest::prelude::*;
     use serde_json::json;
 
     fn stored() -> Map<String, Value> {
@@ -442,6 +445,226 @@ mod tests {
         let v = shape(Some("userName,displayName"), Some("displayName"));
         assert!(v.get("displayName").is_none());
         assert_eq!(v["userName"], "bjensen");
+    }
+
+    /// What `apply` did before it shaped in place: the shown members copied into new maps,
+    /// in key order (a later name replacing an earlier one). The oracle of the property
+    /// below.
+    fn rebuilt<'r>(p: &Projection<'r>, resource: &Map<String, Value>) -> Map<String, Value> {
+        fn complex(def: &AttributeDef, keep: &Keep<'_>, value: &Value) -> Option<Value> {
+            let Value::Object(obj) = value else {
+                return Some(value.clone());
+            };
+            let mut out = Map::new();
+            for (k, v) in obj {
+                let Some(sub) = def.sub_attribute(k) else {
+                    if matches!(keep, Keep::Whole | Keep::Without(_)) {
+                        out.insert(k.clone(), v.clone());
+                    }
+                    continue;
+                };
+                let name = sub.name.as_str();
+                let shown = match sub.returned {
+                    Returned::Never => false,
+                    Returned::Always => true,
+                    Returned::Request => matches!(keep, Keep::Only(only) if only.contains(&name)),
+                    Returned::Default => match keep {
+                        Keep::Whole => true,
+                        Keep::Only(only) => only.contains(&name),
+                        Keep::Without(minus) => !minus.contains(&name),
+                    },
+                };
+                if shown {
+                    out.insert(sub.name.clone(), v.clone());
+                }
+            }
+            (!out.is_empty()).then_some(Value::Object(out))
+        }
+        let project =
+            |scope: Option<&'r str>, def: &'r AttributeDef, value: &Value| -> Option<Value> {
+                let keep = p.decide(scope, def)?;
+                let shown = if def.sub_attributes.is_empty() {
+                    value.clone()
+                } else {
+                    match value {
+                        Value::Array(items) => Value::Array(
+                            items
+                                .iter()
+                                .filter_map(|el| complex(def, &keep, el))
+                                .collect(),
+                        ),
+                        other => complex(def, &keep, other)?,
+                    }
+                };
+                match &shown {
+                    Value::Null => None,
+                    Value::Array(a) if a.is_empty() => None,
+                    Value::Object(o) if o.is_empty() => None,
+                    _ => Some(shown),
+                }
+            };
+        let mut out = Map::new();
+        for (key, value) in resource {
+            if key == "schemas" {
+                out.insert(key.clone(), value.clone());
+                continue;
+            }
+            if let Some(ext) = p.schema.extension(key) {
+                let Value::Object(obj) = value else { continue };
+                let mut shown = Map::new();
+                for (k, v) in obj {
+                    if let Some(def) = ext.attribute(k)
+                        && let Some(v) = project(Some(&ext.id), def, v)
+                    {
+                        shown.insert(def.name.clone(), v);
+                    } else if ext.attribute(k).is_none() && p.include.is_none() {
+                        shown.insert(k.clone(), v.clone());
+                    }
+                }
+                if !shown.is_empty() {
+                    out.insert(ext.id.clone(), Value::Object(shown));
+                }
+                continue;
+            }
+            let def = common_attributes()
+                .iter()
+                .find(|a| a.name.eq_ignore_ascii_case(key))
+                .or_else(|| p.schema.core.attribute(key));
+            match def {
+                Some(def) => {
+                    if let Some(v) = project(None, def, value) {
+                        out.insert(def.name.clone(), v);
+                    }
+                }
+                None if p.include.is_none() => {
+                    out.insert(key.clone(), value.clone());
+                }
+                None => {}
+            }
+        }
+        out
+    }
+
+    fn any_value(depth: u32) -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            Just(Value::Bool(true)),
+            "[a-z]{0,3}".prop_map(Value::from),
+            Just(Value::Array(Vec::new())),
+            Just(Value::Object(Map::new())),
+        ];
+        leaf.prop_recursive(depth, 24, 4, |inner| {
+            let keys = prop::sample::select(vec![
+                "value",
+                "VALUE",
+                "Value",
+                "type",
+                "primary",
+                "display",
+                "$ref",
+                "givenName",
+                "GIVENNAME",
+                "familyName",
+                "location",
+                "Location",
+                "version",
+                "created",
+                "x",
+                "department",
+                "DEPARTMENT",
+                "manager",
+            ]);
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                prop::collection::vec((keys, inner), 0..4).prop_map(|kv| {
+                    Value::Object(kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+                }),
+            ]
+        })
+    }
+
+    fn any_resource() -> impl Strategy<Value = Map<String, Value>> {
+        let keys = prop::sample::select(vec![
+            "schemas",
+            "id",
+            "ID",
+            "userName",
+            "USERNAME",
+            "username",
+            "name",
+            "NAME",
+            "emails",
+            "Emails",
+            "password",
+            "active",
+            "displayName",
+            "meta",
+            "Meta",
+            "groups",
+            "x-unknown",
+            ENTERPRISE_USER_SCHEMA,
+            "URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:ENTERPRISE:2.0:USER",
+        ]);
+        prop::collection::vec((keys, any_value(2)), 0..10)
+            .prop_map(|kv| kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    }
+
+    fn any_list() -> impl Strategy<Value = Option<String>> {
+        let names = prop::sample::select(vec![
+            "userName",
+            "name",
+            "name.givenName",
+            "NAME.familyName",
+            "emails.value",
+            "emails",
+            "meta",
+            "meta.location",
+            "password",
+            "groups",
+            "groups.display",
+            "id",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+            ENTERPRISE_USER_SCHEMA,
+            "manager.value",
+            "nope",
+        ]);
+        prop::option::of(prop::collection::vec(names, 0..4).prop_map(|n| n.join(",")))
+    }
+
+    proptest! {
+        #[test]
+        fn shaping_in_place_gives_what_rebuilding_gave(
+            resource in any_resource(),
+            attrs in any_list(),
+            excluded in any_list(),
+        ) {
+            let reg = Registry::core();
+            let users = reg.resource_type("User").expect("User");
+            let p = Projection::parse(attrs.as_deref(), excluded.as_deref(), &users).expect("parse");
+            prop_assert_eq!(p.apply_owned(resource.clone()), rebuilt(&p, &resource));
+            prop_assert_eq!(p.apply(&resource), rebuilt(&p, &resource));
+        }
+    }
+
+    #[test]
+    fn a_name_in_another_case_yields_to_the_later_key() {
+        let reg = Registry::core();
+        let users = reg.resource_type("User").expect("User");
+        let p = Projection::all(&users);
+        let m = |v: Value| match v {
+            Value::Object(o) => o,
+            _ => Map::new(),
+        };
+        // "USERNAME" < "userName" < "username" in key order: the last one wins.
+        let r = m(json!({"USERNAME": "a", "userName": "b", "username": "c"}));
+        assert_eq!(p.apply_owned(r.clone()), m(json!({"userName": "c"})));
+        assert_eq!(p.apply_owned(r.clone()), rebuilt(&p, &r));
+        let r = m(json!({"USERNAME": "a", "userName": "b"}));
+        assert_eq!(p.apply_owned(r), m(json!({"userName": "b"})));
+        let r =
+            m(json!({"name": {"GIVENNAME": "x", "givenName": "y"}, "NAME": {"familyName": "z"}}));
+        assert_eq!(p.apply_owned(r.clone()), rebuilt(&p, &r));
+        assert_eq!(p.apply_owned(r), m(json!({"name": {"givenName": "y"}})));
     }
 
     #[test]
