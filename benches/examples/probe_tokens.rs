@@ -14,6 +14,11 @@
 //! With arguments, `probe_tokens floor|verify N` runs only that function, `N` times, for a
 //! sampling profiler or a CPU-time reading of one function (`perf stat -e task-clock`,
 //! `perf record`); the setup is the same, so subtract a run with `N = 0`.
+//!
+//! `probe_tokens pairs` times both functions in alternating 2,000-call chunks for two
+//! seconds and prints the fastest and median chunk of each and the median ratio of adjacent
+//! chunks: on the shared machine the speed of both moves by a quarter from one second to
+//! the next, inside one process, and adjacent chunks see the same conditions.
 
 use std::hint::black_box;
 
