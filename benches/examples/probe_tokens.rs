@@ -14,6 +14,11 @@
 //! With arguments, `probe_tokens floor|verify N` runs only that function, `N` times, for a
 //! sampling profiler or a CPU-time reading of one function (`perf stat -e task-clock`,
 //! `perf record`); the setup is the same, so subtract a run with `N = 0`.
+//!
+//! `probe_tokens pairs` times both functions in alternating 2,000-call chunks for two
+//! seconds and prints the fastest and median chunk of each and the median ratio of adjacent
+//! chunks: on the shared machine the speed of both moves by a quarter from one second to
+//! the next, inside one process, and adjacent chunks see the same conditions.
 
 use std::hint::black_box;
 
@@ -86,6 +91,41 @@ fn main() {
             };
             assert_eq!(ok, n);
         }
-        _ => panic!("usage: probe_tokens [floor|verify ITERATIONS]"),
+        [mode] if mode == "pairs" => {
+            // Floor and verify in alternating chunks of 2,000 calls for two seconds: the
+            // fastest chunk of each, and the median of the ratios of adjacent chunks (each
+            // pair measured within a few milliseconds, so under the same conditions: on the
+            // shared machine the speed of both moves by a quarter from one second to the
+            // next, which a ratio of separate runs mixes in).
+            let chunk = |f: &mut dyn FnMut() -> usize| {
+                let t = std::time::Instant::now();
+                assert_eq!(f(), 2_000);
+                t.elapsed().as_nanos() as f64 / 2_000.0
+            };
+            let (mut floors, mut verifies, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+            let start = std::time::Instant::now();
+            while start.elapsed().as_secs() < 2 {
+                let f = chunk(&mut || run_floor(&secret, &stored, 2_000));
+                let v = chunk(&mut || run_verify(&service, &headers, 2_000));
+                floors.push(f);
+                verifies.push(v);
+                ratios.push(v / f);
+            }
+            let median = |v: &mut Vec<f64>| {
+                v.sort_by(f64::total_cmp);
+                v[v.len() / 2]
+            };
+            let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+            println!(
+                "floor min {:.1} median {:.1} verify min {:.1} median {:.1} pair ratio median {:.3} pairs {}",
+                min(&floors),
+                median(&mut floors.clone()),
+                min(&verifies),
+                median(&mut verifies.clone()),
+                median(&mut ratios),
+                ratios.len(),
+            );
+        }
+        _ => panic!("usage: probe_tokens [floor|verify ITERATIONS | pairs]"),
     }
 }

@@ -231,22 +231,16 @@ fn trim_ows(mut bytes: &[u8]) -> &[u8] {
     bytes
 }
 
-/// Whether `scheme` is `Bearer` in any case followed by one space.
+/// Whether the first seven bytes of `head` are `Bearer` in any case followed by one space
+/// (the eighth, the token's first byte, is not looked at).
 #[inline]
-fn is_bearer_space(scheme: &[u8; 7]) -> bool {
-    // Setting bit 5 lowercases an ASCII letter; of all bytes only `B` and `b` give `b`, and
-    // so on, so this is a caseless comparison for the letters. The space is compared as is.
-    let folded = u64::from_le_bytes([
-        scheme[0] | 0x20,
-        scheme[1] | 0x20,
-        scheme[2] | 0x20,
-        scheme[3] | 0x20,
-        scheme[4] | 0x20,
-        scheme[5] | 0x20,
-        scheme[6],
-        0,
-    ]);
-    folded == u64::from_le_bytes(*b"bearer \0")
+fn is_bearer_space(head: &[u8; 8]) -> bool {
+    // One 8-byte load, not seven byte loads put together. Setting bit 5 lowercases an ASCII
+    // letter; of all bytes only `B` and `b` give `b`, and so on, so this is a caseless
+    // comparison for the six letters. The space is compared as is, the eighth byte masked.
+    const FOLD: u64 = u64::from_le_bytes([0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0, 0]);
+    const MASK: u64 = u64::from_le_bytes([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0]);
+    (u64::from_le_bytes(*head) | FOLD) & MASK == u64::from_le_bytes(*b"bearer \0")
 }
 
 /// The token text of the one `Authorization` field of `headers`, unchecked.
@@ -272,12 +266,14 @@ pub(crate) fn bearer_credentials(
     }
     // What clients send: `Bearer`, one space, the token, no white space around. The same
     // answer as the general path below, without its scans.
-    if let Some((scheme, token)) = bytes.split_first_chunk::<7>()
-        && is_bearer_space(scheme)
-        && token.first().is_some_and(|&b| b != b' ' && b != b'\t')
-        && token.last().is_some_and(|&b| b != b' ' && b != b'\t')
+    // Eight bytes at least: `Bearer `, and a token that is not empty.
+    if let Some(head) = bytes.first_chunk::<8>()
+        && is_bearer_space(head)
+        && head[7] != b' '
+        && head[7] != b'\t'
+        && bytes.last().is_some_and(|&b| b != b' ' && b != b'\t')
     {
-        return Ok(token);
+        return Ok(&bytes[7..]);
     }
     let bytes = trim_ows(bytes);
     if bytes.is_empty() {
@@ -372,6 +368,35 @@ mod tests {
         }
         let other: Vec<u8> = (0..=255u8).filter(|&b| b | 0x20 == b'b').collect();
         assert_eq!(other, b"Bb");
+    }
+
+    #[test]
+    fn bearer_space_word_accepts_only_the_cases_of_each_letter() {
+        let base = *b"Bearer x";
+        assert!(is_bearer_space(&base));
+        // The eighth byte (the token's first) is not looked at.
+        for b in 0..=255u8 {
+            let mut head = base;
+            head[7] = b;
+            assert!(is_bearer_space(&head));
+        }
+        // At each of the seven positions, only the byte itself (and its other case, for a
+        // letter) is accepted.
+        for i in 0..7 {
+            let accepted: Vec<u8> = (0..=255u8)
+                .filter(|&b| {
+                    let mut head = base;
+                    head[i] = b;
+                    is_bearer_space(&head)
+                })
+                .collect();
+            let expected: Vec<u8> = if i < 6 {
+                vec![base[i].to_ascii_uppercase(), base[i].to_ascii_lowercase()]
+            } else {
+                vec![b' ']
+            };
+            assert_eq!(accepted, expected, "position {i}");
+        }
     }
 
     #[test]

@@ -32,7 +32,12 @@ impl SecretDigest {
     }
 
     /// Compares two digests in constant time.
-    #[inline]
+    // Not inlined: behind a call both digests are read from memory, byte by byte, as
+    // `subtle` compares them. Inlined into verification, the computed digest was in eight
+    // registers (the hash state) and the compiler cut it into 32 bytes spilled to 32 stack
+    // slots around `subtle`'s per-byte `black_box` calls: about 50 instructions more per
+    // verification than the call (callgrind, `probe_tokens`).
+    #[inline(never)]
     pub fn ct_eq(&self, other: &SecretDigest) -> Choice {
         self.0.ct_eq(&other.0)
     }

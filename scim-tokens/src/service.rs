@@ -310,15 +310,15 @@ impl<S: TokenStore, C: Clock> TokenService<S, C> {
                 verified = self.settings.verify_record_at(token, record, now);
             })
             .map_err(|e| self.settings.error(AuthErrorKind::Store(e)))?;
-        let Some(verified) = verified else {
-            return Err(self.settings.rejected());
-        };
-        if verified.record_use_due()
+        // `verified` is looked at in place and moved once, into the result (unpacked first,
+        // it was copied to the stack and again into the result around the call below).
+        if let Some(v) = &verified
+            && v.record_use_due()
             && let Some(now) = read_at
         {
             // Last use is informational: a failed write must not refuse a valid token.
-            let _ = self.store.record_use(verified.token(), now);
+            let _ = self.store.record_use(v.token(), now);
         }
-        Ok(verified)
+        verified.ok_or_else(|| self.settings.rejected())
     }
 }
