@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use scim_core::store::{
-    ListPage, ListQuery, MemberChange, MembersModified, RequestContext, ResourceStore, StoreError,
-    StoredResource,
+    Edit, ListPage, ListQuery, MemberChange, MembersModified, RequestContext, ResourceStore,
+    StoreError, StoredResource, UpdateError, Updated,
 };
 use scim_tokens::{Integration, IntegrationId, TenantId, Timestamp, TokenId, TokenStore};
 use serde_json::{Map, Value};
@@ -151,6 +151,20 @@ impl ResourceStore for AnyStore {
         expected_version: &str,
     ) -> Result<StoredResource, StoreError> {
         forward!(self, s => s.replace(ctx, resource_type, id, attributes, expected_version))
+    }
+
+    async fn update<T, F>(
+        &self,
+        ctx: &RequestContext,
+        resource_type: &str,
+        id: &str,
+        edit: F,
+    ) -> Result<Updated<T>, UpdateError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&StoredResource) -> Result<Edit<T>, scim_core::Error> + Send + 'static,
+    {
+        forward!(self, s => s.update(ctx, resource_type, id, edit))
     }
 
     async fn delete(

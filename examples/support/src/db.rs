@@ -30,7 +30,7 @@
 use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak, mpsc};
 use std::time::Duration;
 
@@ -48,10 +48,30 @@ const STATEMENT_CACHE: usize = 64;
 const MAX_GROUP: usize = 64;
 
 /// How often the checkpoint thread copies the WAL into the database file.
+#[cfg(not(test))]
 const CHECKPOINT_PERIOD: Duration = Duration::from_millis(200);
+/// Sooner in the tests, whose WAL is shorter ([`RESTART_FRAMES`]).
+#[cfg(test)]
+const CHECKPOINT_PERIOD: Duration = Duration::from_millis(50);
 
-/// The WAL length (frames) past which the group-commit thread lets the WAL start over.
+/// The WAL length (frames) past which the checkpoint thread starts the WAL over.
+#[cfg(not(test))]
 const RESTART_FRAMES: i64 = 8000;
+/// A shorter WAL for the tests (the same code path, less to write).
+#[cfg(test)]
+const RESTART_FRAMES: i64 = 800;
+
+/// How many frames a passive checkpoint may have left uncopied for the restart to begin:
+/// these are copied while the writes wait.
+const RESTART_LAG: i64 = 256;
+
+/// The most passive checkpoints run back to back to come that close to the end of the WAL.
+const CATCH_UP_ROUNDS: usize = 8;
+
+/// How often (and how long each time) the restart waits for a reader still in the WAL
+/// before it gives up until the next period: about 20 ms in all.
+const RESTART_WAITS: i32 = 200;
+const RESTART_WAIT: Duration = Duration::from_micros(100);
 
 /// How hard a commit is pushed to the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -150,13 +170,11 @@ fn reader_count() -> usize {
 /// mutex.
 #[derive(Debug)]
 pub struct Database {
-    conn: Mutex<Connection>,
+    conn: Arc<Mutex<Connection>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     /// The queue of the group-commit thread, started by the first grouped write.
     group: OnceLock<mpsc::Sender<Box<dyn GroupJob>>>,
-    /// The WAL as the checkpoint thread last saw it; `None` without one.
-    wal: Option<Arc<WalState>>,
     /// Dropped with the database: the checkpoint thread then ends.
     _checkpointer: Option<mpsc::Sender<()>>,
     /// Writes handed to the group-commit thread so far (for tests).
@@ -167,28 +185,68 @@ pub struct Database {
     groups: AtomicUsize,
 }
 
-/// What the checkpoint thread saw after its last checkpoint.
-#[derive(Debug, Default)]
-struct WalState {
-    /// Frames in the WAL.
-    log: AtomicI64,
-    /// Of these, the frames copied into the database file.
-    backfilled: AtomicI64,
-}
-
 /// The checkpoint thread: every [`CHECKPOINT_PERIOD`] a `PASSIVE` checkpoint on a
 /// connection of its own copies the WAL into the database file (and syncs it) while the
 /// writer goes on writing: the copying and its fsyncs are off the write path (SQLite's
 /// automatic checkpoint, turned off on the writer, ran them in the committing connection
-/// and stalled every write for tens of milliseconds). Ends when the database is dropped.
-fn checkpoint_loop(conn: &Connection, wal: &WalState, stop: &mpsc::Receiver<()>) {
+/// and stalled every write for tens of milliseconds).
+///
+/// Under steady writes a passive checkpoint never reaches the end of the WAL (the writer
+/// adds frames while it copies), so the WAL would grow without end. Once it is
+/// [`RESTART_FRAMES`] long, passive checkpoints run back to back until the frames left
+/// are few ([`RESTART_LAG`]); then the writes wait (the writer connection's mutex) while
+/// a `RESTART` checkpoint copies those few frames and waits for the readers still in the
+/// WAL, so that the next write starts the WAL over. The writes wait for that short
+/// checkpoint only, once per WAL of that length. Ends when the database is dropped.
+fn checkpoint_loop(conn: &Connection, writer: &Weak<Mutex<Connection>>, stop: &mpsc::Receiver<()>) {
     while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_PERIOD) {
-        let seen = passive_checkpoint(conn);
-        if let Ok((log, backfilled)) = seen {
-            wal.log.store(log, Ordering::Relaxed);
-            wal.backfilled.store(backfilled, Ordering::Relaxed);
+        let Ok((mut log, mut backfilled)) = passive_checkpoint(conn) else {
+            continue;
+        };
+        if log < RESTART_FRAMES {
+            continue;
         }
+        // Each round copies what the writer added during the one before.
+        for _ in 0..CATCH_UP_ROUNDS {
+            if log - backfilled <= RESTART_LAG {
+                break;
+            }
+            match passive_checkpoint(conn) {
+                Ok(seen) => (log, backfilled) = seen,
+                Err(_) => break,
+            }
+        }
+        if log - backfilled > RESTART_LAG {
+            continue;
+        }
+        let Some(writer) = writer.upgrade() else {
+            return;
+        };
+        let held = writer.lock().unwrap_or_else(|e| e.into_inner());
+        let started = std::time::Instant::now();
+        let done = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        });
+        drop(held);
+        tracing::debug!(
+            ?done,
+            log,
+            backfilled,
+            paused_us = started.elapsed().as_micros(),
+            "WAL checkpoint before its restart"
+        );
     }
+}
+
+/// The busy handler of the checkpoint connection (only its `RESTART` checkpoint waits):
+/// short waits for a reader to leave the WAL, at most [`RESTART_WAITS`] of them, so that
+/// the writes never wait long for a slow reader (another process's, say).
+fn restart_busy(waits: i32) -> bool {
+    if waits >= RESTART_WAITS {
+        return false;
+    }
+    std::thread::sleep(RESTART_WAIT);
+    true
 }
 
 /// A `PASSIVE` checkpoint: the frames in the WAL and, of these, the frames copied into the
@@ -342,15 +400,14 @@ impl Database {
             Durability::Full => "FULL",
         };
         conn.pragma_update(None, "synchronous", sync)?;
-        let wal = Arc::new(WalState::default());
+        conn.busy_handler(Some(restart_busy))?;
         let (stop, stopped) = mpsc::channel();
-        let state = wal.clone();
+        let writer = Arc::downgrade(&db.conn);
         let spawned = std::thread::Builder::new()
             .name("scim-checkpoint".to_owned())
-            .spawn(move || checkpoint_loop(&conn, &state, &stopped));
+            .spawn(move || checkpoint_loop(&conn, &writer, &stopped));
         if spawned.is_ok() {
             db.lock().pragma_update(None, "wal_autocheckpoint", 0)?;
-            db.wal = Some(wal);
             db._checkpointer = Some(stop);
         }
         Ok(db)
@@ -377,11 +434,10 @@ impl Database {
         conn.pragma_update(None, "synchronous", sync)?;
         migrate(&mut conn)?;
         Ok(Database {
-            conn: Mutex::new(conn),
+            conn: Arc::new(Mutex::new(conn)),
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
             group: OnceLock::new(),
-            wal: None,
             _checkpointer: None,
             #[cfg(test)]
             queued: AtomicUsize::new(0),
@@ -454,7 +510,6 @@ impl Database {
             .map_err(&err)?;
         let out = f(&tx)?;
         tx.commit().map_err(err)?;
-        self.after_commit(&conn);
         Ok(out)
     }
 
@@ -566,31 +621,9 @@ impl Database {
             }
             None => tx.commit().err(),
         };
+        drop(conn);
         for job in group {
             job.answer(failed.as_ref());
-        }
-        self.after_commit(&conn);
-    }
-
-    /// Run by the writer after a commit: once the checkpoint thread has copied (most of) a
-    /// WAL of [`RESTART_FRAMES`] or more, a checkpoint here copies the frames left,
-    /// so that the next write starts the WAL over instead of letting it grow (a reader
-    /// still in the WAL postpones that to the next time). Its fsyncs stall the writes once
-    /// per WAL of that length, not once per 1,000 frames.
-    fn after_commit(&self, conn: &Connection) {
-        let Some(w) = &self.wal else {
-            return;
-        };
-        let log = w.log.load(Ordering::Relaxed);
-        // Most of it copied (a reader's snapshot may have held back the last frames); at
-        // most once per report of the checkpoint thread.
-        if log >= RESTART_FRAMES && log - w.backfilled.load(Ordering::Relaxed) <= RESTART_FRAMES / 4
-        {
-            w.log.store(0, Ordering::Relaxed);
-            let done = passive_checkpoint(conn);
-            if let Ok((log, copied)) = done {
-                tracing::debug!(log, copied, "WAL checkpoint before its restart");
-            }
         }
     }
 
@@ -808,6 +841,84 @@ mod tests {
             crate::pg::block_on(db.write_grouped(|e| e.to_string(), |tx| insert_counter(tx, "w9")));
         assert_eq!(later, Ok(()));
         assert_eq!(counter_names(&db), ["w0", "w1", "w5", "w9"]);
+    }
+
+    #[test]
+    fn steady_writes_start_the_wal_over() {
+        let dir = std::env::temp_dir().join(format!("scim-db-wal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("w.db");
+        let _ = std::fs::remove_file(&path);
+        let db = Arc::new(Database::open(&path, Durability::Normal).expect("open"));
+        const ROWS: i64 = 64;
+        db.lock()
+            .execute_batch(
+                "CREATE TABLE blobs (id INTEGER PRIMARY KEY, n INTEGER NOT NULL, data BLOB NOT NULL);
+                 WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 64)
+                 INSERT INTO blobs SELECT i, -1, zeroblob(16000) FROM k;",
+            )
+            .expect("table");
+        // A reader beside the writes, holding read transactions open now and then.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let (db, stop) = (db.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let conn = db.snapshot().expect("snapshot");
+                    let n: i64 = conn
+                        .query_row("SELECT COUNT(*) FROM blobs", [], |r| r.get(0))
+                        .expect("count");
+                    assert_eq!(n, ROWS);
+                    drop(conn);
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            })
+        };
+        // Each write rewrites one row of four overflow pages: at least five frames. Twenty
+        // WALs' worth without a pause; without a restart the WAL would hold them all.
+        let wal = dir.join("w.db-wal");
+        let frame = 4096 + 24;
+        let mut longest = 0;
+        let writes = 20 * RESTART_FRAMES / 5;
+        for i in 0..writes {
+            crate::pg::block_on(db.write_grouped(
+                |e| e.to_string(),
+                move |tx| {
+                    tx.execute(
+                        "UPDATE blobs SET n = ?1, data = randomblob(16000) WHERE id = ?2",
+                        rusqlite::params![i, i % ROWS + 1],
+                    )
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+                },
+            ))
+            .expect("write");
+            longest = longest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+        }
+        stop.store(true, Ordering::Relaxed);
+        reader.join().expect("reader");
+        let frames = i64::try_from(longest).unwrap_or(i64::MAX) / frame;
+        assert!(
+            frames < 8 * RESTART_FRAMES,
+            "the WAL reached {frames} frames (restart at {RESTART_FRAMES})"
+        );
+        drop(db);
+        // Every write is there, after the restarts.
+        let again = Database::open(&path, Durability::Normal).expect("reopen");
+        for id in 1..=ROWS {
+            let (n, len): (i64, i64) = again
+                .lock()
+                .query_row(
+                    "SELECT n, length(data) FROM blobs WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .expect("row");
+            let last = (writes - id) / ROWS * ROWS + id - 1;
+            assert_eq!((n, len), (last, 16000), "row {id}");
+        }
+        drop(again);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -26,9 +26,9 @@ use rusqlite::types::Value as SqlParam;
 use rusqlite::{OptionalExtension, Transaction, params};
 use scim_core::registry::ResourceSchema;
 use scim_core::store::{
-    GROUP, ListPage, ListQuery, MemberChange, MembersModified, RequestContext, ResourceStore,
-    SortKey, StoreError, StoredResource, USER, complete_member, eval_view, fold, group_entry,
-    member_needs_resolving, settle_member_changes, strip_unstored, take_members,
+    Edit, GROUP, ListPage, ListQuery, MemberChange, MembersModified, RequestContext, ResourceStore,
+    SortKey, StoreError, StoredResource, USER, UpdateError, Updated, complete_member, eval_view,
+    fold, group_entry, member_needs_resolving, settle_member_changes, strip_unstored, take_members,
 };
 use scim_filter::sql::{ColumnForm, Location, SqlDialect, SqlMapping, SqlValue};
 use scim_filter::{AttrSchema, Characteristics};
@@ -83,6 +83,81 @@ struct Columns {
     display_name_folded: Option<String>,
 }
 
+/// What a row held before a rewrite: its indexed columns as stored, or the attributes
+/// they were computed from.
+enum Old<'a> {
+    Columns(&'a Columns),
+    Attributes(&'a Map<String, Value>),
+}
+
+/// The indexed columns whose value `attributes` change, with their new value. Against the
+/// old attributes, a column is computed (folded) only when its attribute changed.
+fn changed_columns(
+    resource_type: &str,
+    attributes: &Map<String, Value>,
+    old: &Old<'_>,
+) -> Vec<(&'static str, Option<String>)> {
+    let mut changed = Vec::new();
+    match old {
+        Old::Columns(old) => {
+            let c = columns(resource_type, attributes);
+            for (column, new, old) in [
+                (
+                    "user_name_folded",
+                    c.user_name_folded,
+                    &old.user_name_folded,
+                ),
+                ("external_id", c.external_id, &old.external_id),
+                (
+                    "external_id_folded",
+                    c.external_id_folded,
+                    &old.external_id_folded,
+                ),
+                (
+                    "display_name_folded",
+                    c.display_name_folded,
+                    &old.display_name_folded,
+                ),
+            ] {
+                if new != *old {
+                    changed.push((column, new));
+                }
+            }
+        }
+        Old::Attributes(old) => {
+            let differs = |name| str_attr(attributes, name) != str_attr(old, name);
+            if resource_type == USER && differs("userName") {
+                changed.push((
+                    "user_name_folded",
+                    str_attr(attributes, "userName").map(fold),
+                ));
+            }
+            if differs("externalId") {
+                let ext = str_attr(attributes, "externalId");
+                changed.push(("external_id", ext.map(str::to_owned)));
+                changed.push(("external_id_folded", ext.map(fold)));
+            }
+            if differs("displayName") {
+                changed.push((
+                    "display_name_folded",
+                    str_attr(attributes, "displayName").map(fold),
+                ));
+            }
+        }
+    }
+    changed
+}
+
+/// A resource as it was before a rewrite of its row.
+struct Previous<'a> {
+    version: i64,
+    created: String,
+    columns: Old<'a>,
+    /// A user's `groups` as read in the same transaction (`Some(None)`: none; `None`:
+    /// not read, so read again).
+    groups: Option<Option<Value>>,
+}
+
 fn columns(resource_type: &str, attrs: &Map<String, Value>) -> Columns {
     let ext = str_attr(attrs, "externalId");
     Columns {
@@ -103,13 +178,6 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
         rusqlite::Error::SqliteFailure(f, _)
             if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
     )
-}
-
-fn next_version(tx: &Transaction<'_>) -> Result<i64, rusqlite::Error> {
-    tx.prepare_cached(
-        "UPDATE counters SET value = value + 1 WHERE name = 'version' RETURNING value",
-    )?
-    .query_row([], |r| r.get(0))
 }
 
 /// A row as read: everything but the members.
@@ -520,25 +588,27 @@ impl SqliteStore {
         &self.db
     }
 
-    /// Inserts the row of a new resource (`previous` is `None`) or rewrites the row of one
-    /// whose indexed columns were `previous`. An indexed column whose value did not change
-    /// is left out of the `UPDATE`, so its index is not rewritten (a PATCH of `active`
-    /// touches the table and no index).
+    /// Inserts the row of a new resource (`previous` is `None`, version 1) or rewrites the
+    /// row of one whose version and indexed columns were `previous` (the version goes up by
+    /// one: a version is the resource's own write count, so a write needs no shared
+    /// counter row). An indexed column whose value did not change is left out of the
+    /// `UPDATE`, so its index is not rewritten (a PATCH of `active` touches the table and
+    /// no index).
     fn write_row(
         tx: &Transaction<'_>,
         ctx: &RequestContext,
         resource_type: &str,
         id: &str,
         attributes: &Map<String, Value>,
-        previous: Option<&Columns>,
+        previous: Option<(i64, Old<'_>)>,
     ) -> Result<(i64, String), StoreError> {
-        let c = columns(resource_type, attributes);
         let data = serde_json::to_string(attributes).map_err(backend)?;
-        let version = next_version(tx).map_err(backend)?;
+        let version = previous.as_ref().map_or(1, |(v, _)| v.saturating_add(1));
         let ts = now();
         let result = match previous {
-            None => tx
-                .prepare_cached(
+            None => {
+                let c = columns(resource_type, attributes);
+                tx.prepare_cached(
                     "INSERT INTO resources (tenant, resource_type, id, version, created,
                         last_modified, data, user_name_folded, external_id, external_id_folded,
                         display_name_folded)
@@ -557,35 +627,18 @@ impl SqliteStore {
                         c.external_id_folded,
                         c.display_name_folded
                     ])
-                }),
-            Some(old) => {
+                })
+            }
+            Some((_, old)) => {
+                let changed = changed_columns(resource_type, attributes, &old);
                 let mut sql =
                     String::from("UPDATE resources SET version = ?, last_modified = ?, data = ?");
                 let mut binds: Vec<&dyn rusqlite::ToSql> = vec![&version, &ts, &data];
-                for (column, new, old) in [
-                    (
-                        "user_name_folded",
-                        &c.user_name_folded,
-                        &old.user_name_folded,
-                    ),
-                    ("external_id", &c.external_id, &old.external_id),
-                    (
-                        "external_id_folded",
-                        &c.external_id_folded,
-                        &old.external_id_folded,
-                    ),
-                    (
-                        "display_name_folded",
-                        &c.display_name_folded,
-                        &old.display_name_folded,
-                    ),
-                ] {
-                    if new != old {
-                        sql.push_str(", ");
-                        sql.push_str(column);
-                        sql.push_str(" = ?");
-                        binds.push(new);
-                    }
+                for (column, new) in &changed {
+                    sql.push_str(", ");
+                    sql.push_str(column);
+                    sql.push_str(" = ?");
+                    binds.push(new);
                 }
                 sql.push_str(" WHERE tenant = ? AND resource_type = ? AND id = ?");
                 let tenant = ctx.tenant();
@@ -602,14 +655,62 @@ impl SqliteStore {
     }
 
     fn touch(tx: &Transaction<'_>, tenant: &str, group: &str) -> Result<(), StoreError> {
-        let version = next_version(tx).map_err(backend)?;
         tx.prepare_cached(
-            "UPDATE resources SET version = ?1, last_modified = ?2
-             WHERE tenant = ?3 AND resource_type = 'Group' AND id = ?4",
+            "UPDATE resources SET version = version + 1, last_modified = ?1
+             WHERE tenant = ?2 AND resource_type = 'Group' AND id = ?3",
         )
-        .and_then(|mut s| s.execute(params![version, now(), tenant, group]))
+        .and_then(|mut s| s.execute(params![now(), tenant, group]))
         .map_err(backend)?;
         Ok(())
+    }
+
+    /// Rewrites the row of an existing resource as it was (`previous`) with `attributes`
+    /// (a group's `members` replaced by `members`) and returns the resource as written.
+    fn rewrite(
+        tx: &Transaction<'_>,
+        ctx: &RequestContext,
+        resource_type: &str,
+        id: &str,
+        attributes: Map<String, Value>,
+        members: Vec<Map<String, Value>>,
+        previous: Previous<'_>,
+    ) -> Result<StoredResource, StoreError> {
+        let (version, ts) = Self::write_row(
+            tx,
+            ctx,
+            resource_type,
+            id,
+            &attributes,
+            Some((previous.version, previous.columns)),
+        )?;
+        if resource_type == GROUP {
+            tx.execute(
+                "DELETE FROM members WHERE tenant = ?1 AND group_id = ?2",
+                params![ctx.tenant(), id],
+            )
+            .map_err(backend)?;
+            insert_members(tx, ctx.tenant(), id, &members)?;
+        }
+        // The row as written (no need to read it back and parse its JSON again).
+        let row = Row {
+            id: id.to_owned(),
+            version,
+            created: previous.created,
+            last_modified: ts,
+            data: attributes,
+        };
+        match previous.groups {
+            // A user's groups as just read: a write of the user does not change them.
+            Some(groups) if resource_type == USER => {
+                let mut row = row;
+                let mut attributes = std::mem::take(&mut row.data);
+                if let Some(groups) = groups {
+                    attributes.insert("groups".to_owned(), groups);
+                }
+                Ok(row.into_stored(attributes))
+            }
+            _ => render(tx, ctx.tenant(), resource_type, row, &[]),
+        }
     }
 
     fn list_sync(
@@ -841,26 +942,78 @@ impl ResourceStore for SqliteStore {
                 if current.to_string() != expected_version {
                     return Err(StoreError::VersionConflict);
                 }
-                let (version, ts) =
-                    Self::write_row(tx, &ctx, resource_type, id, &attributes, Some(&old))?;
-                if resource_type == GROUP {
-                    tx.execute(
-                        "DELETE FROM members WHERE tenant = ?1 AND group_id = ?2",
-                        params![ctx.tenant(), id],
-                    )
-                    .map_err(backend)?;
-                    insert_members(tx, ctx.tenant(), id, &members)?;
-                }
-                // The row as written (no need to read it back and parse its JSON again).
-                let row = Row {
-                    id: id.to_owned(),
-                    version,
+                let previous = Previous {
+                    version: current,
                     created,
-                    last_modified: ts,
-                    data: attributes,
+                    columns: Old::Columns(&old),
+                    groups: None,
                 };
-                render(tx, ctx.tenant(), resource_type, row, &[])
+                Self::rewrite(tx, &ctx, resource_type, id, attributes, members, previous)
             })
+            .await
+    }
+
+    async fn update<T, F>(
+        &self,
+        ctx: &RequestContext,
+        resource_type: &str,
+        id: &str,
+        edit: F,
+    ) -> Result<Updated<T>, UpdateError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&StoredResource) -> Result<Edit<T>, scim_core::Error> + Send + 'static,
+    {
+        let (ctx, resource_type, id) = (ctx.clone(), resource_type.to_owned(), id.to_owned());
+        self.db
+            .write_grouped(
+                |e| UpdateError::Store(backend(e)),
+                move |tx| {
+                    let (tenant, resource_type, id) =
+                        (ctx.tenant(), resource_type.as_str(), id.as_str());
+                    // Read where it is written: no other write comes between.
+                    let before = if resource_type == USER {
+                        user_with_groups(tx, tenant, id, &[])
+                    } else {
+                        get_row(tx, tenant, resource_type, id)
+                            .and_then(|r| r.ok_or(StoreError::NotFound))
+                            .and_then(|row| render(tx, tenant, resource_type, row, &[]))
+                    }
+                    .map_err(UpdateError::Store)?;
+                    let (mut attributes, extra) = match edit(&before).map_err(UpdateError::Edit)? {
+                        Edit::Unchanged => {
+                            return Ok(Updated {
+                                before,
+                                after: None,
+                                extra: None,
+                            });
+                        }
+                        Edit::Write(attributes, extra) => (attributes, extra),
+                    };
+                    strip_unstored(resource_type, &mut attributes);
+                    let members = take_members(resource_type, &mut attributes);
+                    let version = before
+                        .version
+                        .parse::<i64>()
+                        .map_err(|e| UpdateError::Store(backend(e)))?;
+                    // The indexed columns were computed from the stored attributes when the
+                    // row was written: only those of changed attributes are computed again.
+                    let previous = Previous {
+                        version,
+                        created: before.created.clone(),
+                        columns: Old::Attributes(&before.attributes),
+                        groups: Some(before.attributes.get("groups").cloned()),
+                    };
+                    let after =
+                        Self::rewrite(tx, &ctx, resource_type, id, attributes, members, previous)
+                            .map_err(UpdateError::Store)?;
+                    Ok(Updated {
+                        before,
+                        after: Some(after),
+                        extra: Some(extra),
+                    })
+                },
+            )
             .await
     }
 
@@ -1013,6 +1166,7 @@ mod tests {
     use super::*;
     use scim_core::Registry;
     use scim_filter::sql::Compiler;
+    use serde_json::json;
 
     fn compiled(resource_type: &str, filter: &str) -> scim_filter::sql::SqlFilter {
         let registry = Registry::core();
@@ -1026,6 +1180,65 @@ mod tests {
             .first_param(3)
             .compile(&f, &mapping)
             .expect("compiles")
+    }
+
+    /// The columns an `UPDATE` sets, against the old attributes: every column left out has
+    /// the same value before and after, every column set has the value `columns` computes,
+    /// and the stored-columns form agrees.
+    #[test]
+    fn changed_columns_leave_out_only_unchanged_ones() {
+        let variants = [
+            json!({"userName": "Ann", "externalId": "x1", "displayName": "Ann A"}),
+            json!({"userName": "ANN", "externalId": "x1", "displayName": "Ann A"}),
+            json!({"userName": "Ann", "displayName": "Ann A"}),
+            json!({"userName": "Ann", "externalId": "X1", "displayName": "Ann A", "active": false}),
+            json!({"userName": "Ann", "externalId": "x1"}),
+            json!({"userName": "Ὀδυσσεύς", "externalId": "x1", "displayName": "ΣΑΣ"}),
+            json!({"userName": 7, "externalId": "x1", "displayName": "Ann A"}),
+        ];
+        let names = [
+            "user_name_folded",
+            "external_id",
+            "external_id_folded",
+            "display_name_folded",
+        ];
+        let get = |c: &Columns, name: &str| match name {
+            "user_name_folded" => c.user_name_folded.clone(),
+            "external_id" => c.external_id.clone(),
+            "external_id_folded" => c.external_id_folded.clone(),
+            _ => c.display_name_folded.clone(),
+        };
+        for rt in [USER, GROUP] {
+            for old in &variants {
+                for new in &variants {
+                    let (old, new) = (old.as_object().expect("o"), new.as_object().expect("o"));
+                    let (before, after) = (columns(rt, old), columns(rt, new));
+                    let by_attrs = changed_columns(rt, new, &Old::Attributes(old));
+                    let by_columns = changed_columns(rt, new, &Old::Columns(&before));
+                    for name in names {
+                        let set = by_attrs.iter().find(|(c, _)| *c == name);
+                        match set {
+                            Some((_, v)) => assert_eq!(*v, get(&after, name), "{rt} {name}"),
+                            None => assert_eq!(
+                                get(&before, name),
+                                get(&after, name),
+                                "{rt} {name}: {old:?} -> {new:?}"
+                            ),
+                        }
+                        // The stored-columns form sets exactly the columns whose value changed.
+                        let changes = get(&before, name) != get(&after, name);
+                        assert_eq!(
+                            by_columns.iter().any(|(c, _)| *c == name),
+                            changes,
+                            "{rt} {name}"
+                        );
+                        if changes {
+                            assert!(set.is_some(), "{rt} {name}: {old:?} -> {new:?}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -100,7 +100,8 @@ use crate::project::Projection;
 use crate::registry::{Registry, ResourceSchema};
 use crate::resource::Password;
 use crate::store::{
-    GROUP, ListQuery, MemberChange, RequestContext, ResourceStore, StoreError, StoredResource,
+    Edit, GROUP, ListQuery, MemberChange, RequestContext, ResourceStore, StoreError,
+    StoredResource, UpdateError, Updated,
 };
 use crate::validate::{
     Mode, ValidateOptions, ValueContext, normalize_value_with, validate_resource,
@@ -304,7 +305,7 @@ pub type MeResolver = Arc<dyn Fn(&RequestContext) -> Option<(String, String)> + 
 pub struct ScimService<S, A> {
     store: S,
     auth: A,
-    registry: Registry,
+    registry: Arc<Registry>,
     settings: ServiceSettings,
     events: Option<Arc<dyn EventSink>>,
     passwords: Option<Arc<dyn PasswordSink>>,
@@ -431,7 +432,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
         ScimService {
             store,
             auth,
-            registry: Registry::core(),
+            registry: Arc::new(Registry::core()),
             settings: ServiceSettings::default(),
             events: None,
             passwords: None,
@@ -441,7 +442,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
 
     /// Serves the resource types and schemas of `registry` instead.
     pub fn with_registry(mut self, registry: Registry) -> Self {
-        self.registry = registry;
+        self.registry = Arc::new(registry);
         self
     }
 
@@ -885,10 +886,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
     }
 
     fn take_password(&self, attrs: &mut Map<String, Value>) -> Option<Password> {
-        match attrs.remove("password") {
-            Some(Value::String(s)) => Some(Password::new(s)),
-            _ => None,
-        }
+        take_password(attrs)
     }
 
     fn hand_password(&self, ctx: &RequestContext, id: &str, password: Option<Password>) {
@@ -1165,53 +1163,64 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
             }
         }
 
-        let options = self.patch_options();
+        // The read, the patch, its validation and the write are one `update` of the store,
+        // which may run the edit inside its write transaction.
+        let op = Arc::new(op);
         let mut attempt = 0;
         loop {
-            let current = self.store.get(ctx, rt, id).await?;
-            if let Some(p) = if_match
-                && !p.matches(&current.version)
-            {
-                return Err(precondition_failed());
-            }
-            let existing = Self::full(&current);
-            let outcome = apply_patch(schema, &existing, &op, &options)?;
-            if !outcome.changed {
-                return Ok((current, status));
-            }
-            let mut attrs = validate_resource(
-                schema,
-                Value::Object(outcome.resource),
-                Mode::Patch,
-                Some(&existing),
-                &self.validate_options(),
-            )?;
-            let password = self.take_password(&mut attrs);
-            match self
-                .store
-                .replace(ctx, rt, id, attrs, &current.version)
-                .await
-            {
-                Ok(new) => {
-                    self.emit(
-                        ctx,
-                        rt,
-                        id,
-                        Some(&current.attributes),
-                        Some(&new.attributes),
-                    );
-                    self.hand_password(ctx, id, password);
+            let edit = {
+                let (registry, op, if_match) =
+                    (self.registry.clone(), op.clone(), if_match.cloned());
+                let rt = rt.to_owned();
+                let (options, validate) = (self.patch_options(), self.validate_options());
+                move |current: &StoredResource| -> Result<Edit<Option<Password>>, Error> {
+                    let schema = registry
+                        .resource_type(&rt)
+                        .ok_or_else(|| Error::status(404, "unknown resource type"))?;
+                    if let Some(p) = &if_match
+                        && !p.matches(&current.version)
+                    {
+                        return Err(precondition_failed());
+                    }
+                    let existing = Self::full(current);
+                    let outcome = apply_patch(&schema, &existing, &op, &options)?;
+                    if !outcome.changed {
+                        return Ok(Edit::Unchanged);
+                    }
+                    let mut attrs = validate_resource(
+                        &schema,
+                        Value::Object(outcome.resource),
+                        Mode::Patch,
+                        Some(&existing),
+                        &validate,
+                    )?;
+                    let password = take_password(&mut attrs);
+                    Ok(Edit::Write(attrs, password))
+                }
+            };
+            match self.store.update(ctx, rt, id, edit).await {
+                Ok(Updated {
+                    before,
+                    after: Some(new),
+                    extra,
+                }) => {
+                    self.emit(ctx, rt, id, Some(&before.attributes), Some(&new.attributes));
+                    self.hand_password(ctx, id, extra.flatten());
                     return Ok((new, status));
                 }
-                Err(StoreError::VersionConflict) if if_match.is_none() => {
+                Ok(Updated { before, .. }) => return Ok((before, status)),
+                Err(UpdateError::Edit(e)) => return Err(e),
+                Err(UpdateError::Store(StoreError::VersionConflict)) if if_match.is_none() => {
                     attempt += 1;
                     if attempt > self.settings.max_retries {
                         return Err(contention());
                     }
                     backoff(attempt);
                 }
-                Err(StoreError::VersionConflict) => return Err(precondition_failed()),
-                Err(e) => return Err(e.into()),
+                Err(UpdateError::Store(StoreError::VersionConflict)) => {
+                    return Err(precondition_failed());
+                }
+                Err(UpdateError::Store(e)) => return Err(e.into()),
             }
         }
     }
@@ -1527,6 +1536,14 @@ fn to_body<T: serde::Serialize>(v: &T) -> Vec<u8> {
 
 fn to_json<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// Takes the `password` out of `attrs` (it is handed to the password sink, never stored).
+fn take_password(attrs: &mut Map<String, Value>) -> Option<Password> {
+    match attrs.remove("password") {
+        Some(Value::String(s)) => Some(Password::new(s)),
+        _ => None,
+    }
 }
 
 fn precondition_failed() -> Error {

@@ -16,6 +16,9 @@
 //!   compare-and-swap on the version: it fails with [`StoreError::VersionConflict`] when the
 //!   resource changed since it was read. The service re-reads and re-applies (bounded
 //!   retries with jitter) unless the client sent its own `If-Match`.
+//!   [`ResourceStore::update`] is the PATCH's read-modify-write in one call; a store may run
+//!   it inside its write transaction (nothing can come between, no conflict), the default
+//!   is the read and the compare-and-swap above.
 //! - `userName` is unique per tenant, compared case-insensitively with Unicode lowercase
 //!   folding ([`fold`]); group `displayName` uniqueness is a store setting. A store checks
 //!   it atomically with the write and answers [`StoreError::Uniqueness`].
@@ -156,6 +159,39 @@ pub struct MembersModified {
     pub removed: Vec<String>,
 }
 
+/// What the edit of [`ResourceStore::update`] decided about the resource it was given.
+#[derive(Debug)]
+pub enum Edit<T> {
+    /// Nothing to write: the resource stays as it is.
+    Unchanged,
+    /// Replace the resource's attributes with these (as
+    /// [`replace`](ResourceStore::replace) takes them); `T` goes back to the caller.
+    Write(Map<String, Value>, T),
+}
+
+/// What [`ResourceStore::update`] did.
+#[derive(Debug)]
+pub struct Updated<T> {
+    /// The resource the edit was given.
+    pub before: StoredResource,
+    /// The resource as written; `None` when the edit left it [`Edit::Unchanged`].
+    pub after: Option<StoredResource>,
+    /// What the edit handed back with the attributes it wrote.
+    pub extra: Option<T>,
+}
+
+/// Why [`ResourceStore::update`] failed.
+#[derive(Debug)]
+pub enum UpdateError {
+    /// The store failed: [`StoreError::NotFound`], [`StoreError::Uniqueness`],
+    /// [`StoreError::Backend`], or (the default implementation only)
+    /// [`StoreError::VersionConflict`] when the resource changed between its read and
+    /// its write.
+    Store(StoreError),
+    /// The edit refused the change; its error, to answer as it is.
+    Edit(Error),
+}
+
 /// A list query, its filter already parsed and checked against `schema`.
 #[derive(Debug, Clone, Copy)]
 pub struct ListQuery<'a> {
@@ -288,6 +324,57 @@ pub trait ResourceStore: Send + Sync {
         attributes: Map<String, Value>,
         expected_version: &str,
     ) -> impl Future<Output = Result<StoredResource, StoreError>> + Send;
+
+    /// Reads a resource, hands it to `edit` and writes what the edit returns, as one
+    /// read-modify-write: the service's PATCH. A store that can run `edit` inside its
+    /// write transaction overrides this, so that the resource is read once, where it is
+    /// written, and no other write comes between (no [`StoreError::VersionConflict`]).
+    /// The default [`get`](Self::get)s the resource and [`replace`](Self::replace)s it
+    /// with the version read, so it may fail with [`StoreError::VersionConflict`] under
+    /// concurrent writers (the service retries with a new edit).
+    ///
+    /// `edit` runs at most once, on any thread (hence `'static`); its error ends the call
+    /// with nothing written.
+    ///
+    /// # Errors
+    ///
+    /// [`UpdateError`].
+    fn update<T, F>(
+        &self,
+        ctx: &RequestContext,
+        resource_type: &str,
+        id: &str,
+        edit: F,
+    ) -> impl Future<Output = Result<Updated<T>, UpdateError>> + Send
+    where
+        T: Send + 'static,
+        F: FnOnce(&StoredResource) -> Result<Edit<T>, Error> + Send + 'static,
+    {
+        async move {
+            let before = self
+                .get(ctx, resource_type, id)
+                .await
+                .map_err(UpdateError::Store)?;
+            match edit(&before).map_err(UpdateError::Edit)? {
+                Edit::Unchanged => Ok(Updated {
+                    before,
+                    after: None,
+                    extra: None,
+                }),
+                Edit::Write(attributes, extra) => {
+                    let after = self
+                        .replace(ctx, resource_type, id, attributes, &before.version)
+                        .await
+                        .map_err(UpdateError::Store)?;
+                    Ok(Updated {
+                        before,
+                        after: Some(after),
+                        extra: Some(extra),
+                    })
+                }
+            }
+        }
+    }
 
     /// Deletes a resource (if its version is `expected_version`, when given) and returns
     /// it as it was. Deleting a user or group removes it from every group.
