@@ -342,7 +342,7 @@ impl<'r> ResourceSchema<'r> {
 
     /// Resolves a parsed attribute path.
     pub fn resolve(&self, path: &AttrPath<'_>) -> Result<Resolved<'r>, ResolveError> {
-        self.resolve_parts(path.urn.as_deref(), &path.name, path.sub_attr.as_deref())
+        self.resolve_parts(path.urn(), path.name(), path.sub_attr())
     }
 }
 

@@ -3,7 +3,8 @@
 //! Every type here is a plain public data type so that a user can walk a parsed filter and
 //! translate it into another query language. Strings are [`Cow`]s: a parsed filter borrows
 //! names and unescaped string values from its input and allocates only for string values that
-//! contained escapes. [`Filter::into_owned`] detaches a filter from its input.
+//! contained escapes. An [`AttrPath`] is one text (`urn:name.sub`) with the offsets that split
+//! it, read through its accessors. [`Filter::into_owned`] detaches a filter from its input.
 //!
 //! Names keep the case they were written in; comparing them is the evaluator's job
 //! (attribute names are case-insensitive in SCIM). `PartialEq` on these types is structural
@@ -61,21 +62,33 @@ pub struct ValuePath<'a> {
 /// An attribute path: `[URI ":"] ATTRNAME ["." subAttr]`.
 ///
 /// A URN prefix is split at the last colon before the attribute name, so in
-/// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value` the `urn` is
-/// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`, the `name` is `manager` and
-/// the `sub_attr` is `value`. A path that is only a schema URN (such as
+/// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value` the
+/// [`urn`](AttrPath::urn) is `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`,
+/// the [`name`](AttrPath::name) is `manager` and the [`sub_attr`](AttrPath::sub_attr) is
+/// `value`. A path that is only a schema URN (such as
 /// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`) cannot be told apart from a
 /// URN plus an attribute by the grammar; it parses as `urn` = `...:2.0` and `name` = `User`,
 /// and [`AttrPath::full_urn`] gives back the whole text for resolution against a schema
 /// registry.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// The path is kept as one text (`urn:name.sub`, borrowed from the parsed input) and the
+/// two offsets that split it, so that a filter node stays small; the accessors return the
+/// parts.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct AttrPath<'a> {
-    /// The schema URN prefix, without the trailing colon, if one was written.
-    pub urn: Option<Cow<'a, str>>,
-    /// The attribute name (`ATTRNAME`, or `$ref`).
-    pub name: Cow<'a, str>,
-    /// The sub-attribute name after `.`, if any.
-    pub sub_attr: Option<Cow<'a, str>>,
+    /// `[urn ":"] name ["." sub_attr]`.
+    text: Cow<'a, str>,
+    /// Where the name starts: 0 without a URN, else the URN's length plus one.
+    name_start: u32,
+    /// Where the name ends: the text's length without a sub-attribute, else the `.`.
+    name_end: u32,
+}
+
+/// An offset into an attribute path's text. Paths longer than 4 GiB are not supported:
+/// the parser rejects longer inputs, and the builders clamp (the accessors then return
+/// empty parts instead of panicking).
+fn offset(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// A PATCH operation's `path` (RFC 7644 §3.5.2): `attrPath / valuePath [subAttr]`.
@@ -290,41 +303,130 @@ impl CompareOp {
 impl<'a> AttrPath<'a> {
     /// A path to the attribute `name` with no URN and no sub-attribute.
     pub fn new(name: impl Into<Cow<'a, str>>) -> Self {
+        let text = name.into();
+        let end = offset(text.len());
         AttrPath {
-            urn: None,
-            name: name.into(),
-            sub_attr: None,
+            text,
+            name_start: 0,
+            name_end: end,
         }
     }
 
-    /// Sets the URN prefix.
-    pub fn with_urn(mut self, urn: impl Into<Cow<'a, str>>) -> Self {
-        self.urn = Some(urn.into());
-        self
+    /// A path over `text` split at the given offsets (the parser's constructor: `text`
+    /// is `[urn ":"] name ["." sub]`, `name_start` is 0 or just after the URN's colon and
+    /// `name_end` is the text's end or the `.` before the sub-attribute).
+    pub(crate) fn from_parts(text: &'a str, name_start: usize, name_end: usize) -> Self {
+        AttrPath {
+            text: Cow::Borrowed(text),
+            name_start: offset(name_start),
+            name_end: offset(name_end),
+        }
     }
 
-    /// Sets the sub-attribute.
-    pub fn with_sub_attr(mut self, sub_attr: impl Into<Cow<'a, str>>) -> Self {
-        self.sub_attr = Some(sub_attr.into());
-        self
+    /// Sets the URN prefix (replacing any).
+    pub fn with_urn(self, urn: impl Into<Cow<'a, str>>) -> Self {
+        let urn = urn.into();
+        let rest = self
+            .text
+            .get(self.name_start as usize..)
+            .unwrap_or_default();
+        let name_len = (self.name_end - self.name_start) as usize;
+        let text = format!("{urn}:{rest}");
+        AttrPath {
+            name_start: offset(urn.len() + 1),
+            name_end: offset(urn.len() + 1 + name_len),
+            text: Cow::Owned(text),
+        }
+    }
+
+    /// Sets the sub-attribute (replacing any).
+    pub fn with_sub_attr(self, sub_attr: impl Into<Cow<'a, str>>) -> Self {
+        let sub_attr = sub_attr.into();
+        let head = self.text.get(..self.name_end as usize).unwrap_or_default();
+        AttrPath {
+            text: Cow::Owned(format!("{head}.{sub_attr}")),
+            name_start: self.name_start,
+            name_end: self.name_end,
+        }
+    }
+
+    /// Removes the sub-attribute, if any.
+    pub fn without_sub_attr(self) -> Self {
+        let text = match self.text {
+            Cow::Borrowed(t) => Cow::Borrowed(t.get(..self.name_end as usize).unwrap_or_default()),
+            Cow::Owned(mut t) => {
+                t.truncate(self.name_end as usize);
+                Cow::Owned(t)
+            }
+        };
+        AttrPath {
+            text,
+            name_start: self.name_start,
+            name_end: self.name_end,
+        }
+    }
+
+    /// The schema URN prefix, without the trailing colon, if one was written.
+    #[inline]
+    pub fn urn(&self) -> Option<&str> {
+        match self.name_start {
+            0 => None,
+            n => self.text.get(..n as usize - 1),
+        }
+    }
+
+    /// The attribute name (`ATTRNAME`, or `$ref`).
+    #[inline]
+    pub fn name(&self) -> &str {
+        self.text
+            .get(self.name_start as usize..self.name_end as usize)
+            .unwrap_or_default()
+    }
+
+    /// The sub-attribute name after `.`, if any.
+    #[inline]
+    pub fn sub_attr(&self) -> Option<&str> {
+        self.text.get(self.name_end as usize + 1..)
+    }
+
+    /// The whole path as written: `[urn ":"] name ["." sub_attr]`.
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        &self.text
     }
 
     /// The URN and the attribute name joined by `:` (the whole text before any `.subAttr`),
     /// for telling whether the path names a whole schema such as
     /// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`. `None` without a URN.
-    pub fn full_urn(&self) -> Option<String> {
-        self.urn
-            .as_deref()
-            .map(|urn| format!("{urn}:{}", self.name))
+    pub fn full_urn(&self) -> Option<&str> {
+        match self.name_start {
+            0 => None,
+            _ => self.text.get(..self.name_end as usize),
+        }
+    }
+
+    /// Whether the path borrows its text (from the parsed input) rather than owning it.
+    pub fn is_borrowed(&self) -> bool {
+        matches!(self.text, Cow::Borrowed(_))
     }
 
     /// Detaches the path from the input it borrows from.
     pub fn into_owned(self) -> AttrPath<'static> {
         AttrPath {
-            urn: self.urn.map(|u| Cow::Owned(u.into_owned())),
-            name: Cow::Owned(self.name.into_owned()),
-            sub_attr: self.sub_attr.map(|s| Cow::Owned(s.into_owned())),
+            text: Cow::Owned(self.text.into_owned()),
+            name_start: self.name_start,
+            name_end: self.name_end,
         }
+    }
+}
+
+impl std::fmt::Debug for AttrPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttrPath")
+            .field("urn", &self.urn())
+            .field("name", &self.name())
+            .field("sub_attr", &self.sub_attr())
+            .finish()
     }
 }
 
@@ -419,11 +521,60 @@ mod tests {
     }
 
     #[test]
+    fn attr_path_parts_from_one_text() {
+        let ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        let built = AttrPath::new("manager")
+            .with_sub_attr("value")
+            .with_urn(ext);
+        assert_eq!(built.urn(), Some(ext));
+        assert_eq!(built.name(), "manager");
+        assert_eq!(built.sub_attr(), Some("value"));
+        assert_eq!(built.as_str(), format!("{ext}:manager.value"));
+        assert!(!built.is_borrowed());
+        // The parser's form (borrowed, split by offsets) equals the built one.
+        let text = format!("{ext}:manager.value");
+        let parsed = AttrPath::from_parts(&text, ext.len() + 1, ext.len() + 8);
+        assert!(parsed.is_borrowed());
+        assert_eq!(parsed, built);
+        assert_eq!(parsed.clone().into_owned(), built);
+        // Replacing and removing parts.
+        let other = parsed.clone().with_urn("urn:x:y");
+        assert_eq!(other.urn(), Some("urn:x:y"));
+        assert_eq!(other.name(), "manager");
+        assert_eq!(other.sub_attr(), Some("value"));
+        let bare = parsed.without_sub_attr();
+        assert!(bare.is_borrowed());
+        assert_eq!(bare.sub_attr(), None);
+        assert_eq!(bare.full_urn(), Some(format!("{ext}:manager").as_str()));
+        assert_eq!(bare, AttrPath::new("manager").with_urn(ext));
+        let owned = AttrPath::new(String::from("emails"))
+            .with_sub_attr("value")
+            .without_sub_attr();
+        assert_eq!(owned, AttrPath::new("emails"));
+        let plain = AttrPath::new("userName");
+        assert_eq!(
+            (plain.urn(), plain.sub_attr(), plain.full_urn()),
+            (None, None, None)
+        );
+        assert_eq!(
+            format!("{:?}", AttrPath::new("name").with_sub_attr("givenName")),
+            r#"AttrPath { urn: None, name: "name", sub_attr: Some("givenName") }"#
+        );
+    }
+
+    #[test]
+    fn filter_nodes_stay_small() {
+        // One comparison is moved whole through the parser's results; keep it compact.
+        assert!(std::mem::size_of::<AttrPath<'_>>() <= 32);
+        assert!(std::mem::size_of::<Filter<'_>>() <= 72);
+    }
+
+    #[test]
     fn full_urn_joins() {
         let p =
             AttrPath::new("User").with_urn("urn:ietf:params:scim:schemas:extension:enterprise:2.0");
         assert_eq!(
-            p.full_urn().as_deref(),
+            p.full_urn(),
             Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
         );
     }

@@ -205,7 +205,7 @@ impl<S: AttrSchema + ?Sized> Eval<'_, S> {
                         Plan::Test { negate, .. } => negate,
                     });
                 };
-                let sub = cmp.attr.sub_attr.as_deref();
+                let sub = cmp.attr.sub_attr();
                 match plan {
                     Plan::Assigned { assigned } => {
                         let has = lookup::any_value::<Box<EvalError>>(value, sub, |v| {
@@ -233,7 +233,7 @@ impl<S: AttrSchema + ?Sized> Eval<'_, S> {
                 match resolve(scope, path) {
                     None => Ok(false),
                     Some(value) => {
-                        lookup::any_value::<Box<EvalError>>(value, path.sub_attr.as_deref(), |v| {
+                        lookup::any_value::<Box<EvalError>>(value, path.sub_attr(), |v| {
                             Ok(lookup::is_present(v))
                         })
                     }
@@ -263,7 +263,7 @@ impl<S: AttrSchema + ?Sized> Eval<'_, S> {
                 let Some(value) = resolve(scope, &vp.attr) else {
                     return Ok(false);
                 };
-                lookup::any_value(value, vp.attr.sub_attr.as_deref(), |element| {
+                lookup::any_value(value, vp.attr.sub_attr(), |element| {
                     if !lookup::has_value(element) {
                         return Ok(false);
                     }
@@ -282,7 +282,7 @@ impl<S: AttrSchema + ?Sized> Eval<'_, S> {
 fn resolve<'v>(scope: Scope<'v, '_>, path: &AttrPath<'_>) -> Option<&'v Value> {
     match scope {
         Scope::Resource(resource) => lookup::resolve(resource, path),
-        Scope::Element { element, .. } => lookup::sub_value(element, &path.name),
+        Scope::Element { element, .. } => lookup::sub_value(element, path.name()),
     }
 }
 
@@ -314,11 +314,11 @@ fn attr_chars<S: AttrSchema + ?Sized>(
     attr: &AttrPath<'_>,
 ) -> Fallible<Characteristics> {
     let found = match parent {
-        None => schema.characteristics(attr.urn.as_deref(), &attr.name, attr.sub_attr.as_deref()),
+        None => schema.characteristics(attr.urn(), attr.name(), attr.sub_attr()),
         // SCIM has two levels: `emails[type eq "work"]` is `emails.type`. A URN or a further
         // sub-attribute inside a value path names nothing.
-        Some(p) if p.sub_attr.is_none() && attr.sub_attr.is_none() && attr.urn.is_none() => {
-            schema.characteristics(p.urn.as_deref(), &p.name, Some(&attr.name))
+        Some(p) if p.sub_attr().is_none() && attr.sub_attr().is_none() && attr.urn().is_none() => {
+            schema.characteristics(p.urn(), p.name(), Some(attr.name()))
         }
         Some(_) => None,
     };
@@ -341,9 +341,9 @@ fn comparison_chars<S: AttrSchema + ?Sized>(
     if chars.attr_type != AttrType::Complex {
         return Ok((Some(chars), false));
     }
-    let value = match (parent, &attr.sub_attr) {
+    let value = match (parent, attr.sub_attr()) {
         (None, None) => schema
-            .characteristics(attr.urn.as_deref(), &attr.name, Some("value"))
+            .characteristics(attr.urn(), attr.name(), Some("value"))
             .filter(|c| c.attr_type != AttrType::Complex),
         _ => None,
     };
@@ -368,12 +368,12 @@ fn value_path_chars<S: AttrSchema + ?Sized>(
 /// `emails[...]`).
 pub(crate) fn render(parent: Option<&AttrPath<'_>>, attr: &AttrPath<'_>) -> String {
     fn push(out: &mut String, p: &AttrPath<'_>) {
-        if let Some(urn) = &p.urn {
+        if let Some(urn) = p.urn() {
             out.push_str(urn);
             out.push(':');
         }
-        out.push_str(&p.name);
-        if let Some(sub) = &p.sub_attr {
+        out.push_str(p.name());
+        if let Some(sub) = p.sub_attr() {
             out.push('.');
             out.push_str(sub);
         }

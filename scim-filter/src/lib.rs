@@ -45,7 +45,7 @@
 //! let f = parse(r#"userName Eq "bjensen" and (emails[type eq "work"] or not (title pr))"#)?;
 //! let Filter::And(terms) = &f else { unreachable!() };
 //! let Filter::Compare(c) = &terms[0] else { unreachable!() };
-//! assert_eq!(c.attr.name, "userName");
+//! assert_eq!(c.attr.name(), "userName");
 //! assert_eq!(c.value, CompValue::String("bjensen".into()));
 //! assert_eq!(
 //!     f.to_string(),
@@ -62,7 +62,7 @@
 //!
 //! // A PATCH path.
 //! let p = scim_filter::parse_path(r#"members[value eq "2819c223"].display"#)?;
-//! assert_eq!(p.attr.sub_attr.as_deref(), Some("display"));
+//! assert_eq!(p.attr.sub_attr(), Some("display"));
 //! # Ok::<(), scim_filter::ParseError>(())
 //! ```
 //!

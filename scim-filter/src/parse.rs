@@ -124,10 +124,12 @@ impl Parser {
 
     /// Checks the size budget and emptiness before parsing.
     fn precheck(&self, input: &str, target: Target) -> Result<(), Fault> {
-        if input.len() > self.max_len {
+        // Attribute paths keep 32-bit offsets, so no input may be longer than 4 GiB.
+        let max = self.max_len.min(u32::MAX as usize);
+        if input.len() > max {
             return Err(Fault::new(
-                ParseErrorKind::TooLong { max: self.max_len },
-                self.max_len..input.len(),
+                ParseErrorKind::TooLong { max },
+                max..input.len(),
                 Expected::SMALLER,
             ));
         }
@@ -151,7 +153,7 @@ impl Parser {
     ///
     /// let f = Parser::new().parse(r#"userName eq "bjensen""#)?;
     /// let Filter::Compare(c) = &f else { panic!() };
-    /// assert_eq!(c.attr.name, "userName");
+    /// assert_eq!(c.attr.name(), "userName");
     /// assert_eq!(c.value, CompValue::String("bjensen".into()));
     /// # Ok::<(), scim_filter::ParseError>(())
     /// ```
@@ -195,8 +197,8 @@ impl Parser {
     /// use scim_filter::Parser;
     ///
     /// let p = Parser::new().parse_path(r#"emails[type eq "work"].value"#)?;
-    /// assert_eq!(p.attr.name, "emails");
-    /// assert_eq!(p.attr.sub_attr.as_deref(), Some("value"));
+    /// assert_eq!(p.attr.name(), "emails");
+    /// assert_eq!(p.attr.sub_attr(), Some("value"));
     /// assert_eq!(p.filter.unwrap().to_string(), r#"type eq "work""#);
     /// # Ok::<(), scim_filter::ParseError>(())
     /// ```
@@ -222,7 +224,7 @@ pub fn parse(input: &str) -> Result<Filter<'_>, ParseError> {
 ///
 /// ```
 /// let p = scim_filter::parse_path(r#"members[value eq "2819c223"]"#)?;
-/// assert_eq!(p.attr.name, "members");
+/// assert_eq!(p.attr.name(), "members");
 /// assert!(p.filter.is_some());
 /// # Ok::<(), scim_filter::ParseError>(())
 /// ```
@@ -597,7 +599,7 @@ impl<'a> State<'a> {
             let attr = self.operand_path(run, classes, c, start)?;
             if self.peek() == Some(b'[') {
                 let at_bracket = self.pos;
-                if let Some(sub) = &attr.sub_attr {
+                if let Some(sub) = attr.sub_attr() {
                     return Err(Fault::new(
                         ParseErrorKind::SubAttrBeforeValuePath,
                         at_bracket - sub.len() - 1..at_bracket,
@@ -1146,11 +1148,7 @@ impl<'a> State<'a> {
         start: usize,
     ) -> PResult<AttrPath<'a>> {
         if classes & NAME != 0 && is(first, ALPHA) {
-            Ok(AttrPath {
-                urn: None,
-                name: Cow::Borrowed(run),
-                sub_attr: None,
-            })
+            Ok(AttrPath::from_parts(run, 0, run.len()))
         } else {
             self.attr_path(run, start)
         }
@@ -1160,27 +1158,22 @@ impl<'a> State<'a> {
     #[inline]
     fn attr_path(&self, run: &'a str, start: usize) -> PResult<AttrPath<'a>> {
         let b = run.as_bytes();
-        let (urn, name_start) = if b.len() > 4 && b[..4].eq_ignore_ascii_case(b"urn:") {
+        let name_start = if b.len() > 4 && b[..4].eq_ignore_ascii_case(b"urn:") {
             let last = b.iter().rposition(|&c| c == b':').unwrap_or(3);
             self.check_urn(b, last, start)?;
-            (Some(Cow::Borrowed(&run[..last])), last + 1)
+            last + 1
         } else {
-            (None, 0)
+            0
         };
-        let (name, end) = self.attr_name(run, name_start, start)?;
-        let mut path = AttrPath {
-            urn,
-            name,
-            sub_attr: None,
-        };
-        let Some(&c) = b.get(end) else {
+        let name_end = self.attr_name(run, name_start, start)?;
+        let path = AttrPath::from_parts(run, name_start, name_end);
+        let Some(&c) = b.get(name_end) else {
             return Ok(path);
         };
         if c != b'.' {
-            return Err(self.bad_name_char(run, end, start));
+            return Err(self.bad_name_char(run, name_end, start));
         }
-        let (sub, end) = self.attr_name(run, end + 1, start)?;
-        path.sub_attr = Some(sub);
+        let end = self.attr_name(run, name_end + 1, start)?;
         match b.get(end) {
             None => Ok(path),
             Some(b'.') => Err(Fault::new(
@@ -1232,15 +1225,15 @@ impl<'a> State<'a> {
         Ok(())
     }
 
-    /// `ATTRNAME` (or `$ref`) at `i` in `run` (which is at `start`): the name and its end.
+    /// `ATTRNAME` (or `$ref`) at `i` in `run` (which is at `start`): the name's end.
     #[inline]
-    fn attr_name(&self, run: &'a str, i: usize, start: usize) -> PResult<(Cow<'a, str>, usize)> {
+    fn attr_name(&self, run: &'a str, i: usize, start: usize) -> PResult<usize> {
         let b = run.as_bytes();
         if let Some(r) = b.get(i..i + 4)
             && r.eq_ignore_ascii_case(b"$ref")
             && matches!(b.get(i + 4), None | Some(b'.'))
         {
-            return Ok((Cow::Borrowed(&run[i..i + 4]), i + 4));
+            return Ok(i + 4);
         }
         match b.get(i) {
             Some(&c) if is(c, ALPHA) => {}
@@ -1257,7 +1250,7 @@ impl<'a> State<'a> {
         while b.get(j).is_some_and(|&c| is(c, NAME)) {
             j += 1;
         }
-        Ok((Cow::Borrowed(&run[i..j]), j))
+        Ok(j)
     }
 
     /// The error for a character at `i` of `run` that cannot be in an attribute name.
@@ -1271,12 +1264,12 @@ impl<'a> State<'a> {
     }
 
     /// A word that must be exactly an attribute name (a sub-attribute after `]`).
-    fn plain_name(&mut self) -> PResult<Cow<'a, str>> {
+    fn plain_name(&mut self) -> PResult<&'a str> {
         let start = self.pos;
         let run = self.run();
-        let (name, end) = self.attr_name(run, 0, start)?;
+        let end = self.attr_name(run, 0, start)?;
         match run.as_bytes().get(end) {
-            None => Ok(name),
+            None => Ok(run),
             Some(b'.') => Err(Fault::new(
                 ParseErrorKind::TooManySubAttrs,
                 start + end..start + run.len(),
@@ -1322,7 +1315,7 @@ impl<'a> State<'a> {
         let mut expected = Expected::OPEN_BRACKET | Expected::END;
         let filter = if self.peek() == Some(b'[') {
             let bracket = self.pos;
-            if let Some(sub) = &attr.sub_attr {
+            if let Some(sub) = attr.sub_attr() {
                 return Err(Fault::new(
                     ParseErrorKind::SubAttrBeforeValuePath,
                     bracket - sub.len() - 1..bracket,
@@ -1333,7 +1326,7 @@ impl<'a> State<'a> {
             let (filter, _) = self.filter(Opener::PathBracket, bracket, None)?;
             if self.peek() == Some(b'.') {
                 self.pos += 1;
-                attr.sub_attr = Some(self.plain_name()?);
+                attr = attr.with_sub_attr(self.plain_name()?);
                 expected = Expected::END;
             } else {
                 expected = Expected::SUB_ATTR | Expected::END;
@@ -1422,7 +1415,7 @@ mod tests {
         let Filter::Compare(c) = f else {
             unreachable!()
         };
-        assert!(matches!(c.attr.name, Cow::Borrowed(_)));
+        assert!(c.attr.is_borrowed());
         assert!(matches!(c.value, CompValue::String(Cow::Borrowed(_))));
     }
 

@@ -83,7 +83,7 @@ impl fmt::Display for AttrPath<'_> {
 }
 
 fn write_sub_attr(f: &mut fmt::Formatter<'_>, attr: &AttrPath<'_>) -> fmt::Result {
-    if let Some(sub) = &attr.sub_attr {
+    if let Some(sub) = attr.sub_attr() {
         f.write_char('.')?;
         f.write_str(sub)?;
     }
@@ -91,11 +91,11 @@ fn write_sub_attr(f: &mut fmt::Formatter<'_>, attr: &AttrPath<'_>) -> fmt::Resul
 }
 
 fn write_urn_name(f: &mut fmt::Formatter<'_>, attr: &AttrPath<'_>) -> fmt::Result {
-    if let Some(urn) = &attr.urn {
+    if let Some(urn) = attr.urn() {
         f.write_str(urn)?;
         f.write_char(':')?;
     }
-    f.write_str(&attr.name)
+    f.write_str(attr.name())
 }
 
 /// The operator in lower case (`eq`).

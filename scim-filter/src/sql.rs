@@ -866,15 +866,10 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
         let shown = || crate::eval::render(scope_parent(scope), attr);
         match scope {
             Scope::Element { parent, node } => {
-                let chars = self.chars(
-                    parent.urn.as_deref(),
-                    &parent.name,
-                    Some(&attr.name),
-                    &shown,
-                )?;
-                let Some(loc) =
-                    self.mapping
-                        .locate(parent.urn.as_deref(), &parent.name, Some(&attr.name))
+                let chars = self.chars(parent.urn(), parent.name(), Some(attr.name()), &shown)?;
+                let Some(loc) = self
+                    .mapping
+                    .locate(parent.urn(), parent.name(), Some(attr.name()))
                 else {
                     return Ok(None);
                 };
@@ -886,7 +881,7 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
                     },
                 };
                 let mut from = Vec::new();
-                let Some(node) = self.sub_value(node, &key, &attr.name) else {
+                let Some(node) = self.sub_value(node, &key, attr.name()) else {
                     return Ok(None);
                 };
                 let node = if chars.multi_valued {
@@ -900,14 +895,14 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
                 Ok(Some(Values::Json { from, node }))
             }
             Scope::Root => {
-                let urn = attr.urn.as_deref();
-                let sub = attr.sub_attr.as_deref();
-                let top = self.chars(urn, &attr.name, None, &shown)?;
+                let urn = attr.urn();
+                let sub = attr.sub_attr();
+                let top = self.chars(urn, attr.name(), None, &shown)?;
                 let own = match sub {
                     None => top,
-                    Some(s) => self.chars(urn, &attr.name, Some(s), &shown)?,
+                    Some(s) => self.chars(urn, attr.name(), Some(s), &shown)?,
                 };
-                let Some(loc) = self.mapping.locate(urn, &attr.name, sub) else {
+                let Some(loc) = self.mapping.locate(urn, attr.name(), sub) else {
                     return Ok(None);
                 };
                 match loc {
@@ -1082,15 +1077,13 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
                 attr: shown(),
             }));
         }
-        let chars = self.chars(vp.attr.urn.as_deref(), &vp.attr.name, None, &shown)?;
-        if vp.attr.sub_attr.is_some() {
+        let chars = self.chars(vp.attr.urn(), vp.attr.name(), None, &shown)?;
+        if vp.attr.sub_attr().is_some() {
             // The grammar puts no sub-attribute before `[`; a tree built by hand may.
             self.unknown(pos);
             return Ok(());
         }
-        let loc = self
-            .mapping
-            .locate(vp.attr.urn.as_deref(), &vp.attr.name, None);
+        let loc = self.mapping.locate(vp.attr.urn(), vp.attr.name(), None);
         let (column, path) = match loc {
             Some(Location::Json { column, path }) if !path.is_empty() => (column, path),
             Some(Location::Json { .. }) => return Err(mapping_error(&shown(), "empty JSON path")),
@@ -1237,20 +1230,15 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
         let shown = || crate::eval::render(parent, &cmp.attr);
         // The characteristics compared, as the evaluator derives them.
         let own = match parent {
-            None => self.chars(
-                cmp.attr.urn.as_deref(),
-                &cmp.attr.name,
-                cmp.attr.sub_attr.as_deref(),
-                &shown,
-            )?,
-            Some(p) => self.chars(p.urn.as_deref(), &p.name, Some(&cmp.attr.name), &shown)?,
+            None => self.chars(cmp.attr.urn(), cmp.attr.name(), cmp.attr.sub_attr(), &shown)?,
+            Some(p) => self.chars(p.urn(), p.name(), Some(cmp.attr.name()), &shown)?,
         };
         let complex = own.attr_type == AttrType::Complex;
         let value_chars = if complex {
-            match (parent, &cmp.attr.sub_attr) {
+            match (parent, cmp.attr.sub_attr()) {
                 (None, None) => self
                     .mapping
-                    .characteristics(cmp.attr.urn.as_deref(), &cmp.attr.name, Some("value"))
+                    .characteristics(cmp.attr.urn(), cmp.attr.name(), Some("value"))
                     .filter(|c| c.attr_type != AttrType::Complex),
                 _ => None,
             }

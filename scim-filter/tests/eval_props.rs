@@ -70,10 +70,15 @@ fn attr_path() -> impl Strategy<Value = AttrPath<'static>> {
         prop::sample::select(NAMES),
         prop::option::weighted(0.3, prop::sample::select(NAMES)),
     )
-        .prop_map(|(urn, name, sub)| AttrPath {
-            urn: urn.map(Cow::Borrowed),
-            name: Cow::Borrowed(name),
-            sub_attr: sub.map(Cow::Borrowed),
+        .prop_map(|(urn, name, sub)| {
+            let mut p = AttrPath::new(name);
+            if let Some(urn) = urn {
+                p = p.with_urn(urn);
+            }
+            if let Some(sub) = sub {
+                p = p.with_sub_attr(sub);
+            }
+            p
         })
 }
 
@@ -116,10 +121,9 @@ fn filter() -> impl Strategy<Value = Filter<'static>> {
             inner.clone().prop_map(|f| Filter::Not(Box::new(f))),
             prop::collection::vec(inner.clone(), 2..4).prop_map(Filter::And),
             prop::collection::vec(inner.clone(), 2..4).prop_map(Filter::Or),
-            (attr_path(), inner).prop_map(|(mut attr, f)| {
-                attr.sub_attr = None;
+            (attr_path(), inner).prop_map(|(attr, f)| {
                 Filter::ValuePath(ValuePath {
-                    attr,
+                    attr: attr.without_sub_attr(),
                     filter: Box::new(f),
                 })
             }),

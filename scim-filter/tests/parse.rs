@@ -107,7 +107,7 @@ fn strings_without_escapes_are_borrowed() {
     };
     // It points into the input.
     assert_eq!(s.as_ptr(), input[13..].as_ptr());
-    assert!(matches!(c.attr.name, Cow::Borrowed(_)));
+    assert!(c.attr.is_borrowed());
     let Filter::Compare(c) = parse(r#"a eq "x\ty""#).unwrap() else {
         panic!()
     };
@@ -263,20 +263,20 @@ fn urn_prefix_splits_at_last_colon() {
     let input = format!("{ENTERPRISE}:manager.value eq \"x\"");
     let f = parse(&input).unwrap();
     let Filter::Compare(c) = &f else { panic!() };
-    assert_eq!(c.attr.urn.as_deref(), Some(ENTERPRISE));
-    assert_eq!(c.attr.name, "manager");
-    assert_eq!(c.attr.sub_attr.as_deref(), Some("value"));
+    assert_eq!(c.attr.urn(), Some(ENTERPRISE));
+    assert_eq!(c.attr.name(), "manager");
+    assert_eq!(c.attr.sub_attr(), Some("value"));
 
     // A whole schema URN parses as urn + name; full_urn gives it back.
     let input = format!("{ENTERPRISE} pr");
     let f = parse(&input).unwrap();
     let Filter::Present(a) = &f else { panic!() };
     assert_eq!(
-        a.urn.as_deref(),
+        a.urn(),
         Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0")
     );
-    assert_eq!(a.name, "User");
-    assert_eq!(a.full_urn().as_deref(), Some(ENTERPRISE));
+    assert_eq!(a.name(), "User");
+    assert_eq!(a.full_urn(), Some(ENTERPRISE));
 
     let f = parse("urn:ietf:params:scim:schemas:core:2.0:User:name.familyName pr").unwrap();
     assert_eq!(
@@ -525,7 +525,7 @@ fn paths() {
     assert_eq!(p.attr, AttrPath::new("manager").with_urn(ENTERPRISE));
     assert!(p.filter.is_none());
     let p = parse_path(ENTERPRISE).unwrap();
-    assert_eq!(p.attr.full_urn().as_deref(), Some(ENTERPRISE));
+    assert_eq!(p.attr.full_urn(), Some(ENTERPRISE));
     assert_eq!(p.to_string(), ENTERPRISE);
 
     let err = |input: &str| *parse_path(input).unwrap_err().kind();

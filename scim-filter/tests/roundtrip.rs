@@ -36,11 +36,14 @@ fn attr_path(sub: bool) -> impl Strategy<Value = AttrPath<'static>> {
         Just(None).boxed()
     };
     (prop::option::weighted(0.2, urn()), name(), sub_attr).prop_map(|(urn, name, sub_attr)| {
-        AttrPath {
-            urn: urn.map(Cow::Owned),
-            name: Cow::Owned(name),
-            sub_attr: sub_attr.map(Cow::Owned),
+        let mut p = AttrPath::new(name);
+        if let Some(urn) = urn {
+            p = p.with_urn(urn);
         }
+        if let Some(sub) = sub_attr {
+            p = p.with_sub_attr(sub);
+        }
+        p
     })
 }
 

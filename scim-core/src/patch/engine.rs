@@ -221,7 +221,7 @@ impl<'r, 'm> Engine<'r, 'm> {
                 schema.resource_type.name
             )),
         })?;
-        if let Some(urn) = path.attr.urn.as_deref()
+        if let Some(urn) = path.attr.urn()
             && !self.ctx.dialects.scim1_core_urn
             && urn.eq_ignore_ascii_case(SCIM1_CORE_SCHEMA)
         {
@@ -240,7 +240,7 @@ impl<'r, 'm> Engine<'r, 'm> {
             return Ok(Target::Extension(r.schema));
         };
         if r.is_extension
-            && path.attr.urn.is_none()
+            && path.attr.urn().is_none()
             && !self.ctx.dialects.unqualified_extension_names
         {
             return Err(Error::invalid_path(format!(

@@ -99,7 +99,7 @@ pub(super) fn check_filter(
 fn unknown_name(schema: &ElementSchema<'_>, filter: &Filter<'_>) -> Option<String> {
     let check = |p: &scim_filter::AttrPath<'_>| {
         schema
-            .characteristics(p.urn.as_deref(), &p.name, p.sub_attr.as_deref())
+            .characteristics(p.urn(), p.name(), p.sub_attr())
             .is_none()
             .then(|| attr_path_text(p))
     };
@@ -116,12 +116,12 @@ fn unknown_name(schema: &ElementSchema<'_>, filter: &Filter<'_>) -> Option<Strin
 /// `urn:name.sub` as written.
 fn attr_path_text(p: &scim_filter::AttrPath<'_>) -> String {
     let mut s = String::new();
-    if let Some(urn) = &p.urn {
+    if let Some(urn) = p.urn() {
         s.push_str(urn);
         s.push(':');
     }
-    s.push_str(&p.name);
-    if let Some(sub) = &p.sub_attr {
+    s.push_str(p.name());
+    if let Some(sub) = p.sub_attr() {
         s.push('.');
         s.push_str(sub);
     }
@@ -172,8 +172,8 @@ fn collect_eq(
     out: &mut Map<String, Value>,
 ) -> Option<()> {
     match filter {
-        Filter::Compare(c) if c.op == CompareOp::Eq && c.attr.urn.is_none() => {
-            let def = ElementSchema::new(attr).def(&c.attr.name, c.attr.sub_attr.as_deref())?;
+        Filter::Compare(c) if c.op == CompareOp::Eq && c.attr.urn().is_none() => {
+            let def = ElementSchema::new(attr).def(c.attr.name(), c.attr.sub_attr())?;
             if std::ptr::eq(def, attr) {
                 // `value` of a simple multi-valued attribute: not an object member.
                 return None;

@@ -1293,18 +1293,17 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                     let Ok(p) = parser.parse_path(path) else {
                         return Ok(None);
                     };
-                    let members_attr = p.attr.name.eq_ignore_ascii_case("members")
-                        && p.attr.sub_attr.is_none()
+                    let members_attr = p.attr.name().eq_ignore_ascii_case("members")
+                        && p.attr.sub_attr().is_none()
                         && p.attr
-                            .urn
-                            .as_deref()
+                            .urn()
                             .is_none_or(|u| u.eq_ignore_ascii_case(&schema.core.id));
                     match (members_attr, p.filter.as_deref()) {
                         (true, Some(Filter::Compare(c)))
                             if c.op == CompareOp::Eq
-                                && c.attr.name.eq_ignore_ascii_case("value")
-                                && c.attr.sub_attr.is_none()
-                                && c.attr.urn.is_none() =>
+                                && c.attr.name().eq_ignore_ascii_case("value")
+                                && c.attr.sub_attr().is_none()
+                                && c.attr.urn().is_none() =>
                         {
                             match &c.value {
                                 CompValue::String(s) => {

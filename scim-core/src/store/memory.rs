@@ -182,8 +182,8 @@ enum Indexed {
 /// Finds an indexable `eq` term: the filter itself or a term of a top-level `and`.
 fn indexed_term<'f>(filter: &'f Filter<'_>, user: bool) -> Option<(Indexed, &'f str)> {
     match filter {
-        Filter::Compare(c) if c.op == CompareOp::Eq && c.attr.sub_attr.is_none() => {
-            if let Some(urn) = &c.attr.urn {
+        Filter::Compare(c) if c.op == CompareOp::Eq && c.attr.sub_attr().is_none() => {
+            if let Some(urn) = c.attr.urn() {
                 let core_ok = urn.eq_ignore_ascii_case(USER_SCHEMA)
                     || urn.eq_ignore_ascii_case(crate::schema::GROUP_SCHEMA);
                 if !core_ok {
@@ -193,7 +193,7 @@ fn indexed_term<'f>(filter: &'f Filter<'_>, user: bool) -> Option<(Indexed, &'f 
             let CompValue::String(s) = &c.value else {
                 return None;
             };
-            let name = &c.attr.name;
+            let name = c.attr.name();
             let which = if name.eq_ignore_ascii_case("id") {
                 Indexed::Id
             } else if user && name.eq_ignore_ascii_case("userName") {
@@ -216,17 +216,17 @@ fn mentions(filter: &Filter<'_>, name: &str) -> bool {
     while let Some(f) = stack.pop() {
         match f {
             Filter::Compare(c) => {
-                if c.attr.name.eq_ignore_ascii_case(name) {
+                if c.attr.name().eq_ignore_ascii_case(name) {
                     return true;
                 }
             }
             Filter::Present(p) => {
-                if p.name.eq_ignore_ascii_case(name) {
+                if p.name().eq_ignore_ascii_case(name) {
                     return true;
                 }
             }
             Filter::ValuePath(vp) => {
-                if vp.attr.name.eq_ignore_ascii_case(name) {
+                if vp.attr.name().eq_ignore_ascii_case(name) {
                     return true;
                 }
             }

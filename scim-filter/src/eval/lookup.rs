@@ -59,8 +59,8 @@ fn is_extension(key: &str, value: &Value) -> bool {
 ///   objects, in the order of their keys (identity providers send `manager` unqualified).
 pub(super) fn resolve<'v>(resource: &'v Value, path: &AttrPath<'_>) -> Option<&'v Value> {
     let obj = resource.as_object()?;
-    let name: &str = &path.name;
-    match path.urn.as_deref() {
+    let name: &str = path.name();
+    match path.urn() {
         Some(urn) => {
             if let Some(Value::Object(ext)) = get_ci(obj, urn) {
                 return get_ci(ext, name);

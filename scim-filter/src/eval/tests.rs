@@ -21,11 +21,14 @@ fn path(text: &'static str) -> AttrPath<'static> {
         Some((n, s)) => (n, Some(s)),
         None => (rest, None),
     };
-    AttrPath {
-        urn: urn.map(Cow::Borrowed),
-        name: Cow::Borrowed(name),
-        sub_attr: sub.map(Cow::Borrowed),
+    let mut p = AttrPath::new(name);
+    if let Some(urn) = urn {
+        p = p.with_urn(urn);
     }
+    if let Some(sub) = sub {
+        p = p.with_sub_attr(sub);
+    }
+    p
 }
 
 fn c(attr: &'static str, op: CompareOp, value: CompValue<'static>) -> Filter<'static> {
