@@ -699,12 +699,19 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
 mod tests {
     use super::*;
 
+    /// A fresh database path `file` in a folder of this process named after `tag`: the
+    /// folder (for the caller to remove) and the path, with no database there yet.
+    fn scratch(tag: &str, file: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("{tag}{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join(file);
+        let _ = std::fs::remove_file(&path);
+        (dir, path)
+    }
+
     #[test]
     fn migrates_to_the_latest_version_once() {
-        let dir = std::env::temp_dir().join(format!("scim-db-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let path = dir.join("m.db");
-        let _ = std::fs::remove_file(&path);
+        let (dir, path) = scratch("scim-db-", "m.db");
         let db = Database::open(&path, Durability::Full).expect("open");
         assert_eq!(db.schema_version().expect("v") as usize, MIGRATIONS.len());
         let mode: String = db
@@ -789,10 +796,7 @@ mod tests {
 
     #[test]
     fn queued_writes_commit_together_and_all_are_acknowledged() {
-        let dir = std::env::temp_dir().join(format!("scim-db-group-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let path = dir.join("g.db");
-        let _ = std::fs::remove_file(&path);
+        let (dir, path) = scratch("scim-db-group-", "g.db");
         let db = Arc::new(Database::open(&path, Durability::Normal).expect("open"));
         let results = queued_writes(&db, 12, |i, tx| insert_counter(tx, &format!("w{i:02}")));
         assert!(results.iter().all(Result::is_ok), "{results:?}");
@@ -845,10 +849,7 @@ mod tests {
 
     #[test]
     fn steady_writes_start_the_wal_over() {
-        let dir = std::env::temp_dir().join(format!("scim-db-wal-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let path = dir.join("w.db");
-        let _ = std::fs::remove_file(&path);
+        let (dir, path) = scratch("scim-db-wal-", "w.db");
         let db = Arc::new(Database::open(&path, Durability::Normal).expect("open"));
         const ROWS: i64 = 64;
         db.lock()

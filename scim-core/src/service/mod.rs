@@ -885,10 +885,6 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
         }
     }
 
-    fn take_password(&self, attrs: &mut Map<String, Value>) -> Option<Password> {
-        take_password(attrs)
-    }
-
     fn hand_password(&self, ctx: &RequestContext, id: &str, password: Option<Password>) {
         if let (Some(sink), Some(p)) = (&self.passwords, password) {
             sink.set_password(ctx, id, &p);
@@ -998,7 +994,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
         }
         let mut attrs =
             validate_resource(schema, body, Mode::Create, None, &self.validate_options())?;
-        let password = self.take_password(&mut attrs);
+        let password = take_password(&mut attrs);
         let rt = schema.resource_type.name.as_str();
         let mut stored = self.store.create(ctx, rt, attrs).await?;
         self.emit(ctx, rt, &stored.id, None, Some(&stored.attributes));
@@ -1049,7 +1045,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                 Some(&existing),
                 &self.validate_options(),
             )?;
-            let password = self.take_password(&mut attrs);
+            let password = take_password(&mut attrs);
             match self
                 .store
                 .replace(ctx, rt, id, attrs, &current.version)
