@@ -7,11 +7,15 @@
 //! the server serves), so `SQLITE_BUSY` does not reach a client.
 //!
 //! The resource writes of the server go through a **group commit**
-//! (`Database::write_grouped`): a thread of its own takes every write waiting, runs each
-//! in its own `SAVEPOINT` of one transaction and commits once, then answers them all; the
-//! requests that wait meanwhile do not hold a worker thread. **Checkpoints** (copying the
+//! (`Database::write_grouped`) led by the writes themselves: a write that finds no group
+//! in progress **leads**: on its own thread it takes every write waiting, runs each in its
+//! own `SAVEPOINT` of one transaction, commits once and answers them all, and goes on
+//! while writes keep arriving; a write that finds a leader queues and waits (its task
+//! awaits the answer, not holding a worker thread). No thread of its own, so no hand-off
+//! to another thread and back for the writes a worker leads. **Checkpoints** (copying the
 //! WAL into the database file, with their fsyncs) run on another thread with a connection
-//! of its own, off the write path.
+//! of its own, off the write path; to start the WAL over it takes the lead for a moment,
+//! so the writes queue meanwhile and no thread waits.
 //!
 //! Reads go to the writer when it is free (its page cache survives its own commits, a
 //! reader's is dropped after every commit of another connection) and otherwise to a few
@@ -31,7 +35,7 @@ use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak, mpsc};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak, mpsc};
 use std::time::Duration;
 
 use rusqlite::functions::FunctionFlags;
@@ -72,6 +76,9 @@ const CATCH_UP_ROUNDS: usize = 8;
 /// before it gives up until the next period: about 20 ms in all.
 const RESTART_WAITS: i32 = 200;
 const RESTART_WAIT: Duration = Duration::from_micros(100);
+
+/// How long the checkpoint thread waits for the writes' leader to hand it the lead.
+const PAUSE_WAIT: Duration = Duration::from_millis(50);
 
 /// How hard a commit is pushed to the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -170,19 +177,214 @@ fn reader_count() -> usize {
 /// mutex.
 #[derive(Debug)]
 pub struct Database {
-    conn: Arc<Mutex<Connection>>,
+    writer: Arc<Writer>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
-    /// The queue of the group-commit thread, started by the first grouped write.
-    group: OnceLock<mpsc::Sender<Box<dyn GroupJob>>>,
     /// Dropped with the database: the checkpoint thread then ends.
     _checkpointer: Option<mpsc::Sender<()>>,
-    /// Writes handed to the group-commit thread so far (for tests).
+}
+
+/// The writer connection and the group commit's queue, shared with the checkpoint thread.
+#[derive(Debug)]
+struct Writer {
+    conn: Mutex<Connection>,
+    queue: Mutex<Queue>,
+    /// Signalled when a leader hands the lead to the checkpoint thread.
+    handed: Condvar,
+    /// Writes queued so far (for tests).
     #[cfg(test)]
     queued: AtomicUsize,
     /// Groups run so far (for tests).
     #[cfg(test)]
     groups: AtomicUsize,
+}
+
+/// The writes waiting for the next group, and who leads.
+#[derive(Default)]
+struct Queue {
+    jobs: Vec<Box<dyn GroupJob>>,
+    /// A thread runs the groups (or the checkpoint thread holds them back); whoever holds
+    /// the lead runs every write queued before it lets go.
+    leading: bool,
+    /// The checkpoint thread asks the leader for the lead.
+    pause_wanted: bool,
+    /// The leader handed it the lead.
+    pause_granted: bool,
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue")
+            .field("jobs", &self.jobs.len())
+            .field("leading", &self.leading)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues `job`; `true` when no one led, so the caller now holds the lead and must
+    /// [`lead`](Self::lead).
+    fn enqueue(&self, job: Box<dyn GroupJob>) -> bool {
+        let mut q = self.queue();
+        q.jobs.push(job);
+        #[cfg(test)]
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        !std::mem::replace(&mut q.leading, true)
+    }
+
+    /// Runs the queued writes group after group, as their leader, until none is left or
+    /// the checkpoint thread asks for the lead. The caller holds the lead.
+    fn lead(&self) {
+        let mut guard = LeadGuard(Some(self));
+        loop {
+            let conn = self.conn();
+            let group: Vec<_> = {
+                let mut q = self.queue();
+                if q.pause_wanted {
+                    // The lead goes to the checkpoint thread (still `leading`).
+                    q.pause_wanted = false;
+                    q.pause_granted = true;
+                    self.handed.notify_all();
+                    break;
+                }
+                if q.jobs.is_empty() {
+                    q.leading = false;
+                    break;
+                }
+                let n = q.jobs.len().min(MAX_GROUP);
+                q.jobs.drain(..n).collect()
+            };
+            self.run_group(conn, group);
+        }
+        guard.0 = None;
+    }
+
+    /// Takes the lead for the checkpoint thread: at once when no one leads, else from the
+    /// leader between two groups, waiting up to [`PAUSE_WAIT`]. `false` when it did not
+    /// get it. The writes queue until [`lead`](Self::lead) runs them.
+    fn pause(&self) -> bool {
+        let mut q = self.queue();
+        if !q.leading {
+            q.leading = true;
+            return true;
+        }
+        q.pause_wanted = true;
+        let until = std::time::Instant::now() + PAUSE_WAIT;
+        loop {
+            if q.pause_granted {
+                q.pause_granted = false;
+                return true;
+            }
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                q.pause_wanted = false;
+                return false;
+            }
+            q = self
+                .handed
+                .wait_timeout(q, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Runs `group` on the locked writer connection `conn` in one transaction, each write
+    /// in its own savepoint, commits, lets go of the connection, then answers every write.
+    fn run_group(&self, mut conn: MutexGuard<'_, Connection>, mut group: Vec<Box<dyn GroupJob>>) {
+        #[cfg(test)]
+        self.groups.fetch_add(1, Ordering::SeqCst);
+        if !conn.is_autocommit() {
+            // A transaction left open by a failed end: never nest.
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(e) => {
+                for job in group {
+                    job.answer(Some(&e));
+                }
+                return;
+            }
+        };
+        let mut failed = None;
+        for job in &mut group {
+            if let Err(e) = tx
+                .prepare_cached("SAVEPOINT grouped")
+                .and_then(|mut s| s.execute([]))
+            {
+                failed = Some(e);
+                break;
+            }
+            let kept = catch_unwind(AssertUnwindSafe(|| job.run(&tx))).unwrap_or(false);
+            if tx.is_autocommit() {
+                // SQLite rolled the whole transaction back (I/O error, disk full): the
+                // writes before this one are gone as well, so the group fails.
+                failed = Some(failure(
+                    rusqlite::ffi::SQLITE_ABORT,
+                    "the transaction was rolled back",
+                ));
+                break;
+            }
+            let end = if kept {
+                tx.prepare_cached("RELEASE grouped")
+                    .and_then(|mut s| s.execute([]))
+            } else {
+                tx.prepare_cached("ROLLBACK TO grouped")
+                    .and_then(|mut s| s.execute([]))
+                    .and_then(|_| tx.prepare_cached("RELEASE grouped")?.execute([]))
+            };
+            if let Err(e) = end {
+                failed = Some(e);
+                break;
+            }
+        }
+        let failed = match failed {
+            Some(e) => {
+                drop(tx);
+                Some(e)
+            }
+            None => tx.commit().err(),
+        };
+        drop(conn);
+        for job in group {
+            job.answer(failed.as_ref());
+        }
+    }
+}
+
+/// Holds the lead while a write's task yields; leads when dropped.
+struct LeadOnDrop<'a>(&'a Writer);
+
+impl Drop for LeadOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.lead();
+    }
+}
+
+/// Lets go of the lead if its holder unwinds (a bug, not a failing write: those are
+/// caught), failing the writes still queued rather than leaving them waiting forever.
+struct LeadGuard<'a>(Option<&'a Writer>);
+
+impl Drop for LeadGuard<'_> {
+    fn drop(&mut self) {
+        let Some(w) = self.0 else { return };
+        let jobs = {
+            let mut q = w.queue();
+            q.leading = false;
+            std::mem::take(&mut q.jobs)
+        };
+        for job in jobs {
+            job.answer(Some(&write_failed()));
+        }
+    }
 }
 
 /// The checkpoint thread: every [`CHECKPOINT_PERIOD`] a `PASSIVE` checkpoint on a
@@ -198,7 +400,7 @@ pub struct Database {
 /// a `RESTART` checkpoint copies those few frames and waits for the readers still in the
 /// WAL, so that the next write starts the WAL over. The writes wait for that short
 /// checkpoint only, once per WAL of that length. Ends when the database is dropped.
-fn checkpoint_loop(conn: &Connection, writer: &Weak<Mutex<Connection>>, stop: &mpsc::Receiver<()>) {
+fn checkpoint_loop(conn: &Connection, writer: &Weak<Writer>, stop: &mpsc::Receiver<()>) {
     while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_PERIOD) {
         let Ok((mut log, mut backfilled)) = passive_checkpoint(conn) else {
             continue;
@@ -222,17 +424,22 @@ fn checkpoint_loop(conn: &Connection, writer: &Weak<Mutex<Connection>>, stop: &m
         let Some(writer) = writer.upgrade() else {
             return;
         };
-        let held = writer.lock().unwrap_or_else(|e| e.into_inner());
+        // The writes queue while the lead is held here: no thread waits for it.
+        if !writer.pause() {
+            continue;
+        }
         let started = std::time::Instant::now();
         let done = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
         });
-        drop(held);
+        let paused = started.elapsed();
+        // The writes queued meanwhile run here, then the lead is free again.
+        writer.lead();
         tracing::debug!(
             ?done,
             log,
             backfilled,
-            paused_us = started.elapsed().as_micros(),
+            paused_us = paused.as_micros(),
             "WAL checkpoint before its restart"
         );
     }
@@ -262,7 +469,7 @@ fn failure(code: std::ffi::c_int, message: &str) -> rusqlite::Error {
     rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), Some(message.to_owned()))
 }
 
-/// One write handed to the group-commit thread: it runs in a savepoint of the group's
+/// One write of a group commit: it runs in a savepoint of the group's
 /// transaction and is answered once the group committed (or failed).
 trait GroupJob: Send {
     /// Runs the write; `true` when it succeeded and is to be kept.
@@ -326,30 +533,6 @@ fn copy_error(e: &rusqlite::Error) -> rusqlite::Error {
     }
 }
 
-/// The group-commit thread: takes the first write waiting and every other one queued
-/// behind it (up to [`MAX_GROUP`]) and runs them as one transaction. Ends when the
-/// database is dropped (its sender with it).
-fn group_commit_loop(db: &Weak<Database>, queue: &mpsc::Receiver<Box<dyn GroupJob>>) {
-    while let Ok(first) = queue.recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match queue.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
-            }
-        }
-        match db.upgrade() {
-            Some(db) => db.run_group(group),
-            None => {
-                let closed = failure(rusqlite::ffi::SQLITE_MISUSE, "the database was closed");
-                for job in group {
-                    job.answer(Some(&closed));
-                }
-            }
-        }
-    }
-}
-
 /// A reader connection (or the writer, for a database without readers) in a read
 /// transaction, ended when the guard drops.
 pub(crate) struct ReadGuard<'a> {
@@ -402,7 +585,7 @@ impl Database {
         conn.pragma_update(None, "synchronous", sync)?;
         conn.busy_handler(Some(restart_busy))?;
         let (stop, stopped) = mpsc::channel();
-        let writer = Arc::downgrade(&db.conn);
+        let writer = Arc::downgrade(&db.writer);
         let spawned = std::thread::Builder::new()
             .name("scim-checkpoint".to_owned())
             .spawn(move || checkpoint_loop(&conn, &writer, &stopped));
@@ -434,21 +617,24 @@ impl Database {
         conn.pragma_update(None, "synchronous", sync)?;
         migrate(&mut conn)?;
         Ok(Database {
-            conn: Arc::new(Mutex::new(conn)),
+            writer: Arc::new(Writer {
+                conn: Mutex::new(conn),
+                queue: Mutex::new(Queue::default()),
+                handed: Condvar::new(),
+                #[cfg(test)]
+                queued: AtomicUsize::new(0),
+                #[cfg(test)]
+                groups: AtomicUsize::new(0),
+            }),
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
-            group: OnceLock::new(),
             _checkpointer: None,
-            #[cfg(test)]
-            queued: AtomicUsize::new(0),
-            #[cfg(test)]
-            groups: AtomicUsize::new(0),
         })
     }
 
     /// The writer connection, locked.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+        self.writer.conn()
     }
 
     /// A connection for a read of one statement (which is its own transaction): the writer
@@ -459,25 +645,25 @@ impl Database {
     ///
     /// When a transaction left open cannot be ended.
     pub(crate) fn reader(&self) -> rusqlite::Result<ReadGuard<'_>> {
-        let conn = if self.readers.is_empty() {
-            self.lock()
-        } else {
-            let n = self.readers.len();
-            let first = self.next_reader.fetch_add(1, Ordering::Relaxed) % n;
-            // The writer first when it is free: a reader drops its whole page cache whenever
-            // another connection committed, the writer's survives its own commits.
-            let free = self
-                .conn
-                .try_lock()
-                .ok()
-                .or_else(|| (0..n).find_map(|i| self.readers[(first + i) % n].try_lock().ok()));
-            match free {
-                Some(c) => c,
-                None => self.readers[first]
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner()),
-            }
-        };
+        let conn =
+            if self.readers.is_empty() {
+                self.lock()
+            } else {
+                let n = self.readers.len();
+                let first = self.next_reader.fetch_add(1, Ordering::Relaxed) % n;
+                // The writer first when it is free: a reader drops its whole page cache whenever
+                // another connection committed, the writer's survives its own commits.
+                let free =
+                    self.writer.conn.try_lock().ok().or_else(|| {
+                        (0..n).find_map(|i| self.readers[(first + i) % n].try_lock().ok())
+                    });
+                match free {
+                    Some(c) => c,
+                    None => self.readers[first]
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()),
+                }
+            };
         // Never nest: a transaction left open (its end failed) is ended first.
         if !conn.is_autocommit() {
             conn.execute_batch("ROLLBACK")?;
@@ -515,7 +701,9 @@ impl Database {
 
     /// Runs `f` as one write of a **group commit** and answers after the commit.
     ///
-    /// The writes waiting when the group-commit thread is free are taken together: one
+    /// The write is queued; when no group is in progress it leads (see [`Writer::lead`]),
+    /// on the calling thread. The writes waiting when a leader starts a group are taken
+    /// together (at most [`MAX_GROUP`]): one
     /// `BEGIN IMMEDIATE`, each write in its own `SAVEPOINT` (a write that fails, or
     /// panics, is rolled back to it and only it fails), one `COMMIT`, then every write is
     /// answered. Nothing is answered before the commit that holds it, so durability is
@@ -539,91 +727,20 @@ impl Database {
             reply,
             err,
         });
-        let queue = self.group.get_or_init(|| {
-            let (tx, rx) = mpsc::channel::<Box<dyn GroupJob>>();
-            let db = Arc::downgrade(self);
-            let spawned = std::thread::Builder::new()
-                .name("scim-group-commit".to_owned())
-                .spawn(move || group_commit_loop(&db, &rx));
-            if let Err(e) = spawned {
-                tracing::error!("group-commit thread not started: {e}");
-            }
-            tx
-        });
-        #[cfg(test)]
-        self.queued.fetch_add(1, Ordering::SeqCst);
-        if let Err(mpsc::SendError(job)) = queue.send(job) {
-            // No group-commit thread: the write runs here, alone.
-            self.run_group(vec![job]);
+        // Queues; when no group is in progress, this write leads the next one on this
+        // thread, after letting the thread's other ready tasks queue their writes too (a
+        // larger group: one commit, one set of WAL frames for all).
+        if self.writer.enqueue(job) {
+            let lead = LeadOnDrop(&self.writer);
+            tokio::task::yield_now().await;
+            // Dropped here, or with this future if it is dropped while it yields: either
+            // way the queued writes run.
+            drop(lead);
         }
         match answer.await {
             Ok(out) => out,
-            // The group-commit thread is gone: the write was not committed.
+            // Dropped unanswered (cannot happen: every queued write is answered).
             Err(_) => Err(err(write_failed())),
-        }
-    }
-
-    /// Runs `group` in one transaction, each write in its own savepoint, commits, then
-    /// answers every write.
-    fn run_group(&self, mut group: Vec<Box<dyn GroupJob>>) {
-        let mut conn = self.lock();
-        #[cfg(test)]
-        self.groups.fetch_add(1, Ordering::SeqCst);
-        if !conn.is_autocommit() {
-            // A transaction left open by a failed end: never nest.
-            let _ = conn.execute_batch("ROLLBACK");
-        }
-        let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-            Ok(tx) => tx,
-            Err(e) => {
-                for job in group {
-                    job.answer(Some(&e));
-                }
-                return;
-            }
-        };
-        let mut failed = None;
-        for job in &mut group {
-            if let Err(e) = tx
-                .prepare_cached("SAVEPOINT grouped")
-                .and_then(|mut s| s.execute([]))
-            {
-                failed = Some(e);
-                break;
-            }
-            let kept = catch_unwind(AssertUnwindSafe(|| job.run(&tx))).unwrap_or(false);
-            if tx.is_autocommit() {
-                // SQLite rolled the whole transaction back (I/O error, disk full): the
-                // writes before this one are gone as well, so the group fails.
-                failed = Some(failure(
-                    rusqlite::ffi::SQLITE_ABORT,
-                    "the transaction was rolled back",
-                ));
-                break;
-            }
-            let end = if kept {
-                tx.prepare_cached("RELEASE grouped")
-                    .and_then(|mut s| s.execute([]))
-            } else {
-                tx.prepare_cached("ROLLBACK TO grouped")
-                    .and_then(|mut s| s.execute([]))
-                    .and_then(|_| tx.prepare_cached("RELEASE grouped")?.execute([]))
-            };
-            if let Err(e) = end {
-                failed = Some(e);
-                break;
-            }
-        }
-        let failed = match failed {
-            Some(e) => {
-                drop(tx);
-                Some(e)
-            }
-            None => tx.commit().err(),
-        };
-        drop(conn);
-        for job in group {
-            job.answer(failed.as_ref());
         }
     }
 
@@ -762,9 +879,9 @@ mod tests {
                 })
             })
             .collect();
-        // Every write is queued (or taken by the group-commit thread, which waits for the
+        // Every write is queued (the first one leads, and waits for the
         // connection) before the connection is released.
-        while db.queued.load(Ordering::SeqCst) < n {
+        while db.writer.queued.load(Ordering::SeqCst) < n {
             std::thread::yield_now();
         }
         drop(held);
@@ -801,7 +918,7 @@ mod tests {
         let results = queued_writes(&db, 12, |i, tx| insert_counter(tx, &format!("w{i:02}")));
         assert!(results.iter().all(Result::is_ok), "{results:?}");
         // The first write may have been taken alone; the others waited behind it together.
-        let groups = db.groups.load(Ordering::SeqCst);
+        let groups = db.writer.groups.load(Ordering::SeqCst);
         assert!(groups <= 2, "12 queued writes took {groups} commits");
         drop(db);
         // Every acknowledged write is in the file.
@@ -810,6 +927,85 @@ mod tests {
         assert_eq!(counter_names(&again), expected);
         drop(again);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A grouped write from a thread of its own, started now.
+    fn spawn_write(
+        db: &Arc<Database>,
+        name: &'static str,
+    ) -> std::thread::JoinHandle<Result<(), String>> {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            crate::pg::block_on(
+                db.write_grouped(|e| e.to_string(), move |tx| insert_counter(tx, name)),
+            )
+        })
+    }
+
+    fn wait_queued(db: &Database, n: usize) {
+        while db.writer.queued.load(Ordering::SeqCst) < n {
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn writes_queue_while_the_checkpoint_holds_the_lead_and_run_when_it_leads() {
+        let db = Arc::new(Database::open_in_memory().expect("db"));
+        // No one leads: the lead is taken at once.
+        assert!(db.writer.pause());
+        let a = spawn_write(&db, "wa");
+        let b = spawn_write(&db, "wb");
+        wait_queued(&db, 2);
+        // Queued, not waiting on the connection: it is free, and nothing was written.
+        assert!(db.writer.conn.try_lock().is_ok());
+        assert!(counter_names(&db).is_empty());
+        assert_eq!(db.writer.groups.load(Ordering::SeqCst), 0);
+        // The holder of the lead runs them, as one group.
+        db.writer.lead();
+        assert_eq!(a.join().expect("a"), Ok(()));
+        assert_eq!(b.join().expect("b"), Ok(()));
+        assert_eq!(counter_names(&db), ["wa", "wb"]);
+        assert_eq!(db.writer.groups.load(Ordering::SeqCst), 1);
+        // The lead is free again: the next write leads by itself.
+        assert_eq!(
+            crate::pg::block_on(db.write_grouped(|e| e.to_string(), |tx| insert_counter(tx, "wc"))),
+            Ok(())
+        );
+        assert!(!db.writer.queue().leading);
+    }
+
+    #[test]
+    fn a_leader_hands_the_lead_to_the_checkpoint_between_groups() {
+        let db = Arc::new(Database::open_in_memory().expect("db"));
+        let held = db.lock();
+        // This write leads, and waits for the connection.
+        let a = spawn_write(&db, "wa");
+        wait_queued(&db, 1);
+        while !db.writer.queue().leading {
+            std::thread::yield_now();
+        }
+        // Asked while the leader cannot answer: no lead within the wait.
+        let started = std::time::Instant::now();
+        assert!(!db.writer.pause());
+        assert!(started.elapsed() >= PAUSE_WAIT);
+        assert!(!db.writer.queue().pause_wanted);
+        // Asked again, and granted once the leader gets the connection: before it runs
+        // its group, so the write is still queued.
+        let pauser = {
+            let db = db.clone();
+            std::thread::spawn(move || db.writer.pause())
+        };
+        while !db.writer.queue().pause_wanted {
+            std::thread::yield_now();
+        }
+        drop(held);
+        assert!(pauser.join().expect("pauser"));
+        assert!(counter_names(&db).is_empty());
+        assert_eq!(db.writer.queue().jobs.len(), 1);
+        assert!(!a.is_finished());
+        db.writer.lead();
+        assert_eq!(a.join().expect("a"), Ok(()));
+        assert_eq!(counter_names(&db), ["wa"]);
     }
 
     #[test]

@@ -17,8 +17,9 @@
 //! runs its (short, local, indexed) statements on the calling task. A database of the size
 //! of a directory answers these in microseconds, less than handing them to a blocking
 //! thread would cost; a list query without an index scans the tenant's rows of the type.
-//! A write is handed to the group-commit thread of the [`Database`] and awaited: the writes
-//! waiting together share one transaction (each in its own savepoint) and one commit.
+//! A write goes through the group commit of the [`Database`] and is awaited: the writes
+//! waiting together share one transaction (each in its own savepoint) and one commit, run
+//! by the first of them on its own thread.
 
 use std::sync::Arc;
 
