@@ -558,6 +558,16 @@ fn is_assigned(v: Option<&Value>) -> bool {
 /// Immutable: may be set while unassigned, or to an unchanged value. For sub-attributes of
 /// multi-valued attributes elements are replaced whole, so there is nothing to compare here
 /// (the PATCH engine rejects in-place edits).
+/// Whether [`check_immutable`] can refuse a value of `def`: `def` is immutable, or it is a
+/// single complex attribute with an immutable sub-attribute (the same recursion, over the
+/// schema's definitions only).
+fn may_be_immutable(def: &AttributeDef) -> bool {
+    def.mutability == Mutability::Immutable
+        || (def.attr_type == AttrType::Complex
+            && !def.multi_valued
+            && def.sub_attributes.iter().any(may_be_immutable))
+}
+
 fn check_immutable(
     def: &AttributeDef,
     old: Option<&Value>,
@@ -891,12 +901,18 @@ pub fn validate_resource(
     if mode != Mode::Create
         && let Some(ex) = existing
     {
+        // Only the attributes `check_immutable` can refuse: the others would cost a
+        // lookup each in the stored resource (most are absent, a scan of its keys) for
+        // nothing.
         for def in common_attributes().iter().chain(&schema.core.attributes) {
-            if def.mutability != Mutability::ReadOnly {
+            if def.mutability != Mutability::ReadOnly && may_be_immutable(def) {
                 check_immutable(def, get_ci(ex, &def.name), out.get(&def.name), &def.name)?;
             }
         }
         for ext in &extensions {
+            if !ext.attributes.iter().any(may_be_immutable) {
+                continue;
+            }
             let old = get_ci(ex, &ext.id);
             let new = out.get(&ext.id);
             for def in &ext.attributes {
@@ -1404,6 +1420,67 @@ mod tests {
                    "id": "42", "userName": "a", "title": "T",
                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "D"}})
         );
+    }
+
+    /// `check_immutable` refuses nothing for an attribute `may_be_immutable` rules out
+    /// (whatever the old and new values), and `may_be_immutable` admits the ones it refuses.
+    #[test]
+    fn may_be_immutable_rules_out_only_what_check_immutable_accepts() {
+        let reg = Registry::core();
+        let mut defs: Vec<AttributeDef> = common_attributes().to_vec();
+        for rt in ["User", "Group"] {
+            let rs = reg.resource_type(rt).expect("type");
+            defs.extend(rs.core.attributes.iter().cloned());
+            for (ext, _) in rs.extensions() {
+                defs.extend(ext.attributes.iter().cloned());
+            }
+        }
+        let immutable = |name: &str| {
+            AttributeDef::new(name, AttrType::String).mutability(Mutability::Immutable)
+        };
+        let complex = |multi: bool, subs: Vec<AttributeDef>| {
+            let d = AttributeDef::new("card", AttrType::Complex).sub_attributes(subs);
+            if multi { d.multi_valued() } else { d }
+        };
+        let with_immutable_sub = vec![
+            immutable("serial"),
+            AttributeDef::new("label", AttrType::String),
+        ];
+        let plain_subs = vec![AttributeDef::new("label", AttrType::String)];
+        defs.push(immutable("badge"));
+        defs.push(complex(false, with_immutable_sub.clone()));
+        defs.push(complex(true, with_immutable_sub));
+        defs.push(complex(false, plain_subs));
+        let mut admitted = 0;
+        for def in &defs {
+            // Every sub-attribute (and the attribute itself) set, to one value or another.
+            let value = |v: &str| {
+                if def.sub_attributes.is_empty() {
+                    json!(v)
+                } else {
+                    let m: Map<String, Value> = def
+                        .sub_attributes
+                        .iter()
+                        .map(|s| (s.name.clone(), json!(v)))
+                        .collect();
+                    if def.multi_valued {
+                        json!([m])
+                    } else {
+                        Value::Object(m)
+                    }
+                }
+            };
+            let (old, new) = (value("one"), value("two"));
+            let refused = check_immutable(def, Some(&old), Some(&new), &def.name).is_err()
+                || check_immutable(def, Some(&old), None, &def.name).is_err();
+            if may_be_immutable(def) {
+                admitted += 1;
+                assert!(refused, "{} admitted but never refused", def.name);
+            } else {
+                assert!(!refused, "{} ruled out but refused", def.name);
+            }
+        }
+        assert!(admitted >= 2, "{admitted}");
     }
 
     #[test]
