@@ -9,9 +9,11 @@
 //! The resource writes of the server go through a **group commit**
 //! (`Database::write_grouped`) led by the writes themselves: a write that finds no group
 //! in progress **leads**: on its own thread it takes every write waiting, runs each in its
-//! own `SAVEPOINT` of one transaction, commits once and answers them all, and goes on
-//! while writes keep arriving; a write that finds a leader queues and waits (its task
-//! awaits the answer, not holding a worker thread). No thread of its own, so no hand-off
+//! own `SAVEPOINT` of one transaction, commits once and answers them all; if more writes
+//! queued meanwhile (from other threads), it passes the lead to the oldest of them, whose
+//! task leads the next group on its own thread, so no thread's connections wait behind
+//! the others' writes. A write that finds a leader queues and waits (its task awaits the
+//! answer or the lead, not holding a worker thread). No thread of its own, so no hand-off
 //! to another thread and back for the writes a worker leads. **Checkpoints** (copying the
 //! WAL into the database file, with their fsyncs) run on another thread with a connection
 //! of its own, off the write path; to start the WAL over it takes the lead for a moment,
@@ -50,6 +52,10 @@ const STATEMENT_CACHE: usize = 64;
 
 /// The most writes one group commit takes.
 const MAX_GROUP: usize = 64;
+
+/// How many groups a leader runs before it passes the lead to a queued write (see
+/// [`Writer::lead`]).
+const LEAD_ROUNDS: usize = 1;
 
 /// How often the checkpoint thread copies the WAL into the database file.
 #[cfg(not(test))]
@@ -251,8 +257,14 @@ impl Writer {
 
     /// Runs the queued writes group after group, as their leader, until none is left or
     /// the checkpoint thread asks for the lead. The caller holds the lead.
-    fn lead(&self) {
-        let mut guard = LeadGuard(Some(self));
+    ///
+    /// After [`LEAD_ROUNDS`] groups the lead passes to the oldest write still queued, whose
+    /// task leads on its own thread: the writes queued meanwhile came from other threads,
+    /// and a leader that ran all of them would keep its own thread's connections waiting
+    /// for as long as the others keep writing.
+    fn lead(self: &Arc<Self>) {
+        let mut guard = LeadGuard(Some(self.as_ref()));
+        let mut rounds = 0;
         loop {
             let conn = self.conn();
             let group: Vec<_> = {
@@ -268,12 +280,25 @@ impl Writer {
                     q.leading = false;
                     break;
                 }
+                if rounds >= LEAD_ROUNDS && self.hand_lead(&mut q) {
+                    // Still `leading`: the new leader runs what is queued.
+                    break;
+                }
                 let n = q.jobs.len().min(MAX_GROUP);
                 q.jobs.drain(..n).collect()
             };
             self.run_group(conn, group);
+            rounds += 1;
         }
         guard.0 = None;
+    }
+
+    /// Passes the lead to the oldest queued write whose requester still waits; `false`
+    /// when none does (the caller keeps the lead).
+    fn hand_lead(self: &Arc<Self>, q: &mut Queue) -> bool {
+        q.jobs
+            .iter_mut()
+            .any(|job| job.hand_lead(LeadToken(Some(Arc::clone(self)))))
     }
 
     /// Takes the lead for the checkpoint thread: at once when no one leads, else from the
@@ -370,11 +395,37 @@ impl Writer {
 }
 
 /// Holds the lead while a write's task yields; leads when dropped.
-struct LeadOnDrop<'a>(&'a Writer);
+struct LeadOnDrop<'a>(&'a Arc<Writer>);
 
 impl Drop for LeadOnDrop<'_> {
     fn drop(&mut self) {
         self.0.lead();
+    }
+}
+
+/// The lead, handed by a leader to a queued write's task: it leads when the task takes
+/// it, or when it is dropped unread (the task went away), so the lead is never lost.
+struct LeadToken(Option<Arc<Writer>>);
+
+impl LeadToken {
+    /// Leads now, on the calling thread.
+    fn lead(mut self) {
+        if let Some(w) = self.0.take() {
+            w.lead();
+        }
+    }
+
+    /// Gives the lead back to the leader that offered it (it was not delivered).
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for LeadToken {
+    fn drop(&mut self) {
+        if let Some(w) = self.0.take() {
+            w.lead();
+        }
     }
 }
 
@@ -486,13 +537,23 @@ trait GroupJob: Send {
     /// Sends the answer: the write's own result when the group committed or the write
     /// failed by itself, else `failed` (the group's error: nothing of it was kept).
     fn answer(self: Box<Self>, failed: Option<&rusqlite::Error>);
+    /// Passes the lead to the write's task (which then leads on its own thread); `false`,
+    /// with the token disarmed, when the task no longer waits.
+    fn hand_lead(&mut self, token: LeadToken) -> bool;
+}
+
+/// What a queued write's task receives: its answer, or the lead (and a new channel for
+/// the answer, which comes after the task ran the group that holds its write).
+enum Reply<T, E> {
+    Done(Result<T, E>),
+    Lead(LeadToken, tokio::sync::oneshot::Receiver<Reply<T, E>>),
 }
 
 /// A [`GroupJob`] whose answer goes back through a oneshot channel.
 struct Pending<T, E, F> {
     work: Option<F>,
     out: Option<Result<T, E>>,
-    reply: tokio::sync::oneshot::Sender<Result<T, E>>,
+    reply: Option<tokio::sync::oneshot::Sender<Reply<T, E>>>,
     err: fn(rusqlite::Error) -> E,
 }
 
@@ -522,7 +583,28 @@ where
             (None, None) => Err((self.err)(write_failed())),
         };
         // The requester may have gone away (its connection closed): nothing to tell.
-        let _ = self.reply.send(out);
+        if let Some(reply) = self.reply {
+            let _ = reply.send(Reply::Done(out));
+        }
+    }
+
+    fn hand_lead(&mut self, token: LeadToken) -> bool {
+        let Some(reply) = self.reply.take() else {
+            token.disarm();
+            return false;
+        };
+        let (next, answer) = tokio::sync::oneshot::channel();
+        match reply.send(Reply::Lead(token, answer)) {
+            Ok(()) => {
+                self.reply = Some(next);
+                true
+            }
+            Err(Reply::Lead(token, _)) => {
+                token.disarm();
+                false
+            }
+            Err(Reply::Done(_)) => false,
+        }
     }
 }
 
@@ -736,7 +818,7 @@ impl Database {
         let job = Box::new(Pending {
             work: Some(f),
             out: None,
-            reply,
+            reply: Some(reply),
             err,
         });
         // Queues; when no group is in progress, this write leads the next one on this
@@ -749,10 +831,19 @@ impl Database {
             // way the queued writes run.
             drop(lead);
         }
-        match answer.await {
-            Ok(out) => out,
-            // Dropped unanswered (cannot happen: every queued write is answered).
-            Err(_) => Err(err(write_failed())),
+        let mut answer = answer;
+        loop {
+            match answer.await {
+                Ok(Reply::Done(out)) => return out,
+                // A leader handed this write the lead: run the queued writes (this one
+                // among them) on this thread, then take the answer.
+                Ok(Reply::Lead(token, next)) => {
+                    token.lead();
+                    answer = next;
+                }
+                // Dropped unanswered (cannot happen: every queued write is answered).
+                Err(_) => return Err(err(write_failed())),
+            }
         }
     }
 
@@ -1023,6 +1114,73 @@ mod tests {
         db.writer.lead();
         assert_eq!(a.join().expect("a"), Ok(()));
         assert_eq!(counter_names(&db), ["wa"]);
+    }
+
+    #[test]
+    fn a_leader_passes_the_lead_to_a_queued_write_after_its_group() {
+        let db = Arc::new(Database::open_in_memory().expect("db"));
+        let (entered, entered_rx) = std::sync::mpsc::channel::<()>();
+        let (go, go_rx) = std::sync::mpsc::channel::<()>();
+        // The leader's write holds its group open until two more writes are queued.
+        let leader = {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                let me = std::thread::current().id();
+                let out = crate::pg::block_on(db.write_grouped(
+                    |e| e.to_string(),
+                    move |tx| {
+                        entered.send(()).expect("entered");
+                        go_rx.recv().expect("go");
+                        insert_counter(tx, "wa")
+                    },
+                ));
+                (me, out)
+            })
+        };
+        entered_rx.recv().expect("the leader runs its group");
+        // Each queued write answers the thread that ran it.
+        let queue = |name: &'static str| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                let me = std::thread::current().id();
+                let ran_on = crate::pg::block_on(db.write_grouped(
+                    |e| e.to_string(),
+                    move |tx| insert_counter(tx, name).map(|()| std::thread::current().id()),
+                ));
+                (me, ran_on)
+            })
+        };
+        let b = queue("wb");
+        wait_queued(&db, 2);
+        let c = queue("wc");
+        wait_queued(&db, 3);
+        go.send(()).expect("go");
+        let (leader_thread, out) = leader.join().expect("leader");
+        assert_eq!(out, Ok(()));
+        let (b_thread, b_ran) = b.join().expect("b");
+        let (_, c_ran) = c.join().expect("c");
+        // The leader ran its own group only; the oldest queued write took the lead and
+        // ran both queued writes, as one group, on its own thread.
+        assert_ne!(b_thread, leader_thread);
+        assert_eq!(b_ran, Ok(b_thread));
+        assert_eq!(c_ran, Ok(b_thread));
+        assert_eq!(db.writer.groups.load(Ordering::SeqCst), 2);
+        assert_eq!(counter_names(&db), ["wa", "wb", "wc"]);
+        assert!(!db.writer.queue().leading);
+    }
+
+    #[test]
+    fn a_lead_passed_to_a_task_that_went_away_is_not_lost() {
+        let db = Arc::new(Database::open_in_memory().expect("db"));
+        // The lead is held (as by the checkpoint) while a write queues.
+        assert!(db.writer.pause());
+        let a = spawn_write(&db, "wa");
+        wait_queued(&db, 1);
+        // A lead token dropped unread (its task was dropped) leads where it is dropped.
+        drop(LeadToken(Some(Arc::clone(&db.writer))));
+        assert_eq!(a.join().expect("a"), Ok(()));
+        assert_eq!(counter_names(&db), ["wa"]);
+        assert!(!db.writer.queue().leading);
     }
 
     #[test]
