@@ -15,6 +15,9 @@
 //! sampling profiler or a CPU-time reading of one function (`perf stat -e task-clock`,
 //! `perf record`); the setup is the same, so subtract a run with `N = 0`.
 //!
+//! `probe_tokens writes` times a rename while this thread holds the store's published
+//! token index (it verifies between renames), so each rename copies the index first.
+//!
 //! `probe_tokens pairs` times both functions in alternating 2,000-call chunks for two
 //! seconds and prints the fastest and median chunk of each and the median ratio of adjacent
 //! chunks: on the shared machine the speed of both moves by a quarter from one second to
@@ -126,6 +129,27 @@ fn main() {
                 ratios.len(),
             );
         }
-        _ => panic!("usage: probe_tokens [floor|verify ITERATIONS | pairs]"),
+        [mode] if mode == "writes" => {
+            // The cost of an administrative write on the in-memory store while a reader
+            // holds the published token index (this thread, by verifying after each write):
+            // a rename then copies the index of 10,000 tokens before changing it.
+            let tenant = chosen.integration().tenant().clone();
+            let id = chosen.integration().id();
+            let rounds = 200;
+            let mut renames = std::time::Duration::ZERO;
+            for round in 0..rounds {
+                assert!(service.authenticate(&headers).is_ok());
+                let t = std::time::Instant::now();
+                service
+                    .rename(&tenant, id, &format!("renamed {round}"))
+                    .expect("rename");
+                renames += t.elapsed();
+            }
+            println!(
+                "rename with a reader holding the index: {:.1} µs each over {rounds}",
+                renames.as_secs_f64() * 1e6 / f64::from(rounds)
+            );
+        }
+        _ => panic!("usage: probe_tokens [floor|verify ITERATIONS | pairs | writes]"),
     }
 }
