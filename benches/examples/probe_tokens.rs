@@ -15,6 +15,9 @@
 //! sampling profiler or a CPU-time reading of one function (`perf stat -e task-clock`,
 //! `perf record`); the setup is the same, so subtract a run with `N = 0`.
 //!
+//! `probe_tokens threads T N` runs `N` verifications on each of `T` threads at once, on the
+//! one store (for `perf stat -e task-clock`: CPU time per verification across cores).
+//!
 //! `probe_tokens writes` times a rename while this thread holds the store's published
 //! token index (it verifies between renames), so each rename copies the index first.
 //!
@@ -153,6 +156,23 @@ fn main() {
                 ratios.len(),
             );
         }
+        [mode, threads, n] if mode == "threads" => {
+            // `threads` threads verifying `n` times each at once on the one store: read
+            // under `perf stat -e task-clock` (less a run with `n = 0`), the CPU time per
+            // verification when the store is read from several cores.
+            let threads: usize = threads.parse().expect("a thread count");
+            let n: usize = n.parse().expect("an iteration count");
+            let t = std::time::Instant::now();
+            std::thread::scope(|scope| {
+                for _ in 0..threads {
+                    scope.spawn(|| assert_eq!(run_verify(&service, &headers, n), n));
+                }
+            });
+            println!(
+                "{threads} threads x {n} verifications: {:.1} ms wall",
+                t.elapsed().as_secs_f64() * 1e3
+            );
+        }
         [mode] if mode == "writes" => {
             // The cost of an administrative write on the in-memory store while a reader
             // holds the published token index (this thread, by verifying after each write):
@@ -174,6 +194,8 @@ fn main() {
                 renames.as_secs_f64() * 1e6 / f64::from(rounds)
             );
         }
-        _ => panic!("usage: probe_tokens [floor|floor_words|verify ITERATIONS | pairs | writes]"),
+        _ => panic!(
+            "usage: probe_tokens [floor|floor_words|verify ITERATIONS | pairs | writes | threads T N]"
+        ),
     }
 }
