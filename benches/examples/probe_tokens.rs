@@ -15,6 +15,12 @@
 //! sampling profiler or a CPU-time reading of one function (`perf stat -e task-clock`,
 //! `perf record`); the setup is the same, so subtract a run with `N = 0`.
 //!
+//! `probe_tokens threads T N` runs `N` verifications on each of `T` threads at once, on the
+//! one store (for `perf stat -e task-clock`: CPU time per verification across cores).
+//!
+//! `probe_tokens writes` times a rename while this thread holds the store's published
+//! token index (it verifies between renames), so each rename copies the index first.
+//!
 //! `probe_tokens pairs` times both functions in alternating 2,000-call chunks for two
 //! seconds and prints the fastest and median chunk of each and the median ratio of adjacent
 //! chunks: on the shared machine the speed of both moves by a quarter from one second to
@@ -25,7 +31,7 @@ use std::hint::black_box;
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderValue};
 use scim_tokens::{
-    ID_LEN, MemoryStore, SECRET_LEN, Settings, TenantId, TokenOptions, TokenService,
+    ID_LEN, MemoryStore, SECRET_LEN, SecretDigest, Settings, TenantId, TokenOptions, TokenService,
 };
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -39,6 +45,20 @@ fn run_floor(secret: &[u8], stored: &[u8; 32], iterations: usize) -> usize {
     for _ in 0..iterations {
         let digest: [u8; 32] = Sha256::digest(black_box(secret)).into();
         ok += usize::from(bool::from(digest.ct_eq(black_box(stored))));
+    }
+    ok
+}
+
+/// The floor with the comparison verification makes (`SecretDigest::ct_eq`: four 64-bit
+/// words, each with `subtle`'s constant-time equality).
+#[inline(never)]
+fn run_floor_words(secret: &[u8], stored: &SecretDigest, iterations: usize) -> usize {
+    let mut ok = 0;
+    for _ in 0..iterations {
+        let digest: [u8; 32] = Sha256::digest(black_box(secret)).into();
+        ok += usize::from(bool::from(
+            SecretDigest::from_bytes(digest).ct_eq(black_box(stored)),
+        ));
     }
     ok
 }
@@ -76,18 +96,24 @@ fn main() {
     assert!(service.authenticate(&headers).is_ok());
     let secret = text.as_bytes()[5 + ID_LEN + 1..][..SECRET_LEN].to_vec();
     let stored: [u8; 32] = Sha256::digest(&secret).into();
+    let stored_digest = SecretDigest::from_bytes(stored);
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
         [] => {
             assert_eq!(run_floor(&secret, &stored, ITERATIONS), ITERATIONS);
+            assert_eq!(
+                run_floor_words(&secret, &stored_digest, ITERATIONS),
+                ITERATIONS
+            );
             assert_eq!(run_verify(&service, &headers, ITERATIONS), ITERATIONS);
         }
         [which, n] => {
             let n: usize = n.parse().expect("an iteration count");
             let ok = match which.as_str() {
                 "floor" => run_floor(&secret, &stored, n),
+                "floor_words" => run_floor_words(&secret, &stored_digest, n),
                 "verify" => run_verify(&service, &headers, n),
-                other => panic!("unknown function {other:?}: floor or verify"),
+                other => panic!("unknown function {other:?}: floor, floor_words or verify"),
             };
             assert_eq!(ok, n);
         }
@@ -103,13 +129,16 @@ fn main() {
                 t.elapsed().as_nanos() as f64 / 2_000.0
             };
             let (mut floors, mut verifies, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+            let mut word_ratios = Vec::new();
             let start = std::time::Instant::now();
             while start.elapsed().as_secs() < 2 {
                 let f = chunk(&mut || run_floor(&secret, &stored, 2_000));
                 let v = chunk(&mut || run_verify(&service, &headers, 2_000));
+                let w = chunk(&mut || run_floor_words(&secret, &stored_digest, 2_000));
                 floors.push(f);
                 verifies.push(v);
                 ratios.push(v / f);
+                word_ratios.push(v / w);
             }
             let median = |v: &mut Vec<f64>| {
                 v.sort_by(f64::total_cmp);
@@ -117,15 +146,56 @@ fn main() {
             };
             let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
             println!(
-                "floor min {:.1} median {:.1} verify min {:.1} median {:.1} pair ratio median {:.3} pairs {}",
+                "floor min {:.1} median {:.1} verify min {:.1} median {:.1} pair ratio median {:.3} (over floor_words {:.3}) pairs {}",
                 min(&floors),
                 median(&mut floors.clone()),
                 min(&verifies),
                 median(&mut verifies.clone()),
                 median(&mut ratios),
+                median(&mut word_ratios),
                 ratios.len(),
             );
         }
-        _ => panic!("usage: probe_tokens [floor|verify ITERATIONS | pairs]"),
+        [mode, threads, n] if mode == "threads" => {
+            // `threads` threads verifying `n` times each at once on the one store: read
+            // under `perf stat -e task-clock` (less a run with `n = 0`), the CPU time per
+            // verification when the store is read from several cores.
+            let threads: usize = threads.parse().expect("a thread count");
+            let n: usize = n.parse().expect("an iteration count");
+            let t = std::time::Instant::now();
+            std::thread::scope(|scope| {
+                for _ in 0..threads {
+                    scope.spawn(|| assert_eq!(run_verify(&service, &headers, n), n));
+                }
+            });
+            println!(
+                "{threads} threads x {n} verifications: {:.1} ms wall",
+                t.elapsed().as_secs_f64() * 1e3
+            );
+        }
+        [mode] if mode == "writes" => {
+            // The cost of an administrative write on the in-memory store while a reader
+            // holds the published token index (this thread, by verifying after each write):
+            // a rename then copies the index of 10,000 tokens before changing it.
+            let tenant = chosen.integration().tenant().clone();
+            let id = chosen.integration().id();
+            let rounds = 200;
+            let mut renames = std::time::Duration::ZERO;
+            for round in 0..rounds {
+                assert!(service.authenticate(&headers).is_ok());
+                let t = std::time::Instant::now();
+                service
+                    .rename(&tenant, id, &format!("renamed {round}"))
+                    .expect("rename");
+                renames += t.elapsed();
+            }
+            println!(
+                "rename with a reader holding the index: {:.1} µs each over {rounds}",
+                renames.as_secs_f64() * 1e6 / f64::from(rounds)
+            );
+        }
+        _ => panic!(
+            "usage: probe_tokens [floor|floor_words|verify ITERATIONS | pairs | writes | threads T N]"
+        ),
     }
 }

@@ -117,6 +117,11 @@ impl TokenId {
         debug_assert!(base62::all_digits(&bytes));
         Self(bytes)
     }
+
+    /// The id's characters.
+    pub(crate) fn as_bytes(&self) -> &[u8; ID_LEN] {
+        &self.0
+    }
 }
 
 /// The longest tenant identifier accepted, in bytes.

@@ -149,7 +149,7 @@ pub use crate::id::{ID_LEN, IntegrationId, TENANT_MAX_LEN, TenantId, TokenId};
 pub use crate::record::{Integration, NAME_MAX_CHARS, TokenRecord, name_key, validate_name};
 pub use crate::service::{Issued, TokenOptions, TokenService};
 pub use crate::settings::{DEFAULT_LAST_USED_INTERVAL, Settings, Verified};
-pub use crate::store::{MemoryStore, StoreError, TokenStore};
+pub use crate::store::{MemoryStore, StoreError, TokenMatch, TokenStore};
 pub use crate::time::{Clock, ManualClock, SystemClock, Timestamp};
 pub use crate::token::{
     CHECKSUM_LEN, DEFAULT_PREFIX, MAX_TOKEN_LEN, Malformed, PREFIX_MAX_LEN, ParsedToken,

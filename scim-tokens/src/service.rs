@@ -303,11 +303,11 @@ impl<S: TokenStore, C: Clock> TokenService<S, C> {
         let mut verified = None;
         let mut read_at = None;
         self.store
-            .with_token_record(token.id(), &mut |record| {
+            .with_token_record(token.id(), &mut |found| {
                 // The clock is read only once the digest matched (the failures, unknown ids
                 // included, all skip it alike), while the record is borrowed from the store.
                 let now = || *read_at.insert(self.clock.now());
-                verified = self.settings.verify_record_at(token, record, now);
+                verified = self.settings.verify_record_at(token, found, now);
             })
             .map_err(|e| self.settings.error(AuthErrorKind::Store(e)))?;
         // `verified` is looked at in place and moved once, into the result (unpacked first,

@@ -10,6 +10,7 @@ use crate::digest::{DigestKeys, SecretDigest, sha256};
 use crate::error::SettingsError;
 use crate::id::{IntegrationId, TenantId, TokenId};
 use crate::record::{Integration, TokenRecord};
+use crate::store::TokenMatch;
 use crate::time::Timestamp;
 use crate::token::{ParsedToken, TokenFormat};
 
@@ -208,7 +209,8 @@ impl Settings {
         record: Option<&Integration>,
         now: Timestamp,
     ) -> Result<Verified, AuthError> {
-        self.verify_record_at(token, record, || now)
+        let found = record.and_then(|r| TokenMatch::find(r, token.id()));
+        self.verify_record_at(token, found, || now)
             .ok_or_else(|| self.rejected())
     }
 
@@ -218,18 +220,18 @@ impl Settings {
         self.error(AuthErrorKind::InvalidToken(InvalidToken::Rejected))
     }
 
-    /// [`verify_record`](Self::verify_record), reading the time from `now` only when the
-    /// digest matched: every failure of the digest comparison, unknown ids included, skips
-    /// the clock alike. `None` for every rejection: the caller makes the one error.
+    /// [`verify_record`](Self::verify_record) on what the store found for the token's id,
+    /// reading the time from `now` only when the digest matched: every failure of the
+    /// digest comparison, unknown ids included, skips the clock alike. `None` for every
+    /// rejection: the caller makes the one error.
     #[inline]
     pub(crate) fn verify_record_at(
         &self,
         token: &ParsedToken<'_>,
-        record: Option<&Integration>,
+        found: Option<TokenMatch<'_>>,
         now: impl FnOnce() -> Timestamp,
     ) -> Option<Verified> {
-        let found = record.and_then(|r| r.token(token.id()).map(|t| (r, t)));
-        let stored: Option<&TokenRecord> = found.map(|(_, t)| t);
+        let stored: Option<&TokenRecord> = found.map(|m| m.token());
         let version = match stored {
             Some(t) => t.key_version(),
             None => self.keys.current_version(),
@@ -247,7 +249,8 @@ impl Settings {
         };
         let expected = stored.map_or(&DUMMY_DIGEST, TokenRecord::digest);
         let digest_matches = bool::from(computed.ct_eq(expected));
-        let (record, stored) = found?;
+        let found = found?;
+        let (record, stored) = (found.integration(), found.token());
         if !(digest_matches && key_known) {
             return None;
         }
@@ -255,7 +258,7 @@ impl Settings {
         if !stored.is_live(now) {
             return None;
         }
-        let record_use_due = stored
+        let record_use_due = found
             .last_used_at()
             .is_none_or(|t| now.saturating_since(t) >= self.last_used_interval);
         let record_use_due = if record_use_due {
