@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::ast::{AttrPath, CompareOp, Comparison, Filter, ValuePath};
 
+mod batch;
 mod compare;
 pub(crate) mod datetime;
 mod lookup;
