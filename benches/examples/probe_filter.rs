@@ -11,7 +11,8 @@
 //! `Filter::matches` over 1 000 generated users (those of `benches/src/lib.rs`), `PASSES`
 //! times. Divide callgrind's inclusive counts accordingly. A probe with no argument runs
 //! both; `parse`, `eval` or `corpus` (every corpus filter, parsed `ITERATIONS` times) pick;
-//! `eval N` runs over N users; `text FILTER` parses and drops FILTER `ITERATIONS` times (e.g. `text 'title pr'`).
+//! `eval N` runs over N users; `select N` runs `Filter::select` instead, `floor N` the
+//! hand-written floor of the bench (`eval/floor_get_username`); `text FILTER` parses and drops FILTER `ITERATIONS` times (e.g. `text 'title pr'`).
 
 use std::hint::black_box;
 
@@ -57,6 +58,33 @@ fn run_eval(filter: &scim_filter::Filter<'_>, population: &[serde_json::Value]) 
     n
 }
 
+#[inline(never)]
+fn run_select(filter: &scim_filter::Filter<'_>, population: &[serde_json::Value]) -> usize {
+    let mut n = 0;
+    for _ in 0..PASSES {
+        n += filter.select(black_box(population)).map_or(0, |s| s.len());
+    }
+    n
+}
+
+/// The floor of the bench (`eval/floor_get_username`): `userName eq "bjensen"` by hand.
+#[inline(never)]
+fn run_floor(population: &[serde_json::Value]) -> usize {
+    let mut n = 0;
+    for _ in 0..PASSES {
+        for user in population {
+            n += usize::from(
+                black_box(user)
+                    .as_object()
+                    .and_then(|o| o.get("userName"))
+                    .and_then(serde_json::Value::as_str)
+                    .is_some_and(|name| name.eq_ignore_ascii_case("bjensen")),
+            );
+        }
+    }
+    n
+}
+
 fn main() {
     let which = std::env::args().nth(1).unwrap_or_default();
     if which.is_empty() || which == "parse" {
@@ -83,5 +111,19 @@ fn main() {
         let population = users(size);
         let filter = scim_filter::parse(REFERENCE_FILTER).expect("parses");
         assert!(run_eval(&filter, &population) >= PASSES);
+    }
+    if which == "select" || which == "floor" {
+        // `select N` / `floor N`: the batch API, or the hand-written floor, over N users.
+        let size = std::env::args()
+            .nth(2)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1_000);
+        let population = users(size);
+        if which == "select" {
+            let filter = scim_filter::parse(REFERENCE_FILTER).expect("parses");
+            assert!(run_select(&filter, &population) >= PASSES);
+        } else {
+            assert!(run_floor(&population) >= PASSES);
+        }
     }
 }

@@ -9,8 +9,9 @@
 
 use serde_json::Value;
 
-use crate::ast::{AttrPath, CompareOp, Filter};
+use crate::ast::{AttrPath, CompareOp, Comparison, Filter, ValuePath};
 
+mod batch;
 mod compare;
 pub(crate) mod datetime;
 mod lookup;
@@ -21,7 +22,7 @@ pub use text::fold;
 #[cfg(test)]
 mod tests;
 
-use compare::Plan;
+use compare::{Plan, TextTest};
 
 /// Internal results box their error: a small `Result` travels in registers through the
 /// recursion.
@@ -186,60 +187,18 @@ struct Eval<'s, S: ?Sized> {
 }
 
 impl<S: AttrSchema + ?Sized> Eval<'_, S> {
+    /// Evaluates `f`: the logic and the common string comparison here, the rest out of
+    /// line, so that the recursion through `and` / `or` / `not` stays a small function.
     fn filter<'f>(&self, f: &'f Filter<'f>, scope: Scope<'_, 'f>) -> Fallible<bool> {
         match f {
             Filter::Compare(cmp) => {
-                let attr = || render(scope.parent(), &cmp.attr);
-                // Without a schema any object compares through its `value`; with one, only
-                // a complex attribute does.
-                let (plan, through_value) = match self.schema {
-                    None => (compare::plan(cmp, None, &attr)?, true),
-                    Some(schema) => {
-                        let (chars, complex) = comparison_chars(schema, scope.parent(), &cmp.attr)?;
-                        (compare::plan(cmp, Some(chars), &attr)?, complex)
-                    }
-                };
-                let Some(value) = resolve(scope, &cmp.attr) else {
-                    return Ok(match plan {
-                        Plan::Assigned { assigned } => !assigned,
-                        Plan::Test { negate, .. } => negate,
-                    });
-                };
-                let sub = cmp.attr.sub_attr();
-                match plan {
-                    Plan::Assigned { assigned } => {
-                        let has = lookup::any_value::<Box<EvalError>>(value, sub, |v| {
-                            Ok(lookup::has_value(v))
-                        })?;
-                        Ok(has == assigned)
-                    }
-                    Plan::Test { test, negate } => {
-                        let hit = lookup::any_value(value, sub, |v| {
-                            let v = if through_value {
-                                lookup::comparable(v)
-                            } else {
-                                v
-                            };
-                            test.value(v, &attr)
-                        })?;
-                        Ok(hit != negate)
-                    }
+                if self.schema.is_none()
+                    && let Some(test) = TextTest::of(cmp)
+                {
+                    return Ok(text_test(test, scope, &cmp.attr));
                 }
+                self.compare(cmp, scope)
             }
-            Filter::Present(path) => {
-                if let Some(schema) = self.schema {
-                    attr_chars(schema, scope.parent(), path)?;
-                }
-                match resolve(scope, path) {
-                    None => Ok(false),
-                    Some(value) => {
-                        lookup::any_value::<Box<EvalError>>(value, path.sub_attr(), |v| {
-                            Ok(lookup::is_present(v))
-                        })
-                    }
-                }
-            }
-            Filter::Not(inner) => Ok(!self.filter(inner, scope)?),
             Filter::And(all) => {
                 for f in all {
                     if !self.filter(f, scope)? {
@@ -256,26 +215,95 @@ impl<S: AttrSchema + ?Sized> Eval<'_, S> {
                 }
                 Ok(false)
             }
-            Filter::ValuePath(vp) => {
-                if let Some(schema) = self.schema {
-                    value_path_chars(schema, scope.parent(), &vp.attr)?;
-                }
-                let Some(value) = resolve(scope, &vp.attr) else {
-                    return Ok(false);
-                };
-                lookup::any_value(value, vp.attr.sub_attr(), |element| {
-                    if !lookup::has_value(element) {
-                        return Ok(false);
-                    }
-                    let scope = Scope::Element {
-                        parent: &vp.attr,
-                        element,
+            Filter::Not(inner) => Ok(!self.filter(inner, scope)?),
+            Filter::Present(path) => self.present(path, scope),
+            Filter::ValuePath(vp) => self.value_path(vp, scope),
+        }
+    }
+
+    #[inline(never)]
+    fn compare<'f>(&self, cmp: &'f Comparison<'f>, scope: Scope<'_, 'f>) -> Fallible<bool> {
+        let attr = || render(scope.parent(), &cmp.attr);
+        // Without a schema any object compares through its `value`; with one, only
+        // a complex attribute does.
+        let (plan, through_value) = match self.schema {
+            None => (compare::plan(cmp, None, &attr)?, true),
+            Some(schema) => {
+                let (chars, complex) = comparison_chars(schema, scope.parent(), &cmp.attr)?;
+                (compare::plan(cmp, Some(chars), &attr)?, complex)
+            }
+        };
+        let Some(value) = resolve(scope, &cmp.attr) else {
+            return Ok(match plan {
+                Plan::Assigned { assigned } => !assigned,
+                Plan::Test { negate, .. } => negate,
+            });
+        };
+        let sub = cmp.attr.sub_attr();
+        match plan {
+            Plan::Assigned { assigned } => {
+                let has =
+                    lookup::any_value::<Box<EvalError>>(value, sub, |v| Ok(lookup::has_value(v)))?;
+                Ok(has == assigned)
+            }
+            Plan::Test { test, negate } => {
+                let hit = lookup::any_value(value, sub, |v| {
+                    let v = if through_value {
+                        lookup::comparable(v)
+                    } else {
+                        v
                     };
-                    self.filter(&vp.filter, scope)
-                })
+                    test.value(v, &attr)
+                })?;
+                Ok(hit != negate)
             }
         }
     }
+
+    #[inline(never)]
+    fn present<'f>(&self, path: &'f AttrPath<'f>, scope: Scope<'_, 'f>) -> Fallible<bool> {
+        if let Some(schema) = self.schema {
+            attr_chars(schema, scope.parent(), path)?;
+        }
+        match resolve(scope, path) {
+            None => Ok(false),
+            Some(value) => lookup::any_value::<Box<EvalError>>(value, path.sub_attr(), |v| {
+                Ok(lookup::is_present(v))
+            }),
+        }
+    }
+
+    #[inline(never)]
+    fn value_path<'f>(&self, vp: &'f ValuePath<'f>, scope: Scope<'_, 'f>) -> Fallible<bool> {
+        if let Some(schema) = self.schema {
+            value_path_chars(schema, scope.parent(), &vp.attr)?;
+        }
+        let Some(value) = resolve(scope, &vp.attr) else {
+            return Ok(false);
+        };
+        lookup::any_value(value, vp.attr.sub_attr(), |element| {
+            if !lookup::has_value(element) {
+                return Ok(false);
+            }
+            let scope = Scope::Element {
+                parent: &vp.attr,
+                element,
+            };
+            self.filter(&vp.filter, scope)
+        })
+    }
+}
+
+/// A string comparison without a schema (see [`TextTest`]): no plan, no error.
+#[inline]
+fn text_test(test: TextTest<'_>, scope: Scope<'_, '_>, path: &AttrPath<'_>) -> bool {
+    let Some(value) = resolve(scope, path) else {
+        return test.negate;
+    };
+    let hit = lookup::any_value::<std::convert::Infallible>(value, path.sub_attr(), |v| {
+        Ok(test.value(lookup::comparable(v)))
+    });
+    matches!(hit, Ok(true)) != test.negate
 }
 
 /// The value `path` names in `scope`, before its sub-attribute is applied.

@@ -34,7 +34,8 @@
 //! - Borrowed to owned: a parsed tree borrows names and unescaped strings from its input;
 //!   [`Filter::into_owned`] and [`Path::into_owned`] detach it.
 //! - Tree to answer: [`Filter::matches`] and [`Filter::matches_with`] evaluate a filter
-//!   against a `serde_json::Value`.
+//!   against a `serde_json::Value`; [`Filter::select`] and [`Filter::select_with`] over a
+//!   slice of them (a store's scan), with the same answers.
 //!
 //! # Example
 //!

@@ -220,6 +220,51 @@ fn typed<'f>(
     }
 }
 
+/// A comparison that [`Filter::matches`](crate::Filter::matches) can test without planning:
+/// a string literal with `eq`, `ne`, `co`, `sw` or `ew`, and for `eq` / `ne` a literal that
+/// cannot be an xsd:dateTime (shorter than one, or not shaped like one). This is the
+/// lookup identity providers send (`userName eq "bjensen"`), and without a schema its
+/// outcome needs no literal other than the text itself: no error is possible, and a value
+/// passes exactly when [`Test::value`] would pass it for the plan [`plan`] makes.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TextTest<'f> {
+    /// The operator a value is tested with (`eq` for `ne`).
+    op: CompareOp,
+    /// Whether the comparison holds when no value passes (`ne`).
+    pub(super) negate: bool,
+    lit: &'f str,
+}
+
+impl<'f> TextTest<'f> {
+    /// The test of `cmp`, if it is such a comparison.
+    #[inline]
+    pub(super) fn of(cmp: &'f Comparison<'f>) -> Option<TextTest<'f>> {
+        let CompValue::String(lit) = &cmp.value else {
+            return None;
+        };
+        let (op, negate) = match cmp.op {
+            CompareOp::Eq => (CompareOp::Eq, false),
+            CompareOp::Ne => (CompareOp::Eq, true),
+            op @ (CompareOp::Co | CompareOp::Sw | CompareOp::Ew) => (op, false),
+            _ => return None,
+        };
+        if op == CompareOp::Eq && datetime::looks_like_datetime(lit) {
+            return None;
+        }
+        Some(TextTest { op, negate, lit })
+    }
+
+    /// Whether one value passes (the value a complex value stands for already taken).
+    #[inline]
+    pub(super) fn value(&self, v: &Value) -> bool {
+        match v {
+            Value::String(s) => text::compare_caseless(self.op, s, self.lit),
+            Value::Bool(b) => self.op == CompareOp::Eq && text::parse_bool(self.lit) == Some(*b),
+            _ => false,
+        }
+    }
+}
+
 impl Test<'_> {
     /// Whether one value of the attribute passes. Without a schema, ordering a boolean or a
     /// complex value is an error; with one, a value of the wrong JSON type just fails.

@@ -648,3 +648,207 @@ fn error_messages_name_attribute_and_operator() {
     let e: Box<dyn std::error::Error> = Box::new(e);
     assert!(!e.to_string().is_empty());
 }
+
+// ---- The string fast path of `matches` against the planned path. ----
+
+/// Resources for the fast path: case variants of keys, non-ASCII text, extension objects,
+/// absent and null values, multi-valued and complex attributes, booleans and numbers.
+fn fast_path_resources() -> Vec<Value> {
+    vec![
+        user(),
+        json!({"UserName": "BJENSEN", "username": "other", "title": null, "emails": []}),
+        json!({"userName": "\u{212A}elvin", "title": "STRAßE", "nickName": "ΟΔΥΣΣΕΎΣ"}),
+        json!({"userName": ["a", "Bjensen", null], "title": {"value": "Boss"}, "nickName": true}),
+        json!({"userName": {"value": "bjensen"}, "title": [{"value": "x"}, {"display": "y"}]}),
+        json!({"userName": 7, "title": [["bjensen"]], "nickName": "True"}),
+        json!({
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":
+                {"userName": "ext", "Manager": {"value": "26118915"}, "title": "Ext"},
+            "TITLE": "Upper"
+        }),
+        json!({"zeta": "z", "alpha": "a", "ZETA": "Z", "Alpha": "A", "zEta": "q"}),
+        json!(["not", "an", "object"]),
+        json!(null),
+    ]
+}
+
+#[test]
+fn text_fast_path_agrees_with_planned_comparison() {
+    let attrs = [
+        "userName",
+        "USERNAME",
+        "title",
+        "Title",
+        "nickName",
+        "zeta",
+        "ZETA",
+        "alpha",
+        "manager",
+        "manager.value",
+        "emails.value",
+        "emails.type",
+        "name.givenName",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:title",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+        "urn:ietf:params:scim:schemas:core:2.0:User:userName",
+        "absent",
+    ];
+    let literals = [
+        "bjensen",
+        "BJensen",
+        "kelvin",
+        "KELVIN",
+        "k",
+        "straße",
+        "STRASSE",
+        "οδυσσεύς",
+        "",
+        "true",
+        "TRUE",
+        "false",
+        "a",
+        "Z",
+        "q",
+        "work",
+        "26118915",
+        "x",
+        "ext",
+        "upper",
+        "boss",
+        "é",
+    ];
+    let ops = [Eq, Ne, Co, Sw, Ew];
+    let ev = Eval::<NoSchema> { schema: None };
+    let mut fast = 0;
+    for resource in fast_path_resources() {
+        for attr in attrs {
+            for lit in literals {
+                for op in ops {
+                    let cmp = Comparison {
+                        attr: path(attr),
+                        op,
+                        value: s(lit),
+                    };
+                    assert!(TextTest::of(&cmp).is_some(), "{cmp:?}");
+                    fast += 1;
+                    let f = Filter::Compare(cmp.clone());
+                    let scope = Scope::Resource(&resource);
+                    let planned = ev.compare(&cmp, scope).map_err(|e| *e);
+                    assert_eq!(eval(&f, &resource), planned, "{f:?} on {resource}");
+                    // The same comparison inside a value path's element.
+                    let parent = path("emails");
+                    if let Some(Value::Array(elements)) = resource.get("emails") {
+                        for element in elements {
+                            let scope = Scope::Element {
+                                parent: &parent,
+                                element,
+                            };
+                            assert_eq!(
+                                ev.filter(&f, scope).map_err(|e| *e),
+                                ev.compare(&cmp, scope).map_err(|e| *e),
+                                "{f:?} in {element}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(fast > 1000);
+}
+
+#[test]
+fn text_fast_path_leaves_dates_and_other_literals_to_the_plan() {
+    let date = Comparison {
+        attr: path("meta.created"),
+        op: Eq,
+        value: s("2010-01-23T04:56:22Z"),
+    };
+    assert!(TextTest::of(&date).is_none());
+    // A dateTime literal with a substring operator is text.
+    let date_co = Comparison {
+        op: Co,
+        ..date.clone()
+    };
+    assert!(TextTest::of(&date_co).is_some());
+    for (op, value) in [
+        (Gt, s("a")),
+        (Eq, n("1")),
+        (Eq, b(true)),
+        (Eq, NULL),
+        (Ne, NULL),
+    ] {
+        let cmp = Comparison {
+            attr: path("userName"),
+            op,
+            value,
+        };
+        assert!(TextTest::of(&cmp).is_none(), "{cmp:?}");
+    }
+    // The instant comparison still holds through the plan.
+    yes(Filter::Compare(Comparison {
+        value: s("2010-01-22T20:56:22-08:00"),
+        ..date
+    }));
+}
+
+#[test]
+fn member_lookup_from_either_end_finds_the_same_member() {
+    /// The member as a forward scan finds it: the exact match, else the first caseless one.
+    fn reference<'v>(obj: &'v serde_json::Map<String, Value>, key: &str) -> Option<&'v Value> {
+        obj.get(key).or_else(|| {
+            obj.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v)
+        })
+    }
+    let objects = [
+        json!({"title": 1, "Title": 2, "TITLE": 3, "tItle": 4, "zz": 5, "a": 6}),
+        json!({"Title": 2, "TITLE": 3, "userName": 7, "USERNAME": 8, "Username": 9}),
+        json!({"alpha": 1, "ALPHA": 2, "Alpha": 3, "zulu": 4, "Zulu": 5, "ZULU": 6}),
+        json!({"m": 1, "M": 2, "n": 3, "N": 4, "$ref": 5, "$REF": 6, "_x": 7, "": 8}),
+        json!({"ünïcode": 1, "ÜNÏCODE": 2, "\u{212A}": 3, "k": 4, "K": 5}),
+        json!({}),
+    ];
+    let keys = [
+        "title",
+        "TITLE",
+        "Title",
+        "tiTLE",
+        "userName",
+        "username",
+        "USERNAME",
+        "alpha",
+        "Alpha",
+        "ALPHA",
+        "zulu",
+        "ZULU",
+        "zUlU",
+        "m",
+        "M",
+        "n",
+        "N",
+        "$ref",
+        "$Ref",
+        "_X",
+        "",
+        "ünïcode",
+        "ÜNÏCODE",
+        "k",
+        "K",
+        "\u{212A}",
+        "absent",
+        "zz",
+        "ZZ",
+    ];
+    for object in &objects {
+        let obj = object.as_object().expect("an object");
+        for key in keys {
+            assert_eq!(
+                lookup::get_ci(obj, key),
+                reference(obj, key),
+                "{key} in {object}"
+            );
+        }
+    }
+}

@@ -50,6 +50,12 @@ pub(super) fn compare(op: CompareOp, hay: &str, lit: &str, case_exact: bool) -> 
             }
         };
     }
+    compare_caseless(op, hay, lit)
+}
+
+/// [`compare`] with `caseExact` false.
+#[inline]
+pub(super) fn compare_caseless(op: CompareOp, hay: &str, lit: &str) -> bool {
     match op {
         CompareOp::Eq => caseless_eq(hay, lit),
         CompareOp::Ne => !caseless_eq(hay, lit),
@@ -97,7 +103,7 @@ pub(super) enum NameMatch {
 }
 
 /// Compares two names in one pass, eight bytes at a time.
-#[inline]
+#[inline(always)]
 pub(super) fn name_match(a: &[u8], b: &[u8]) -> NameMatch {
     let n = a.len();
     if n != b.len() {
