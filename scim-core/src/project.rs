@@ -386,9 +386,15 @@ impl Projection<'_> {
 pub(crate) fn shown_as_stored(schema: &ResourceSchema<'_>, json: &str, reserved: &[&str]) -> bool {
     use serde::de::DeserializeSeed;
     let mut de = serde_json::Deserializer::from_str(json);
-    let shown = TopLevel { schema, reserved }
-        .deserialize(&mut de)
-        .unwrap_or(false);
+    // Looked up once, not for every key.
+    let extensions: Vec<&Schema> = schema.extensions().map(|(s, _)| s).collect();
+    let shown = TopLevel {
+        schema,
+        extensions: &extensions,
+        reserved,
+    }
+    .deserialize(&mut de)
+    .unwrap_or(false);
     shown && de.end().is_ok()
 }
 
@@ -402,7 +408,7 @@ mod check {
         self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
     };
 
-    use crate::registry::{ResourceSchema, common_attributes};
+    use crate::registry::ResourceSchema;
     use crate::schema::{AttributeDef, Returned, Schema};
 
     /// Booleans, numbers and strings are shown as they are.
@@ -515,6 +521,8 @@ mod check {
     /// The whole resource.
     pub(super) struct TopLevel<'a, 'r> {
         pub(super) schema: &'a ResourceSchema<'r>,
+        /// The schema's extensions (what `ResourceSchema::extension` looks through).
+        pub(super) extensions: &'a [&'r Schema],
         pub(super) reserved: &'a [&'a str],
     }
 
@@ -542,14 +550,15 @@ mod check {
                     schemas = true;
                     map.next_value::<IgnoredAny>()?;
                     true
-                } else if let Some(ext) = self.schema.extension(key) {
+                } else if let Some(ext) = self
+                    .extensions
+                    .iter()
+                    .find(|s| s.id.eq_ignore_ascii_case(key))
+                {
                     ext.id == key && map.next_value_seed(Extension(ext))?
                 } else {
-                    let def = common_attributes()
-                        .iter()
-                        .find(|a| a.name.eq_ignore_ascii_case(key))
-                        .or_else(|| self.schema.core.attribute(key));
-                    match def {
+                    // The common attribute, else the core one (the schema's name table).
+                    match self.schema.core_attribute(key) {
                         Some(def) => def.name == key && map.next_value_seed(Attribute(def))?,
                         // Unknown attributes are shown as they are.
                         None => {
