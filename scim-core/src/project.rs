@@ -364,6 +364,348 @@ fn resolve_name<'r>(name: &str, schema: &ResourceSchema<'r>) -> Option<Selected<
     })
 }
 
+impl Projection<'_> {
+    /// Whether this is [`Projection::all`]: neither list given.
+    pub(crate) fn is_all(&self) -> bool {
+        self.include.is_none() && self.exclude.is_empty()
+    }
+}
+
+/// Whether [`Projection::all`] leaves the stored resource `json` (the text of a JSON
+/// object) exactly as it is, and it holds `schemas` and none of `reserved` (names the
+/// service sets itself or the store derives): then the text can go into a response as
+/// it is, without being parsed into a map, shaped and written again.
+///
+/// It walks the text once without building anything and answers `false` (shape it the
+/// usual way) at the first thing [`Projection::apply_owned`] would change: a `returned:
+/// never` or `request` attribute or sub-attribute, a name not in the schema's spelling, a
+/// `null`, an empty array or object where the projection drops it, an extension that is
+/// not an object. Keys must also come in strictly ascending order in every object it
+/// looks into (as `serde_json` writes a map, so none repeats); text it cannot parse is
+/// `false` too.
+pub(crate) fn shown_as_stored(schema: &ResourceSchema<'_>, json: &str, reserved: &[&str]) -> bool {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(json);
+    // Looked up once, not for every key.
+    let extensions: Vec<&Schema> = schema.extensions().map(|(s, _)| s).collect();
+    let shown = TopLevel {
+        schema,
+        extensions: &extensions,
+        reserved,
+    }
+    .deserialize(&mut de)
+    .unwrap_or(false);
+    shown && de.end().is_ok()
+}
+
+mod check {
+    //! The visitors of [`super::shown_as_stored`]: each answers whether the value it
+    //! read is shown unchanged, and reads no further once it is not.
+
+    use std::fmt;
+
+    use serde::de::{
+        self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+    };
+
+    use crate::registry::ResourceSchema;
+    use crate::schema::{AttributeDef, Returned, Schema};
+
+    /// Booleans, numbers and strings are shown as they are.
+    macro_rules! scalars_shown {
+        () => {
+            fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+                Ok(true)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+                Ok(true)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+                Ok(true)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+                Ok(true)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<bool, E> {
+                Ok(true)
+            }
+        };
+    }
+    /// Anything but an object is not shown as stored (the projection drops it).
+    macro_rules! not_shown {
+        () => {
+            fn visit_unit<E>(self) -> Result<bool, E> {
+                Ok(false)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+                Ok(false)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+                Ok(false)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+                Ok(false)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+                Ok(false)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<bool, E> {
+                Ok(false)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<bool, A::Error> {
+                Ok(false)
+            }
+        };
+    }
+
+    /// A key, borrowed from the text unless it holds an escape.
+    #[derive(PartialEq, PartialOrd)]
+    enum Key<'de> {
+        Borrowed(&'de str),
+        Owned(String),
+    }
+
+    impl Key<'_> {
+        fn as_str(&self) -> &str {
+            match self {
+                Key::Borrowed(s) => s,
+                Key::Owned(s) => s,
+            }
+        }
+    }
+
+    struct KeySeed;
+
+    impl<'de> DeserializeSeed<'de> for KeySeed {
+        type Value = Key<'de>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key<'de>, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for KeySeed {
+        type Value = Key<'de>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a key")
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+            Ok(Key::Borrowed(v))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+            Ok(Key::Owned(v.to_owned()))
+        }
+    }
+
+    /// Reads the keys of an object in order; `None` at its end, `Err(())` (stop: not
+    /// shown as stored) when a key does not sort after the one before.
+    struct Keys<'de> {
+        last: Option<Key<'de>>,
+    }
+
+    impl<'de> Keys<'de> {
+        fn next<A: MapAccess<'de>>(&mut self, map: &mut A) -> Result<Option<&str>, A::Error> {
+            let Some(k) = map.next_key_seed(KeySeed)? else {
+                return Ok(None);
+            };
+            if self.last.as_ref().is_some_and(|l| l.as_str() >= k.as_str()) {
+                return Err(de::Error::custom("keys out of order"));
+            }
+            Ok(Some(self.last.insert(k).as_str()))
+        }
+    }
+
+    fn shown(returned: Returned) -> bool {
+        matches!(returned, Returned::Default | Returned::Always)
+    }
+
+    /// The whole resource.
+    pub(super) struct TopLevel<'a, 'r> {
+        pub(super) schema: &'a ResourceSchema<'r>,
+        /// The schema's extensions (what `ResourceSchema::extension` looks through).
+        pub(super) extensions: &'a [&'r Schema],
+        pub(super) reserved: &'a [&'a str],
+    }
+
+    impl<'de> DeserializeSeed<'de> for TopLevel<'_, '_> {
+        type Value = bool;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for TopLevel<'_, '_> {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a resource")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+            let mut keys = Keys { last: None };
+            let mut schemas = false;
+            while let Some(key) = keys.next(&mut map)? {
+                if self.reserved.iter().any(|r| r.eq_ignore_ascii_case(key)) {
+                    return Ok(false);
+                }
+                // The order of `Projection::apply_owned`'s own decisions.
+                let ok = if key == "schemas" {
+                    schemas = true;
+                    map.next_value::<IgnoredAny>()?;
+                    true
+                } else if let Some(ext) = self
+                    .extensions
+                    .iter()
+                    .find(|s| s.id.eq_ignore_ascii_case(key))
+                {
+                    ext.id == key && map.next_value_seed(Extension(ext))?
+                } else {
+                    // The common attribute, else the core one (the schema's name table).
+                    match self.schema.core_attribute(key) {
+                        Some(def) => def.name == key && map.next_value_seed(Attribute(def))?,
+                        // Unknown attributes are shown as they are.
+                        None => {
+                            map.next_value::<IgnoredAny>()?;
+                            true
+                        }
+                    }
+                };
+                if !ok {
+                    return Ok(false);
+                }
+            }
+            Ok(schemas)
+        }
+    }
+
+    /// An extension's object: shown as stored when not empty and each attribute is.
+    struct Extension<'r>(&'r Schema);
+
+    impl<'de> DeserializeSeed<'de> for Extension<'_> {
+        type Value = bool;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Extension<'_> {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an extension")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+            let mut keys = Keys { last: None };
+            let mut any = false;
+            while let Some(key) = keys.next(&mut map)? {
+                any = true;
+                let ok = match self.0.attribute(key) {
+                    Some(def) => def.name == key && map.next_value_seed(Attribute(def))?,
+                    None => {
+                        map.next_value::<IgnoredAny>()?;
+                        true
+                    }
+                };
+                if !ok {
+                    return Ok(false);
+                }
+            }
+            Ok(any)
+        }
+        not_shown!();
+    }
+
+    /// The value of an attribute of the schema.
+    struct Attribute<'r>(&'r AttributeDef);
+
+    impl<'de> DeserializeSeed<'de> for Attribute<'_> {
+        type Value = bool;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            if !shown(self.0.returned) {
+                // Not read further: the answer is known.
+                return Ok(false);
+            }
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Attribute<'_> {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an attribute value")
+        }
+        fn visit_unit<E>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+            let mut any = false;
+            if self.0.sub_attributes.is_empty() {
+                while seq.next_element::<IgnoredAny>()?.is_some() {
+                    any = true;
+                }
+                return Ok(any);
+            }
+            while let Some(ok) = seq.next_element_seed(Element(self.0))? {
+                if !ok {
+                    return Ok(false);
+                }
+                any = true;
+            }
+            Ok(any)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<bool, A::Error> {
+            if self.0.sub_attributes.is_empty() {
+                let mut map = map;
+                let mut any = false;
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {
+                    any = true;
+                }
+                return Ok(any);
+            }
+            Element(self.0).visit_map(map)
+        }
+        scalars_shown!();
+    }
+
+    /// One value of a complex attribute: an object is shown as stored when not empty and
+    /// each sub-attribute is; anything else is left alone by the projection.
+    struct Element<'r>(&'r AttributeDef);
+
+    impl<'de> DeserializeSeed<'de> for Element<'_> {
+        type Value = bool;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Element<'_> {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a complex value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+            let mut keys = Keys { last: None };
+            let mut any = false;
+            while let Some(key) = keys.next(&mut map)? {
+                any = true;
+                if let Some(sub) = self.0.sub_attribute(key)
+                    && (sub.name != key || !shown(sub.returned))
+                {
+                    return Ok(false);
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(any)
+        }
+        fn visit_unit<E>(self) -> Result<bool, E> {
+            Ok(true)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(true)
+        }
+        scalars_shown!();
+    }
+}
+
+use check::TopLevel;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -643,6 +985,108 @@ mod tests {
             let p = Projection::parse(attrs.as_deref(), excluded.as_deref(), &users).expect("parse");
             prop_assert_eq!(p.apply_owned(resource.clone()), rebuilt(&p, &resource));
             prop_assert_eq!(p.apply(&resource), rebuilt(&p, &resource));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn text_shown_as_stored_is_what_the_default_projection_leaves(
+            resource in any_resource(),
+        ) {
+            let reg = Registry::core();
+            let users = reg.resource_type("User").expect("User");
+            let json = serde_json::to_string(&resource).expect("json");
+            if shown_as_stored(&users, &json, &["id", "meta"]) {
+                prop_assert_eq!(Projection::all(&users).apply_owned(resource.clone()), resource.clone());
+                prop_assert!(resource.contains_key("schemas"));
+                prop_assert!(!resource.keys().any(|k| k.eq_ignore_ascii_case("id") || k.eq_ignore_ascii_case("meta")));
+            }
+        }
+    }
+
+    /// `json` checked as a user, with the answer of the default projection beside it.
+    fn check_user(v: &Value) -> (bool, bool) {
+        let reg = Registry::core();
+        let users = reg.resource_type("User").expect("User");
+        let json = serde_json::to_string(v).expect("json");
+        let shown = shown_as_stored(&users, &json, &["id", "meta", "groups"]);
+        let m = v.as_object().cloned().unwrap_or_default();
+        let unchanged = Projection::all(&users).apply_owned(m.clone()) == m;
+        (shown, unchanged)
+    }
+
+    #[test]
+    fn stored_text_shown_as_it_is_only_when_nothing_would_change() {
+        let user = json!({
+            "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+            "userName": "bjensen", "active": true, "displayName": "Babs",
+            "name": {"givenName": "Barbara", "familyName": "Jensen"},
+            "emails": [{"value": "a@x", "type": "work", "primary": true}],
+            "x-kept": null,
+            ENTERPRISE_USER_SCHEMA: {"department": "Sales", "manager": {"value": "m"}},
+        });
+        assert_eq!(check_user(&user), (true, true));
+        let with = |k: &str, v: Value| {
+            let mut u = user.clone();
+            u[k] = v;
+            u
+        };
+        for (what, changed) in [
+            ("password", with("password", json!("secret"))),
+            ("a name in another case", with("USERNAME", json!("b"))),
+            ("a null", with("nickName", Value::Null)),
+            ("an empty array", with("emails", json!([]))),
+            ("an empty complex value", with("name", json!({}))),
+            (
+                "a sub-attribute in another case",
+                with("emails", json!([{"Value": "a"}])),
+            ),
+            ("an empty element", with("emails", json!([{}]))),
+            (
+                "an empty extension",
+                with(ENTERPRISE_USER_SCHEMA, json!({})),
+            ),
+            (
+                "an extension that is not an object",
+                with(ENTERPRISE_USER_SCHEMA, json!(1)),
+            ),
+            (
+                "a null in an extension",
+                with(ENTERPRISE_USER_SCHEMA, json!({"department": null})),
+            ),
+        ] {
+            assert_eq!(check_user(&changed), (false, false), "{what}");
+        }
+        // What the service sets or the store derives, and a resource without `schemas`:
+        // shaped the usual way.
+        for (what, other) in [
+            ("id", with("id", json!("1"))),
+            ("meta", with("meta", json!({"version": "W/\"1\""}))),
+            ("groups", with("groups", json!([{"value": "g"}]))),
+        ] {
+            assert!(!check_user(&other).0, "{what}");
+        }
+        let mut bare = user.clone();
+        bare.as_object_mut().map(|m| m.remove("schemas"));
+        assert!(!check_user(&bare).0);
+
+        let reg = Registry::core();
+        let users = reg.resource_type("User").expect("User");
+        let ok = r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"a"}"#;
+        assert!(shown_as_stored(&users, ok, &[]));
+        // An escaped key is read as what it stands for.
+        let escaped = r#"{"schemas":[],"user\u004eame":"a"}"#;
+        assert!(shown_as_stored(&users, escaped, &[]));
+        for bad in [
+            "",
+            "[]",
+            "{",
+            r#"{"schemas":[]} x"#,
+            r#"{"userName":"a","schemas":[]}"#,
+            r#"{"schemas":[],"userName":"a","userName":"b"}"#,
+            r#"{"emails":[{"value":"a","value":"b"}],"schemas":[]}"#,
+        ] {
+            assert!(!shown_as_stored(&users, bad, &[]), "{bad}");
         }
     }
 

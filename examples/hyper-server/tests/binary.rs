@@ -239,9 +239,12 @@ fn writes_with_a_token_another_process_revoked_fail_on_the_next_request() {
     assert_eq!(status, 200);
 
     // Rotated by the command line (another process): the old token's very next request,
-    // read or write, fails.
-    let (status, _) = request(server.port, "GET", &path, &first, "");
-    assert_eq!(status, 200);
+    // read or write, fails, also right after reads that found the token in memory
+    // (nothing committed between them: no SQLite read for the token).
+    for _ in 0..3 {
+        let (status, _) = request(server.port, "GET", &path, &first, "");
+        assert_eq!(status, 200);
+    }
     let (ok, out, _) = admin(&db, &["integrations", "rotate", "Entra"]);
     assert!(ok);
     let second = out.trim().to_owned();
@@ -257,9 +260,16 @@ fn writes_with_a_token_another_process_revoked_fail_on_the_next_request() {
     let (status, _) = request(server.port, "PATCH", &path, &second, deactivate);
     assert_eq!(status, 200, "the new token writes");
 
-    // Deleted: no write with it succeeds any more, and nothing was written.
+    // Deleted: no request with it succeeds any more (a read right after reads from
+    // memory first), and nothing was written.
+    for _ in 0..3 {
+        let (status, _) = request(server.port, "GET", &path, &second, "");
+        assert_eq!(status, 200);
+    }
     let (ok, _, _) = admin(&db, &["integrations", "delete", "Entra"]);
     assert!(ok);
+    let (status, _) = request(server.port, "GET", &path, &second, "");
+    assert_eq!(status, 401, "a read with the deleted token");
     let (status, _) = request(server.port, "POST", "/scim/v2/Users", &second, &user("c"));
     assert_eq!(status, 401);
     let (status, _) = request(server.port, "DELETE", &path, &second, "");

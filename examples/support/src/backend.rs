@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use scim_core::store::{
-    Edit, ListPage, ListQuery, MemberChange, MembersModified, RequestContext, ResourceStore,
-    StoreError, StoredResource, UpdateError, Updated,
+    Edit, ListPage, ListQuery, MemberChange, MembersModified, RawResource, RequestContext,
+    ResourceStore, StoreError, StoredResource, UpdateError, Updated,
 };
 use scim_tokens::{Integration, IntegrationId, TenantId, Timestamp, TokenId, TokenStore};
 use serde_json::{Map, Value};
@@ -140,6 +140,15 @@ impl ResourceStore for AnyStore {
         omit: &[String],
     ) -> Result<StoredResource, StoreError> {
         forward!(self, s => s.get_omitting(ctx, resource_type, id, omit))
+    }
+
+    async fn get_raw(
+        &self,
+        ctx: &RequestContext,
+        resource_type: &str,
+        id: &str,
+    ) -> Result<Option<RawResource>, StoreError> {
+        forward!(self, s => s.get_raw(ctx, resource_type, id))
     }
 
     async fn replace(

@@ -27,9 +27,10 @@ use rusqlite::types::Value as SqlParam;
 use rusqlite::{OptionalExtension, Transaction, params};
 use scim_core::registry::ResourceSchema;
 use scim_core::store::{
-    Edit, GROUP, ListPage, ListQuery, MemberChange, MembersModified, RequestContext, ResourceStore,
-    SortKey, StoreError, StoredResource, USER, UpdateError, Updated, complete_member, eval_view,
-    fold, group_entry, member_needs_resolving, settle_member_changes, strip_unstored, take_members,
+    Edit, GROUP, ListPage, ListQuery, MemberChange, MembersModified, RawResource, RequestContext,
+    ResourceStore, SortKey, StoreError, StoredResource, USER, UpdateError, Updated,
+    complete_member, eval_view, fold, group_entry, member_needs_resolving, settle_member_changes,
+    strip_unstored, take_members,
 };
 use scim_filter::sql::{ColumnForm, Location, SqlDialect, SqlMapping, SqlValue};
 use scim_filter::{AttrSchema, Characteristics};
@@ -467,6 +468,72 @@ fn user_with_groups(
         .ok_or(StoreError::NotFound)
 }
 
+/// A row's columns from `base` on (`id, version, created, last_modified, data`) with its
+/// JSON text as stored, nothing derived yet.
+fn raw_at(r: &rusqlite::Row<'_>, base: usize) -> rusqlite::Result<RawResource> {
+    Ok(RawResource {
+        id: r.get(base)?,
+        version: r.get::<_, i64>(base + 1)?.to_string(),
+        created: r.get(base + 2)?,
+        last_modified: r.get(base + 3)?,
+        json: r.get(base + 4)?,
+        derived: Map::new(),
+    })
+}
+
+/// A resource as its stored text ([`ResourceStore::get_raw`]), with what `render` derives:
+/// a user's groups (one statement, as [`user_with_groups`]), a group's members (in one
+/// read transaction with the row).
+fn raw_resource(
+    db: &Database,
+    tenant: &str,
+    resource_type: &str,
+    id: &str,
+) -> Result<RawResource, StoreError> {
+    if resource_type == USER {
+        let conn = db.reader().map_err(backend)?;
+        let mut stmt = conn.prepare_cached(USER_BY_ID).map_err(backend)?;
+        let mut rows = stmt.query(params![tenant, id]).map_err(backend)?;
+        let mut raw: Option<RawResource> = None;
+        let mut groups: Vec<GroupEntry> = Vec::new();
+        while let Some(r) = rows.next().map_err(backend)? {
+            if raw.is_none() {
+                raw = Some(raw_at(r, 1).map_err(backend)?);
+            }
+            if let Some(g) = group_at(r, 6)? {
+                groups.push(g);
+            }
+        }
+        let mut raw = raw.ok_or(StoreError::NotFound)?;
+        if !groups.is_empty() {
+            groups.sort_by(|a, b| a.0.cmp(&b.0));
+            let groups = groups.into_iter().map(|(_, g)| g).collect();
+            raw.derived
+                .insert("groups".to_owned(), Value::Array(groups));
+        }
+        return Ok(raw);
+    }
+    let conn = db.snapshot().map_err(backend)?;
+    let mut raw = conn
+        .prepare_cached(&format!(
+            "SELECT {ROW_COLUMNS} FROM resources WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3"
+        ))
+        .and_then(|mut s| {
+            s.query_row(params![tenant, resource_type, id], |r| raw_at(r, 0))
+                .optional()
+        })
+        .map_err(backend)?
+        .ok_or(StoreError::NotFound)?;
+    if resource_type == GROUP {
+        let members = members_of(&conn, tenant, &raw.id)?;
+        if !members.is_empty() {
+            raw.derived
+                .insert("members".to_owned(), Value::Array(members));
+        }
+    }
+    Ok(raw)
+}
+
 fn insert_members(
     tx: &Transaction<'_>,
     tenant: &str,
@@ -894,6 +961,15 @@ impl ResourceStore for SqliteStore {
         let conn = self.db.snapshot().map_err(backend)?;
         let row = get_row(&conn, ctx.tenant(), resource_type, id)?.ok_or(StoreError::NotFound)?;
         render(&conn, ctx.tenant(), resource_type, row, omit)
+    }
+
+    async fn get_raw(
+        &self,
+        ctx: &RequestContext,
+        resource_type: &str,
+        id: &str,
+    ) -> Result<Option<RawResource>, StoreError> {
+        raw_resource(&self.db, ctx.tenant(), resource_type, id).map(Some)
     }
 
     async fn replace(

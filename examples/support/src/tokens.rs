@@ -12,6 +12,14 @@
 //! (a primary-key read instead of a join and the decoding of the record) and uses the kept
 //! record only when the generation is unchanged, so a rotated, deleted or renamed token
 //! fails on the very next request, whichever process changed it.
+//!
+//! Most lookups need no SQLite read at all: a watch reads the header of the
+//! database's WAL index (the first bytes of its `-shm` file, which every commit of every
+//! process rewrites) with one `pread`, and while it is the header seen right before the
+//! generation was last read, nothing has been committed since, by anyone: the generation
+//! and the records kept under it are current. A read transaction takes SQLite's lock of
+//! the shared memory (a mutex and an `fcntl` lock) to begin and to end; the `pread` takes
+//! none.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -28,6 +36,11 @@ use crate::db::Database;
 pub struct SqliteTokenStore {
     db: Arc<Database>,
     cache: Arc<Mutex<Cache>>,
+    /// Opened by the first lookup (`None` inside: the database has no WAL index file).
+    watch: Arc<std::sync::OnceLock<Option<ChangeWatch>>>,
+    /// Lookups that read the generation from SQLite (for tests).
+    #[cfg(test)]
+    generation_reads: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// The most records the cache keeps; a full cache starts again empty. Only token ids the
@@ -38,7 +51,67 @@ const CACHE_CAPACITY: usize = 1024;
 #[derive(Default)]
 struct Cache {
     generation: i64,
+    /// The WAL-index header read right before `generation` was: while the header is the
+    /// same, nothing was committed since and `generation` is current.
+    seen: Option<WalHeader>,
     records: HashMap<TokenId, Arc<Integration>>,
+}
+
+/// The two copies of the WAL-index header, the first bytes of the `-shm` file (SQLite's
+/// WAL format: two 48-byte copies of the header, then the checkpoint information, whose
+/// read marks change without any commit and so are left out).
+type WalHeader = [u8; 96];
+
+/// Tells whether anything was committed to the database, by any process, since a header
+/// was read: every commit rewrites the WAL-index header in the `-shm` file (its change
+/// counter, the frame count and checksums) before it returns, so a header read later
+/// that is byte for byte the earlier one means no commit ended in between. The file is
+/// the one SQLite itself maps (every connection of a database in WAL mode shares it, and
+/// it is not removed while this process has the database open). Absent for a database
+/// without one (in memory, not in WAL mode): then every lookup reads the generation.
+#[derive(Debug)]
+struct ChangeWatch {
+    #[cfg(unix)]
+    shm: std::fs::File,
+}
+
+impl ChangeWatch {
+    /// The watch of the database `conn` is open on, if it has a WAL index file.
+    fn open(conn: &rusqlite::Connection) -> Option<Self> {
+        #[cfg(unix)]
+        {
+            let path = conn.path().filter(|p| !p.is_empty())?;
+            let wal: String = conn
+                .pragma_query_value(None, "journal_mode", |r| r.get(0))
+                .ok()?;
+            if !wal.eq_ignore_ascii_case("wal") {
+                return None;
+            }
+            let shm = std::fs::File::open(format!("{path}-shm")).ok()?;
+            Some(ChangeWatch { shm })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = conn;
+            None
+        }
+    }
+
+    /// The header now; `None` when it cannot be read whole (then the caller reads the
+    /// generation).
+    fn header(&self) -> Option<WalHeader> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileExt;
+            let mut h = [0u8; 96];
+            self.shm.read_exact_at(&mut h, 0).ok()?;
+            Some(h)
+        }
+        #[cfg(not(unix))]
+        {
+            None
+        }
+    }
 }
 
 impl std::fmt::Debug for Cache {
@@ -115,6 +188,9 @@ impl SqliteTokenStore {
         SqliteTokenStore {
             db,
             cache: Arc::new(Mutex::new(Cache::default())),
+            watch: Arc::new(std::sync::OnceLock::new()),
+            #[cfg(test)]
+            generation_reads: Arc::default(),
         }
     }
 
@@ -283,19 +359,40 @@ impl TokenStore for SqliteTokenStore {
     }
 
     fn find_by_token(&self, token: TokenId) -> Result<Option<Arc<Integration>>, StoreError> {
+        // Nothing committed since the generation was read: the kept record is current.
+        let seen = self.watch.get().and_then(|w| w.as_ref()?.header());
+        if let Some(h) = &seen {
+            let cache = self.cache();
+            if cache.seen.as_ref() == Some(h)
+                && let Some(r) = cache.records.get(&token)
+            {
+                return Ok(Some(Arc::clone(r)));
+            }
+        }
         let conn = self.db.reader().map_err(backend)?;
+        let watch = self.watch.get_or_init(|| ChangeWatch::open(&conn));
+        // Read before the generation: a later equal header means the generation is current.
+        let seen = match (seen, watch) {
+            (Some(h), _) => Some(h),
+            (None, Some(w)) => w.header(),
+            (None, None) => None,
+        };
         // The generation first: a record read after it is at least as new, so keeping it
         // under that generation can only make the next lookup read it again.
         let generation = generation(&conn)?;
+        #[cfg(test)]
+        self.generation_reads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         {
             let mut cache = self.cache();
-            if cache.generation == generation {
-                if let Some(r) = cache.records.get(&token) {
-                    return Ok(Some(Arc::clone(r)));
-                }
-            } else {
+            if cache.generation != generation {
                 cache.generation = generation;
                 cache.records.clear();
+            }
+            // The header and the generation read after it, kept together.
+            cache.seen = seen;
+            if let Some(r) = cache.records.get(&token) {
+                return Ok(Some(Arc::clone(r)));
             }
         }
         let record = find_by_token(&conn, token)?;
@@ -445,6 +542,96 @@ mod tests {
         );
         drop((server_tokens, cli_tokens, server, cli));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn without_a_commit_since_no_lookup_reads_sqlite_and_any_commit_is_seen() {
+        let (dir, server, cli) = two_processes("watch");
+        let reads = || {
+            server
+                .generation_reads
+                .load(std::sync::atomic::Ordering::SeqCst)
+        };
+        let cli_tokens = TokenService::new(cli.clone(), Settings::new());
+        let tenant = TenantId::new("default").expect("tenant");
+        let (integration, first) = cli_tokens
+            .create(&tenant, "Okta", TokenOptions::new())
+            .expect("create")
+            .into_parts();
+        let a = server
+            .find_by_token(first.id())
+            .expect("find")
+            .expect("some");
+        assert_eq!(reads(), 1);
+        assert!(
+            server.watch.get().is_some_and(Option::is_some),
+            "a WAL database has its -shm file"
+        );
+        for _ in 0..50 {
+            let b = server
+                .find_by_token(first.id())
+                .expect("find")
+                .expect("some");
+            assert!(Arc::ptr_eq(&a, &b));
+        }
+        assert_eq!(reads(), 1, "nothing committed: no generation read");
+
+        // A commit of anything, by the other process: the generation is read once more,
+        // found unchanged, and the record kept.
+        cli.db
+            .write(backend, |tx| {
+                tx.execute("INSERT INTO counters (name, value) VALUES ('other', 1)", [])
+                    .map_err(backend)
+            })
+            .expect("write");
+        let c = server
+            .find_by_token(first.id())
+            .expect("find")
+            .expect("some");
+        assert!(Arc::ptr_eq(&a, &c), "an unrelated commit keeps the record");
+        assert_eq!(reads(), 2);
+        server.find_by_token(first.id()).expect("find");
+        assert_eq!(reads(), 2);
+
+        // Rotated by the other process right after a run of lookups from memory: the old
+        // token fails on the very next lookup.
+        let (_, second) = cli_tokens
+            .rotate(&tenant, integration.id(), TokenOptions::new())
+            .expect("rotate")
+            .into_parts();
+        assert!(server.find_by_token(first.id()).expect("find").is_none());
+        assert!(server.find_by_token(second.id()).expect("find").is_some());
+        let before = reads();
+        assert!(server.find_by_token(second.id()).expect("find").is_some());
+        assert_eq!(reads(), before, "served from memory again");
+        cli_tokens
+            .delete(&tenant, integration.id())
+            .expect("delete");
+        assert!(server.find_by_token(second.id()).expect("find").is_none());
+        drop((cli_tokens, server, cli));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_in_memory_database_reads_the_generation_every_time() {
+        let db = Arc::new(Database::open_in_memory().expect("open"));
+        let store = SqliteTokenStore::new(db);
+        let tokens = TokenService::new(store.clone(), Settings::new());
+        let tenant = TenantId::new("default").expect("tenant");
+        let (_, real) = tokens
+            .create(&tenant, "Okta", TokenOptions::new())
+            .expect("create")
+            .into_parts();
+        for _ in 0..3 {
+            assert!(store.find_by_token(real.id()).expect("find").is_some());
+        }
+        assert!(store.watch.get().is_some_and(Option::is_none));
+        assert_eq!(
+            store
+                .generation_reads
+                .load(std::sync::atomic::Ordering::SeqCst),
+            3
+        );
     }
 
     #[test]

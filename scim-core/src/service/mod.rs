@@ -100,7 +100,7 @@ use crate::project::Projection;
 use crate::registry::{Registry, ResourceSchema};
 use crate::resource::Password;
 use crate::store::{
-    Edit, GROUP, ListQuery, MemberChange, RequestContext, ResourceStore, StoreError,
+    Edit, GROUP, ListQuery, MemberChange, RawResource, RequestContext, ResourceStore, StoreError,
     StoredResource, UpdateError, Updated,
 };
 use crate::validate::{
@@ -335,6 +335,11 @@ enum Answer {
         version: String,
     },
     Json(Value),
+    /// A resource already written as the body (see `present_raw`).
+    Written {
+        body: Vec<u8>,
+        version: String,
+    },
 }
 
 /// One parsed resource request (also used by `/Bulk`).
@@ -804,6 +809,13 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                 r
             }
             Answer::Json(v) => response(StatusCode::OK, Bytes::from(to_body(&v)), plain),
+            Answer::Written { body, version } => {
+                let mut r = response(StatusCode::OK, Bytes::from(body), plain);
+                if let Ok(v) = HeaderValue::from_str(&etag(&version)) {
+                    r.headers_mut().insert(header::ETAG, v);
+                }
+                r
+            }
         }
     }
 
@@ -852,6 +864,76 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
         meta.insert("version".to_owned(), Value::from(etag(&stored.version)));
         m.insert("meta".to_owned(), Value::Object(meta));
         projection.apply_owned(m)
+    }
+
+    /// The answer to a read of `raw` without `attributes` or `excludedAttributes`
+    /// (`projection` is [`Projection::all`]), its stored text written into the body as it
+    /// is when the projection would change nothing in it
+    /// ([`crate::project::shown_as_stored`]); `None` (`raw` untouched) otherwise, to be
+    /// presented the usual way. The body has the members [`present`](Self::present) gives (the
+    /// stored ones in their order, then the derived ones, `id` and `meta`).
+    fn present_raw(
+        &self,
+        schema: &ResourceSchema<'_>,
+        raw: &mut RawResource,
+        projection: &Projection<'_>,
+    ) -> Option<Answer> {
+        let shown = {
+            let mut reserved = vec!["id", "meta"];
+            reserved.extend(raw.derived.keys().map(String::as_str));
+            crate::project::shown_as_stored(schema, &raw.json, &reserved)
+        };
+        let inner = raw
+            .json
+            .trim()
+            .strip_prefix('{')
+            .and_then(|t| t.strip_suffix('}'))
+            .filter(|_| shown);
+        let inner = inner?;
+        let base = self.base_url();
+        let mut body = Vec::with_capacity(raw.json.len() + 512);
+        body.push(b'{');
+        body.extend_from_slice(inner.as_bytes());
+        let mut extra = std::mem::take(&mut raw.derived);
+        for list in ["members", "groups"] {
+            if let Some(Value::Array(items)) = extra.get_mut(list) {
+                for item in items {
+                    if let Some(Value::String(r)) = item.get_mut("$ref")
+                        && r.starts_with('/')
+                    {
+                        *r = format!("{base}{r}");
+                    }
+                }
+            }
+        }
+        for (k, v) in &projection.apply_owned(extra) {
+            write_member(&mut body, k, v);
+        }
+        write_member(&mut body, "id", raw.id.as_str());
+        let location = self.location(schema, &raw.id);
+        let version = etag(&raw.version);
+        // `meta` as `present` builds it (a map: its members in key order).
+        let meta: [(&str, &str); 5] = [
+            ("created", &raw.created),
+            ("lastModified", &raw.last_modified),
+            ("location", &location),
+            ("resourceType", &schema.resource_type.name),
+            ("version", &version),
+        ];
+        body.extend_from_slice(b",\"meta\":{");
+        for (i, (k, v)) in meta.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            let _ = serde_json::to_writer(&mut body, k);
+            body.push(b':');
+            let _ = serde_json::to_writer(&mut body, v);
+        }
+        body.extend_from_slice(b"}}");
+        Some(Answer::Written {
+            body,
+            version: std::mem::take(&mut raw.version),
+        })
     }
 
     fn location(&self, schema: &ResourceSchema<'_>, id: &str) -> String {
@@ -908,11 +990,33 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                     .await
             }
             (m, Some(id)) if m == Method::GET || m == Method::HEAD => {
-                let omit = omitted_names(&schema, call.query.excluded_attributes.as_deref());
-                let mut stored = self
-                    .store
-                    .get_omitting(ctx, &schema.resource_type.name, id, &omit)
-                    .await?;
+                let rt = schema.resource_type.name.as_str();
+                let raw = if projection.is_all() {
+                    self.store.get_raw(ctx, rt, id).await?
+                } else {
+                    None
+                };
+                let mut stored = match raw {
+                    Some(raw) => {
+                        if let Some(p) = &call.if_none_match
+                            && p.matches(&raw.version)
+                        {
+                            return Ok(Answer::NotModified {
+                                version: raw.version,
+                            });
+                        }
+                        let mut raw = raw;
+                        match self.present_raw(&schema, &mut raw, &projection) {
+                            Some(answer) => return Ok(answer),
+                            None => raw.into_stored()?,
+                        }
+                    }
+                    None => {
+                        let omit =
+                            omitted_names(&schema, call.query.excluded_attributes.as_deref());
+                        self.store.get_omitting(ctx, rt, id, &omit).await?
+                    }
+                };
                 if let Some(p) = &call.if_none_match
                     && p.matches(&stored.version)
                 {
@@ -1527,6 +1631,14 @@ fn to_body<T: serde::Serialize>(v: &T) -> Vec<u8> {
         bytes.clear();
     }
     bytes
+}
+
+/// Appends `,"name":value` to a JSON object being written.
+fn write_member<T: serde::Serialize + ?Sized>(body: &mut Vec<u8>, name: &str, value: &T) {
+    body.push(b',');
+    let _ = serde_json::to_writer(&mut *body, name);
+    body.push(b':');
+    let _ = serde_json::to_writer(&mut *body, value);
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Value {

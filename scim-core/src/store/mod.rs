@@ -135,6 +135,56 @@ pub struct StoredResource {
     pub attributes: Map<String, Value>,
 }
 
+/// A stored resource with its attributes as the JSON text the store keeps
+/// ([`ResourceStore::get_raw`]): for a read answered without `attributes` or
+/// `excludedAttributes`, the service writes the text into the response as it is (after
+/// checking that the projection would change nothing), instead of parsing it into a map,
+/// shaping it and writing it again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawResource {
+    /// The server-assigned id.
+    pub id: String,
+    /// The version (see [`StoredResource::version`]).
+    pub version: String,
+    /// When the resource was created (RFC 3339).
+    pub created: String,
+    /// When the resource last changed (RFC 3339).
+    pub last_modified: String,
+    /// The stored attributes: the text of one JSON object as `serde_json` writes a `Map`,
+    /// without `id`, `meta`, `password` and the attributes in `derived`.
+    pub json: String,
+    /// Attributes the store derives at read time (a user's `groups`, a group's
+    /// `members`), each as [`ResourceStore::get`] would add it to those of `json`.
+    pub derived: Map<String, Value>,
+}
+
+impl RawResource {
+    /// The same resource as [`ResourceStore::get`] returns it: `json` parsed, `derived`
+    /// added.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when `json` is not a JSON object.
+    pub fn into_stored(self) -> Result<StoredResource, StoreError> {
+        let mut attributes = match serde_json::from_str(&self.json) {
+            Ok(Value::Object(m)) => m,
+            _ => {
+                return Err(StoreError::Backend(
+                    "stored resource is not an object".into(),
+                ));
+            }
+        };
+        attributes.extend(self.derived);
+        Ok(StoredResource {
+            id: self.id,
+            version: self.version,
+            created: self.created,
+            last_modified: self.last_modified,
+            attributes,
+        })
+    }
+}
+
 /// A change of group membership, applied by [`ResourceStore::modify_members`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum MemberChange {
@@ -309,6 +359,24 @@ pub trait ResourceStore: Send + Sync {
                 .retain(|k, _| !omit.iter().any(|o| o.eq_ignore_ascii_case(k)));
             Ok(r)
         }
+    }
+
+    /// Reads a resource as the JSON text the store keeps ([`RawResource`]), so that a read
+    /// needing no projection is answered without parsing and writing it again. `None`
+    /// (the default) when the store keeps no such text: the service then calls
+    /// [`get_omitting`](Self::get_omitting).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::NotFound`].
+    fn get_raw(
+        &self,
+        ctx: &RequestContext,
+        resource_type: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<RawResource>, StoreError>> + Send {
+        let _ = (ctx, resource_type, id);
+        async { Ok(None) }
     }
 
     /// Replaces a resource's attributes if its version is still `expected_version`.
