@@ -12,7 +12,10 @@
 //! times. Divide callgrind's inclusive counts accordingly. A probe with no argument runs
 //! both; `parse`, `eval` or `corpus` (every corpus filter, parsed `ITERATIONS` times) pick;
 //! `eval N` runs over N users; `select N` runs `Filter::select` instead, `floor N` the
-//! hand-written floor of the bench (`eval/floor_get_username`); `text FILTER` parses and drops FILTER `ITERATIONS` times (e.g. `text 'title pr'`).
+//! hand-written floor of the bench (`eval/floor_get_username`); `text FILTER` parses and
+//! drops FILTER `ITERATIONS` times (e.g. `text 'title pr'`); `dialects FILTER` does the same
+//! with `Parser::with_dialects()` (`benches/probe_corpus.sh` runs every corpus filter this
+//! way and prints instructions per parse-and-drop).
 
 use std::hint::black_box;
 
@@ -26,6 +29,16 @@ fn run_parse(input: &str) -> usize {
     let mut ok = 0;
     for _ in 0..ITERATIONS {
         ok += usize::from(scim_filter::parse(black_box(input)).is_ok());
+    }
+    ok
+}
+
+#[inline(never)]
+fn run_parse_dialects(input: &str) -> usize {
+    let dialects = scim_filter::Parser::with_dialects();
+    let mut ok = 0;
+    for _ in 0..ITERATIONS {
+        ok += usize::from(dialects.parse(black_box(input)).is_ok());
     }
     ok
 }
@@ -93,6 +106,10 @@ fn main() {
     if which == "text" {
         let text = std::env::args().nth(2).expect("text FILTER");
         assert_eq!(run_parse(&text), ITERATIONS);
+    }
+    if which == "dialects" {
+        let text = std::env::args().nth(2).expect("dialects FILTER");
+        assert_eq!(run_parse_dialects(&text), ITERATIONS);
     }
     if which == "corpus" {
         let inputs: Vec<(String, bool)> = corpus()

@@ -325,70 +325,148 @@ enum Opener {
     Bracket,
 }
 
-/// A group being parsed: the terms of its `or` chain and of the current `and` chain.
-///
-/// The chains are `None` until their first term: a finished frame holds none, so dropping
-/// it is one test per chain.
-struct Frame<'a> {
+/// A group being parsed: where its chains' terms start in [`Groups::terms`], and their
+/// depths. Small and `Copy`: the terms themselves are in the shared scratch buffer.
+#[derive(Debug, Clone, Copy)]
+struct Frame {
     opener: Opener,
     /// Where the opener is in the input.
     at: usize,
-    ands: Option<Vec<Filter<'a>>>,
+    /// Where the group's finished `or` terms start in the scratch buffer.
+    or_start: usize,
+    /// Where the current `and` chain's terms start (after the `or` terms).
+    and_start: usize,
     and_depth: usize,
-    ors: Option<Vec<Filter<'a>>>,
     or_depth: usize,
 }
 
-impl<'a> Frame<'a> {
-    const fn new(opener: Opener, at: usize) -> Self {
+impl Frame {
+    const fn new(opener: Opener, at: usize, start: usize) -> Self {
         Frame {
             opener,
             at,
-            ands: None,
+            or_start: start,
+            and_start: start,
             and_depth: 0,
-            ors: None,
             or_depth: 0,
         }
+    }
+}
+
+/// How many enclosing groups are kept in place before the stack spills to the heap.
+const INLINE_FRAMES: usize = 4;
+
+/// The open groups of one parse and the pending terms of their chains.
+///
+/// Every pending `and` / `or` term of every open group is in one scratch buffer: a group's
+/// terms are a suffix of it (groups close in the reverse order they open), so closing a
+/// chain moves its terms out into a node of exactly their number (or hands over the whole
+/// buffer when the chain is all of it). The enclosing groups are small `Copy` frames, the
+/// first [`INLINE_FRAMES`] of them in place: a filter with few groups allocates no stack.
+struct Groups<'a> {
+    terms: Vec<Filter<'a>>,
+    /// The innermost open group.
+    cur: Frame,
+    /// How many groups enclose `cur`.
+    saved: usize,
+    /// The first enclosing groups, set up when the first group opens.
+    inline: Option<[Frame; INLINE_FRAMES]>,
+    spill: Vec<Frame>,
+}
+
+impl<'a> Groups<'a> {
+    fn new(opener: Opener, at: usize) -> Self {
+        let base = Frame::new(opener, at, 0);
+        Groups {
+            terms: Vec::new(),
+            cur: base,
+            saved: 0,
+            inline: None,
+            spill: Vec::new(),
+        }
+    }
+
+    /// Opens a group at `at`, making it current.
+    #[inline]
+    fn open(&mut self, opener: Opener, at: usize) {
+        let parent = mem::replace(&mut self.cur, Frame::new(opener, at, self.terms.len()));
+        let inline = self.inline.get_or_insert([parent; INLINE_FRAMES]);
+        if let Some(slot) = inline.get_mut(self.saved) {
+            *slot = parent;
+        } else {
+            self.spill.push(parent);
+        }
+        self.saved += 1;
+    }
+
+    /// Closes the current group (whose chains are finished), making its parent current;
+    /// the closed frame. `None` at the base group.
+    #[inline]
+    fn close(&mut self) -> Option<Frame> {
+        let i = self.saved.checked_sub(1)?;
+        let parent = match self.inline.as_ref().and_then(|f| f.get(i)) {
+            Some(&p) => p,
+            None => self.spill.pop()?,
+        };
+        self.saved = i;
+        Some(mem::replace(&mut self.cur, parent))
+    }
+
+    /// Pushes a pending term (the first one allocates room for four).
+    #[inline(always)]
+    fn push(&mut self, term: Filter<'a>) {
+        if self.terms.capacity() == 0 {
+            self.terms = Vec::with_capacity(4);
+        }
+        self.terms.push(term);
     }
 
     #[inline]
     fn push_and(&mut self, term: Filter<'a>, depth: usize) {
-        self.ands
-            .get_or_insert_with(|| Vec::with_capacity(4))
-            .push(term);
-        self.and_depth = self.and_depth.max(depth);
+        self.push(term);
+        self.cur.and_depth = self.cur.and_depth.max(depth);
+    }
+
+    /// The terms from `start` to the end of the scratch buffer, moved out.
+    #[inline]
+    fn take(&mut self, start: usize) -> Vec<Filter<'a>> {
+        if start == 0 {
+            mem::take(&mut self.terms)
+        } else {
+            // One allocation of exactly the chain's length and one copy.
+            self.terms.split_off(start)
+        }
     }
 
     /// Ends the current `and` chain with `term`: the chain's node (or `term` alone).
     #[inline(always)]
     fn close_and(&mut self, term: Filter<'a>, depth: usize) -> (Filter<'a>, usize) {
-        let Some(mut ands) = self.ands.take() else {
+        if self.terms.len() == self.cur.and_start {
             return (term, depth);
-        };
-        ands.push(term);
-        let depth = 1 + self.and_depth.max(depth);
-        self.and_depth = 0;
-        (Filter::And(ands), depth)
+        }
+        self.terms.push(term);
+        let depth = 1 + self.cur.and_depth.max(depth);
+        self.cur.and_depth = 0;
+        (Filter::And(self.take(self.cur.and_start)), depth)
     }
 
     #[inline]
     fn push_or(&mut self, term: Filter<'a>, depth: usize) {
-        self.ors
-            .get_or_insert_with(|| Vec::with_capacity(4))
-            .push(term);
-        self.or_depth = self.or_depth.max(depth);
+        self.push(term);
+        self.cur.and_start = self.terms.len();
+        self.cur.or_depth = self.cur.or_depth.max(depth);
     }
 
-    /// Ends the group with `term`: the group's filter and its depth.
+    /// Ends the current group with `term`: the group's filter and its depth.
     #[inline(always)]
     fn finish(&mut self, term: Filter<'a>, depth: usize) -> (Filter<'a>, usize) {
         let (term, depth) = self.close_and(term, depth);
-        let Some(mut ors) = self.ors.take() else {
+        if self.terms.len() == self.cur.or_start {
             return (term, depth);
-        };
-        ors.push(term);
-        let depth = 1 + self.or_depth.max(depth);
-        (Filter::Or(ors), depth)
+        }
+        self.terms.push(term);
+        let depth = 1 + self.cur.or_depth.max(depth);
+        (Filter::Or(self.take(self.cur.or_start)), depth)
     }
 }
 
@@ -514,21 +592,13 @@ impl<'a> State<'a> {
         )
     }
 
-    /// Opens a group at `at`, making it current.
-    fn open(
-        &self,
-        stack: &mut Vec<Frame<'a>>,
-        cur: &mut Frame<'a>,
-        opener: Opener,
-        at: usize,
-    ) -> PResult<()> {
-        if stack.len() >= self.max_depth {
+    /// Opens a group at `at`, making it current, within the nesting budget.
+    #[inline]
+    fn open(&self, groups: &mut Groups<'a>, opener: Opener, at: usize) -> PResult<()> {
+        if groups.saved >= self.max_depth {
             return Err(self.too_deep(at..at + 1));
         }
-        if stack.capacity() == 0 {
-            *stack = Vec::with_capacity(8);
-        }
-        stack.push(mem::replace(cur, Frame::new(opener, at)));
+        groups.open(opener, at);
         Ok(())
     }
 
@@ -560,8 +630,7 @@ impl<'a> State<'a> {
     #[inline(always)]
     fn operand(
         &mut self,
-        stack: &mut Vec<Frame<'a>>,
-        cur: &mut Frame<'a>,
+        groups: &mut Groups<'a>,
         bracket: &mut Option<AttrPath<'a>>,
         in_bracket: &mut bool,
     ) -> PResult<(Filter<'a>, bool)> {
@@ -577,14 +646,14 @@ impl<'a> State<'a> {
                 ));
             };
             if c == b'(' {
-                self.open(stack, cur, Opener::Paren, start)?;
+                self.open(groups, Opener::Paren, start)?;
                 self.pos += 1;
                 continue;
             }
             let (run, classes) = self.run_classes();
             if run.is_empty() {
                 let kind = match c {
-                    b')' if stack.is_empty() => ParseErrorKind::UnmatchedParen,
+                    b')' if groups.saved == 0 => ParseErrorKind::UnmatchedParen,
                     b']' if !*in_bracket => ParseErrorKind::UnmatchedBracket,
                     _ => ParseErrorKind::Unexpected,
                 };
@@ -592,7 +661,7 @@ impl<'a> State<'a> {
             }
             if run.eq_ignore_ascii_case("not") && self.not_group(start)? {
                 let paren = self.pos;
-                self.open(stack, cur, Opener::Not, paren)?;
+                self.open(groups, Opener::Not, paren)?;
                 self.pos += 1;
                 continue;
             }
@@ -613,7 +682,7 @@ impl<'a> State<'a> {
                         Expected::OPERATOR,
                     ));
                 }
-                self.open(stack, cur, Opener::Bracket, at_bracket)?;
+                self.open(groups, Opener::Bracket, at_bracket)?;
                 *bracket = Some(attr);
                 *in_bracket = true;
                 self.pos += 1;
@@ -633,8 +702,7 @@ impl<'a> State<'a> {
         at: usize,
         first: Option<Filter<'a>>,
     ) -> PResult<(Filter<'a>, usize)> {
-        let mut stack: Vec<Frame<'a>> = Vec::new();
-        let mut cur = Frame::new(base, at);
+        let mut groups = Groups::new(base, at);
         // The attribute of the open value path, if any.
         let mut bracket: Option<AttrPath<'a>> = None;
         let mut in_bracket = base == Opener::PathBracket;
@@ -643,7 +711,7 @@ impl<'a> State<'a> {
                 let present = matches!(leaf, Filter::Present(_));
                 (leaf, present)
             }
-            None => self.operand(&mut stack, &mut cur, &mut bracket, &mut in_bracket)?,
+            None => self.operand(&mut groups, &mut bracket, &mut in_bracket)?,
         };
         loop {
             let mut depth = 1;
@@ -653,32 +721,32 @@ impl<'a> State<'a> {
                 let spaced = self.skip_ws();
                 let at = self.pos;
                 let Some(c) = self.peek() else {
-                    return match cur.opener {
+                    return match groups.cur.opener {
                         Opener::Top => {
-                            let (f, d) = cur.finish(term, depth);
+                            let (f, d) = groups.finish(term, depth);
                             self.check_depth(d, at..at)?;
                             Ok((f, d))
                         }
                         Opener::Paren | Opener::Not => Err(Fault::new(
                             ParseErrorKind::UnclosedParen,
-                            cur.at..cur.at + 1,
+                            groups.cur.at..groups.cur.at + 1,
                             Expected::CLOSE_PAREN,
                         )),
                         Opener::Bracket | Opener::PathBracket => Err(Fault::new(
                             ParseErrorKind::UnclosedBracket,
-                            cur.at..cur.at + 1,
+                            groups.cur.at..groups.cur.at + 1,
                             Expected::CLOSE_BRACKET,
                         )),
                     };
                 };
                 match c {
                     b')' => {
-                        match cur.opener {
+                        match groups.cur.opener {
                             Opener::Paren | Opener::Not => {}
                             Opener::Bracket | Opener::PathBracket => {
                                 return Err(Fault::new(
                                     ParseErrorKind::UnclosedBracket,
-                                    cur.at..cur.at + 1,
+                                    groups.cur.at..groups.cur.at + 1,
                                     Expected::CLOSE_BRACKET,
                                 ));
                             }
@@ -691,13 +759,12 @@ impl<'a> State<'a> {
                             }
                         }
                         self.pos += 1;
-                        let (f, d) = cur.finish(term, depth);
-                        self.check_depth(d, cur.at..self.pos)?;
-                        let Some(parent) = stack.pop() else {
+                        let (f, d) = groups.finish(term, depth);
+                        self.check_depth(d, groups.cur.at..self.pos)?;
+                        let Some(done) = groups.close() else {
                             // A `Paren` or `Not` frame always has a parent.
                             return Err(self.too_deep(at..at + 1));
                         };
-                        let done = mem::replace(&mut cur, parent);
                         (term, depth) = match done.opener {
                             Opener::Not => (Filter::Not(Box::new(f)), d + 1),
                             _ => (f, d),
@@ -707,18 +774,18 @@ impl<'a> State<'a> {
                         after_bracket = false;
                     }
                     b']' => {
-                        match cur.opener {
+                        match groups.cur.opener {
                             Opener::Bracket => {}
                             Opener::PathBracket => {
                                 self.pos += 1;
-                                let (f, d) = cur.finish(term, depth);
-                                self.check_depth(d, cur.at..self.pos)?;
+                                let (f, d) = groups.finish(term, depth);
+                                self.check_depth(d, groups.cur.at..self.pos)?;
                                 return Ok((f, d));
                             }
                             Opener::Paren | Opener::Not if in_bracket => {
                                 return Err(Fault::new(
                                     ParseErrorKind::UnclosedParen,
-                                    cur.at..cur.at + 1,
+                                    groups.cur.at..groups.cur.at + 1,
                                     Expected::CLOSE_PAREN,
                                 ));
                             }
@@ -731,12 +798,11 @@ impl<'a> State<'a> {
                             }
                         }
                         self.pos += 1;
-                        let (f, d) = cur.finish(term, depth);
-                        let Some(parent) = stack.pop() else {
+                        let (f, d) = groups.finish(term, depth);
+                        let Some(done) = groups.close() else {
                             // A `Bracket` frame always has a parent.
                             return Err(self.too_deep(at..at + 1));
                         };
-                        let done = mem::replace(&mut cur, parent);
                         let Some(attr) = bracket.take() else {
                             return Err(self.too_deep(at..at + 1));
                         };
@@ -761,32 +827,32 @@ impl<'a> State<'a> {
                         if let Some(&[c0, c1, c2]) = b.get(at..at + 3) {
                             if [c0 | 0x20, c1 | 0x20] == *b"or" && is(c2, WS) {
                                 self.pos = at + 2;
-                                let (f, d) = cur.close_and(term, depth);
+                                let (f, d) = groups.close_and(term, depth);
                                 self.check_depth(d, at..self.pos)?;
-                                cur.push_or(f, d);
+                                groups.push_or(f, d);
                                 break;
                             }
                             if [c0 | 0x20, c1 | 0x20, c2 | 0x20] == *b"and"
                                 && b.get(at + 3).is_some_and(|&c| is(c, WS))
                             {
                                 self.pos = at + 3;
-                                cur.push_and(term, depth);
+                                groups.push_and(term, depth);
                                 break;
                             }
                         }
                         let run = self.run();
                         if run.eq_ignore_ascii_case("and") {
-                            cur.push_and(term, depth);
+                            groups.push_and(term, depth);
                             break;
                         }
                         if run.eq_ignore_ascii_case("or") {
-                            let (f, d) = cur.close_and(term, depth);
+                            let (f, d) = groups.close_and(term, depth);
                             self.check_depth(d, at..self.pos)?;
-                            cur.push_or(f, d);
+                            groups.push_or(f, d);
                             break;
                         }
                         return Err(self.after_operand_fault(
-                            cur.opener,
+                            groups.cur.opener,
                             at,
                             run,
                             present,
@@ -795,7 +861,7 @@ impl<'a> State<'a> {
                     }
                 }
             }
-            (term, present) = self.operand(&mut stack, &mut cur, &mut bracket, &mut in_bracket)?;
+            (term, present) = self.operand(&mut groups, &mut bracket, &mut in_bracket)?;
         }
     }
 
@@ -1571,6 +1637,51 @@ mod tests {
                 Filter::Not(Box::new(p("b")))
             ])
         );
+    }
+
+    /// Chains at every level of a nest deeper than the in-place frames (so the frame stack
+    /// spills and comes back), each chain moved out of the shared buffer at its exact size.
+    #[test]
+    fn chains_in_groups_beyond_the_inline_frames() {
+        let p = |n| Filter::Present(AttrPath::new(n));
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+        // a pr and (b pr or (c pr and (... (h pr or z pr) ...) and y pr) or y pr) and y pr
+        let mut text = String::from("h pr or z pr");
+        let mut expected = Filter::Or(vec![p("h"), p("z")]);
+        for (level, name) in names.iter().rev().skip(1).enumerate() {
+            let and = level % 2 == 1;
+            let joiner = if and { "and" } else { "or" };
+            text = format!("{name} pr {joiner} ({text}) {joiner} y pr");
+            let terms = vec![p(name), expected, p("y")];
+            expected = if and {
+                Filter::And(terms)
+            } else {
+                Filter::Or(terms)
+            };
+        }
+        assert!(names.len() > INLINE_FRAMES + 2);
+        let f = parse(&text).unwrap();
+        assert_eq!(f, expected, "{text}");
+        let mut node = &f;
+        let mut levels = 0;
+        while let Filter::And(terms) | Filter::Or(terms) = node {
+            // The outermost chain is the whole buffer, handed over as it is.
+            if levels > 0 {
+                assert_eq!(terms.capacity(), terms.len(), "{node}");
+            }
+            levels += 1;
+            match terms.get(1) {
+                Some(inner @ (Filter::And(_) | Filter::Or(_))) => node = inner,
+                _ => break,
+            }
+        }
+        assert_eq!(levels, names.len());
+        // The same nest inside a value path and under `not`.
+        let wrapped = format!("x[not ({text})]");
+        let Filter::ValuePath(vp) = parse(&wrapped).unwrap() else {
+            panic!("{wrapped}")
+        };
+        assert_eq!(*vp.filter, Filter::Not(Box::new(expected)));
     }
 
     #[test]
