@@ -404,17 +404,9 @@ impl Writer {
     }
 }
 
-/// Holds the lead while a write's task yields; leads when dropped.
-struct LeadOnDrop<'a>(&'a Arc<Writer>);
-
-impl Drop for LeadOnDrop<'_> {
-    fn drop(&mut self) {
-        self.0.lead();
-    }
-}
-
-/// The lead, handed by a leader to a queued write's task: it leads when the task takes
-/// it, or when it is dropped unread (the task went away), so the lead is never lost.
+/// The lead, held by a write's task: it leads when the task takes it, or when it is
+/// dropped (the task went away: dropped while it yields, or a lead handed by a leader
+/// dropped unread), so the lead is never lost.
 struct LeadToken(Option<Arc<Writer>>);
 
 impl LeadToken {
@@ -846,11 +838,11 @@ impl Database {
         // thread, after letting the thread's other ready tasks queue their writes too (a
         // larger group: one commit, one set of WAL frames for all).
         if self.writer.enqueue(job) {
-            let lead = LeadOnDrop(&self.writer);
+            let lead = LeadToken(Some(Arc::clone(&self.writer)));
             tokio::task::yield_now().await;
-            // Dropped here, or with this future if it is dropped while it yields: either
-            // way the queued writes run.
-            drop(lead);
+            // Leads here, or when dropped with this future if it is dropped while it
+            // yields: either way the queued writes run.
+            lead.lead();
         }
         let mut answer = answer;
         loop {

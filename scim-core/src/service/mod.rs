@@ -835,17 +835,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                 Value::Array(vec![Value::from(schema.core.id.as_str())]),
             );
         }
-        for list in ["members", "groups"] {
-            if let Some(Value::Array(items)) = m.get_mut(list) {
-                for item in items {
-                    if let Some(Value::String(r)) = item.get_mut("$ref")
-                        && r.starts_with('/')
-                    {
-                        *r = format!("{base}{r}");
-                    }
-                }
-            }
-        }
+        absolute_refs(base, &mut m);
         m.insert("id".to_owned(), Value::from(stored.id.as_str()));
         let mut meta = Map::new();
         meta.insert(
@@ -895,17 +885,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
         body.push(b'{');
         body.extend_from_slice(inner.as_bytes());
         let mut extra = std::mem::take(&mut raw.derived);
-        for list in ["members", "groups"] {
-            if let Some(Value::Array(items)) = extra.get_mut(list) {
-                for item in items {
-                    if let Some(Value::String(r)) = item.get_mut("$ref")
-                        && r.starts_with('/')
-                    {
-                        *r = format!("{base}{r}");
-                    }
-                }
-            }
-        }
+        absolute_refs(base, &mut extra);
         for (k, v) in &projection.apply_owned(extra) {
             write_member(&mut body, k, v);
         }
@@ -1631,6 +1611,21 @@ fn to_body<T: serde::Serialize>(v: &T) -> Vec<u8> {
         bytes.clear();
     }
     bytes
+}
+
+/// Makes the relative `$ref`s of the `members` and `groups` in `m` absolute under `base`.
+fn absolute_refs(base: &str, m: &mut Map<String, Value>) {
+    for list in ["members", "groups"] {
+        if let Some(Value::Array(items)) = m.get_mut(list) {
+            for item in items {
+                if let Some(Value::String(r)) = item.get_mut("$ref")
+                    && r.starts_with('/')
+                {
+                    *r = format!("{base}{r}");
+                }
+            }
+        }
+    }
 }
 
 /// Appends `,"name":value` to a JSON object being written.
