@@ -226,6 +226,9 @@ struct Writer {
     /// Groups run so far (for tests).
     #[cfg(test)]
     groups: AtomicUsize,
+    /// Leads the checkpoint thread took so far (for tests).
+    #[cfg(test)]
+    pauses: AtomicUsize,
 }
 
 /// The writes waiting for the next group, and who leads.
@@ -319,6 +322,8 @@ impl Writer {
     /// leader between two groups, waiting up to [`PAUSE_WAIT`]. `false` when it did not
     /// get it. The writes queue until [`lead`](Self::lead) runs them.
     fn pause(&self) -> bool {
+        #[cfg(test)]
+        self.pauses.fetch_add(1, Ordering::SeqCst);
         let mut q = self.queue();
         if !q.leading {
             q.leading = true;
@@ -787,6 +792,8 @@ impl Database {
                 queued: AtomicUsize::new(0),
                 #[cfg(test)]
                 groups: AtomicUsize::new(0),
+                #[cfg(test)]
+                pauses: AtomicUsize::new(0),
             }),
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
@@ -1359,6 +1366,63 @@ mod tests {
             assert_eq!((n, len), (last, 16000), "row {id}");
         }
         drop(again);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_idle_wal_copied_to_its_end_pauses_no_write_and_the_next_write_starts_it_over() {
+        let (dir, path) = scratch("scim-db-idle-", "i.db");
+        let db = Arc::new(Database::open(&path, Durability::Normal).expect("open"));
+        db.lock()
+            .execute_batch("CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB NOT NULL);")
+            .expect("table");
+        // One write past the restart length (a row of about a page each), then nothing.
+        let rows = RESTART_FRAMES + 100;
+        crate::pg::block_on(db.write_grouped(
+            |e| e.to_string(),
+            move |tx| {
+                tx.execute(
+                    "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ?1)
+                     INSERT INTO blobs SELECT i, randomblob(3900) FROM k",
+                    [rows],
+                )
+                .map(drop)
+                .map_err(|e| e.to_string())
+            },
+        ))
+        .expect("write");
+        let pauses = || db.writer.pauses.load(Ordering::SeqCst);
+        // The checkpoint thread copies it all and takes the lead once (its first look
+        // after the write: the WAL grew); then, while nothing is written, it leaves the
+        // WAL alone.
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while pauses() == 0 && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(pauses(), 1);
+        std::thread::sleep(CHECKPOINT_IDLE_PERIOD * 6);
+        assert_eq!(pauses(), 1, "paused while idle");
+        // The next write starts the WAL over by itself.
+        crate::pg::block_on(db.write_grouped(
+            |e| e.to_string(),
+            |tx| {
+                tx.execute("UPDATE blobs SET data = zeroblob(10) WHERE id = 1", [])
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            },
+        ))
+        .expect("write");
+        let log: i64 = db
+            .lock()
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+            .expect("log");
+        assert!(log < 10, "the WAL holds {log} frames");
+        let n: i64 = db
+            .lock()
+            .query_row("SELECT COUNT(*) FROM blobs", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(n, rows);
+        drop(db);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
