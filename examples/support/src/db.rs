@@ -209,7 +209,8 @@ pub struct Database {
     _checkpointer: Option<mpsc::Sender<()>>,
     /// The database file as the checkpoint thread syncs it; the last field, so that it is
     /// closed after every connection above (a closed descriptor drops the process's locks
-    /// on the file).
+    /// on the file: two `Database`s of one file in one process would lose them when the
+    /// first is dropped, so a process opens a file once).
     _db_file: Option<Arc<std::fs::File>>,
 }
 
@@ -752,8 +753,10 @@ impl Database {
                 let conn = conn;
                 checkpoint_loop(&conn, file.as_deref(), &writer, &stopped);
             });
+        // Kept whether or not the thread started: dropped here, it would close while the
+        // connections are open.
+        db._db_file = db_file;
         if spawned.is_ok() {
-            db._db_file = db_file;
             let writer = db.lock();
             writer.pragma_update(None, "wal_autocheckpoint", 0)?;
             writer.pragma_update(None, "journal_size_limit", WAL_KEEP_BYTES)?;
