@@ -207,11 +207,6 @@ pub struct Database {
     next_reader: AtomicUsize,
     /// Dropped with the database: the checkpoint thread then ends.
     _checkpointer: Option<mpsc::Sender<()>>,
-    /// The database file as the checkpoint thread syncs it; the last field, so that it is
-    /// closed after every connection above (a closed descriptor drops the process's locks
-    /// on the file: two `Database`s of one file in one process would lose them when the
-    /// first is dropped, so a process opens a file once).
-    _db_file: Option<Arc<std::fs::File>>,
 }
 
 /// The writer connection and the group commit's queue, shared with the checkpoint thread.
@@ -456,6 +451,55 @@ impl Drop for LeadGuard<'_> {
         for job in jobs {
             job.answer(Some(&write_failed()));
         }
+    }
+}
+
+/// A descriptor of the database file at `path` for the checkpoint thread's sync, one per
+/// file for the life of the process, shared by every [`Database`] of that file.
+///
+/// Never closed, on purpose: closing any descriptor of a file drops all of this process's
+/// POSIX locks on it, SQLite's included (SQLite's own files defer their closes for that
+/// reason), so a descriptor closed while another connection of the process holds a lock
+/// would let another process (the CLI) write under it. Held open, the descriptor also
+/// keeps the inode alive, so its (device, inode) key cannot be reused by another file.
+fn sync_handle(path: &Path) -> Option<Arc<std::fs::File>> {
+    #[cfg(unix)]
+    {
+        use std::collections::HashMap;
+        use std::os::unix::fs::MetadataExt;
+        use std::sync::OnceLock;
+
+        /// The descriptors by (device, inode).
+        type Open = HashMap<(u64, u64), Arc<std::fs::File>>;
+        static OPEN: OnceLock<Mutex<Open>> = OnceLock::new();
+        let mut open = OPEN
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Looked up by the path's metadata first: a descriptor opened only to be closed
+        // again would drop the locks this function exists to keep.
+        let meta = std::fs::metadata(path).ok()?;
+        if let Some(file) = open.get(&(meta.dev(), meta.ino())) {
+            return Some(Arc::clone(file));
+        }
+        let file = std::fs::File::open(path).ok()?;
+        let meta = file.metadata().ok()?;
+        match open.entry((meta.dev(), meta.ino())) {
+            std::collections::hash_map::Entry::Occupied(known) => {
+                // The path named another file a moment ago: this descriptor is left
+                // open as well rather than closed.
+                std::mem::forget(file);
+                Some(Arc::clone(known.get()))
+            }
+            std::collections::hash_map::Entry::Vacant(new) => {
+                Some(Arc::clone(new.insert(Arc::new(file))))
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        // Other systems' locks are not dropped by closing another descriptor.
+        std::fs::File::open(path).ok().map(Arc::new)
     }
 }
 
@@ -738,24 +782,13 @@ impl Database {
         };
         conn.pragma_update(None, "synchronous", sync)?;
         conn.busy_handler(Some(restart_busy))?;
-        // The database file, to sync it before a restart (see `checkpoint_loop`). Closed
-        // only after every connection of this database: closing a descriptor of a file
-        // drops all of this process's POSIX locks on it, SQLite's included.
-        let db_file = std::fs::File::open(path).ok().map(Arc::new);
+        // The database file, to sync it before a restart (see `checkpoint_loop`).
+        let db_file = sync_handle(path);
         let (stop, stopped) = mpsc::channel();
         let writer = Arc::downgrade(&db.writer);
-        let file = db_file.clone();
         let spawned = std::thread::Builder::new()
             .name("scim-checkpoint".to_owned())
-            .spawn(move || {
-                // `file` drops after `conn`, the thread's own connection.
-                let file = file;
-                let conn = conn;
-                checkpoint_loop(&conn, file.as_deref(), &writer, &stopped);
-            });
-        // Kept whether or not the thread started: dropped here, it would close while the
-        // connections are open.
-        db._db_file = db_file;
+            .spawn(move || checkpoint_loop(&conn, db_file.as_deref(), &writer, &stopped));
         if spawned.is_ok() {
             let writer = db.lock();
             writer.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -801,7 +834,6 @@ impl Database {
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
             _checkpointer: None,
-            _db_file: None,
         })
     }
 
@@ -1006,6 +1038,33 @@ mod tests {
         let path = dir.join(file);
         let _ = std::fs::remove_file(&path);
         (dir, path)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn one_sync_descriptor_per_file_kept_for_the_process() {
+        let (dir, path) = scratch("scim-db-sync-", "s.db");
+        let other = dir.join("t.db");
+        std::fs::write(&path, b"").expect("write");
+        std::fs::write(&other, b"").expect("write");
+        let first = sync_handle(&path).expect("open");
+        let again = sync_handle(&path).expect("open");
+        assert!(Arc::ptr_eq(&first, &again), "one descriptor per file");
+        // Another name of the same file (a hard link) shares it as well.
+        let link = dir.join("s-link.db");
+        let _ = std::fs::remove_file(&link);
+        std::fs::hard_link(&path, &link).expect("link");
+        assert!(Arc::ptr_eq(&first, &sync_handle(&link).expect("open")));
+        let second = sync_handle(&other).expect("open");
+        assert!(
+            !Arc::ptr_eq(&first, &second),
+            "another file, another descriptor"
+        );
+        drop((first, again));
+        // The registry holds it: the file stays open after every database let go.
+        let kept = sync_handle(&path).expect("open");
+        assert_eq!(Arc::strong_count(&kept), 2);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
