@@ -233,6 +233,12 @@ impl<'a> ParsedToken<'a> {
         TokenId::from_checked(*self.id)
     }
 
+    /// The secret part as the fixed-size array it is.
+    #[inline]
+    pub(crate) fn secret(&self) -> &'a [u8; SECRET_LEN] {
+        self.secret
+    }
+
     /// The secret part, for hashing. Do not log it.
     #[inline]
     pub fn expose_secret(&self) -> &'a [u8] {
