@@ -15,6 +15,9 @@
 //! sampling profiler or a CPU-time reading of one function (`perf stat -e task-clock`,
 //! `perf record`); the setup is the same, so subtract a run with `N = 0`.
 //!
+//! `run_verify_typical` (`probe_tokens verify_typical N`) is `verify` on a header map
+//! like an identity provider's request: `Authorization` after six other fields.
+//!
 //! `probe_tokens threads T N` runs `N` verifications on each of `T` threads at once, on the
 //! one store (for `perf stat -e task-clock`: CPU time per verification across cores).
 //!
@@ -76,6 +79,40 @@ fn run_verify(
     ok
 }
 
+/// The header map of a typical provisioning request: six other fields, then
+/// `Authorization` (the one `verify` carries alone).
+fn typical_headers(authorization: &HeaderValue) -> HeaderMap {
+    use http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HOST, USER_AGENT};
+    let mut headers = HeaderMap::new();
+    headers.insert(HOST, HeaderValue::from_static("scim.example.com"));
+    headers.insert(
+        USER_AGENT,
+        HeaderValue::from_static("Okta SCIM Client 1.0.0"),
+    );
+    headers.insert(ACCEPT, HeaderValue::from_static("application/scim+json"));
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/scim+json; charset=utf-8"),
+    );
+    headers.insert(CONTENT_LENGTH, HeaderValue::from_static("412"));
+    headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate"));
+    headers.insert(AUTHORIZATION, authorization.clone());
+    headers
+}
+
+#[inline(never)]
+fn run_verify_typical(
+    service: &TokenService<MemoryStore>,
+    headers: &HeaderMap,
+    iterations: usize,
+) -> usize {
+    let mut ok = 0;
+    for _ in 0..iterations {
+        ok += usize::from(service.authenticate(black_box(headers)).is_ok());
+    }
+    ok
+}
+
 fn main() {
     let service = TokenService::new(MemoryStore::new(), Settings::default());
     let mut issued = Vec::with_capacity(INTEGRATIONS);
@@ -94,6 +131,7 @@ fn main() {
         HeaderValue::from_str(&format!("Bearer {text}")).expect("header"),
     );
     assert!(service.authenticate(&headers).is_ok());
+    let typical = typical_headers(&headers[AUTHORIZATION]);
     let secret = text.as_bytes()[5 + ID_LEN + 1..][..SECRET_LEN].to_vec();
     let stored: [u8; 32] = Sha256::digest(&secret).into();
     let stored_digest = SecretDigest::from_bytes(stored);
@@ -106,6 +144,10 @@ fn main() {
                 ITERATIONS
             );
             assert_eq!(run_verify(&service, &headers, ITERATIONS), ITERATIONS);
+            assert_eq!(
+                run_verify_typical(&service, &typical, ITERATIONS),
+                ITERATIONS
+            );
         }
         [which, n] => {
             let n: usize = n.parse().expect("an iteration count");
@@ -113,7 +155,10 @@ fn main() {
                 "floor" => run_floor(&secret, &stored, n),
                 "floor_words" => run_floor_words(&secret, &stored_digest, n),
                 "verify" => run_verify(&service, &headers, n),
-                other => panic!("unknown function {other:?}: floor, floor_words or verify"),
+                "verify_typical" => run_verify_typical(&service, &typical, n),
+                other => panic!(
+                    "unknown function {other:?}: floor, floor_words, verify or verify_typical"
+                ),
             };
             assert_eq!(ok, n);
         }
@@ -195,7 +240,7 @@ fn main() {
             );
         }
         _ => panic!(
-            "usage: probe_tokens [floor|floor_words|verify ITERATIONS | pairs | writes | threads T N]"
+            "usage: probe_tokens [floor|floor_words|verify|verify_typical ITERATIONS | pairs | writes | threads T N]"
         ),
     }
 }

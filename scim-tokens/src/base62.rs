@@ -50,7 +50,7 @@ pub(crate) fn encode_fixed(mut n: u32, out: &mut [u8]) {
 /// All six at once in one `u64` (SWAR): each byte becomes its digit value, adjacent digits
 /// pair up into three 16-bit lanes (`62 * high + low`), and the lanes are weighted by
 /// `62^4`, `62^2` and 1.
-#[inline]
+#[inline(always)]
 pub(crate) fn decode_six(digits: &[u8; 6]) -> u64 {
     /// A byte in each of the six low lanes.
     const fn lanes(byte: u8) -> u64 {

@@ -243,6 +243,32 @@ fn is_bearer_space(head: &[u8; 8]) -> bool {
     (u64::from_le_bytes(*head) | FOLD) & MASK == u64::from_le_bytes(*b"bearer \0")
 }
 
+/// Up to this many fields, [`authorization_field`] looks for the field by name, one field
+/// after the other, rather than by the header map's hash.
+const SCAN_MAX_FIELDS: usize = 16;
+
+/// The `Authorization` field of `headers`, if there is one; an error if there are several.
+///
+/// A request carries a handful of fields, and when no name has a second value
+/// (`len() == keys_len()`: each name once, so at most one `Authorization`) they are
+/// compared by name in order: a standard name is a one-byte compare, cheaper than hashing
+/// the name for the map's lookup (a multiply chain) and probing. Larger maps, and any map
+/// where a name repeats, take the map's own lookup of every value of the name.
+#[inline]
+fn authorization_field(headers: &HeaderMap) -> Result<Option<&HeaderValue>, AuthErrorKind> {
+    if headers.len() == headers.keys_len() && headers.keys_len() <= SCAN_MAX_FIELDS {
+        return Ok(headers
+            .iter()
+            .find_map(|(name, value)| (name == AUTHORIZATION).then_some(value)));
+    }
+    let mut fields = headers.get_all(AUTHORIZATION).iter();
+    let first = fields.next();
+    if fields.next().is_some() {
+        return Err(AuthErrorKind::MultipleAuthorizationFields);
+    }
+    Ok(first)
+}
+
 /// The token text of the one `Authorization` field of `headers`, unchecked.
 ///
 /// `credentials = auth-scheme 1*SP token`, the scheme case-insensitive. With
@@ -253,13 +279,9 @@ pub(crate) fn bearer_credentials(
     headers: &HeaderMap,
     accept_bare_token: bool,
 ) -> Result<&[u8], AuthErrorKind> {
-    let mut fields = headers.get_all(AUTHORIZATION).iter();
-    let Some(value) = fields.next() else {
+    let Some(value) = authorization_field(headers)? else {
         return Err(AuthErrorKind::MissingCredentials);
     };
-    if fields.next().is_some() {
-        return Err(AuthErrorKind::MultipleAuthorizationFields);
-    }
     let bytes = value.as_bytes();
     if bytes.len() > MAX_TOKEN_LEN {
         return Err(AuthErrorKind::InvalidToken(InvalidToken::TooLong));
@@ -396,6 +418,77 @@ mod tests {
                 vec![b' ']
             };
             assert_eq!(accepted, expected, "position {i}");
+        }
+    }
+
+    /// A map of `others` unrelated fields with `auth` `Authorization` values inserted after
+    /// `at` of them.
+    fn map_with(others: usize, auth: &[&str], at: usize) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        let names = [
+            http::header::HOST,
+            http::header::USER_AGENT,
+            http::header::ACCEPT,
+            http::header::CONTENT_TYPE,
+            http::header::CONTENT_LENGTH,
+            http::header::ACCEPT_ENCODING,
+        ];
+        for i in 0..others {
+            if i == at {
+                for a in auth {
+                    map.append(AUTHORIZATION, HeaderValue::from_str(a).unwrap());
+                }
+            }
+            let name = match names.get(i) {
+                Some(n) => n.clone(),
+                None => http::HeaderName::from_bytes(format!("x-field-{i}").as_bytes()).unwrap(),
+            };
+            map.append(name, HeaderValue::from_static("v"));
+        }
+        if at >= others {
+            for a in auth {
+                map.append(AUTHORIZATION, HeaderValue::from_str(a).unwrap());
+            }
+        }
+        map
+    }
+
+    #[test]
+    fn authorization_field_by_scan_and_by_lookup_agree() {
+        // Maps on both sides of the scan limit, the field at every position, once, twice,
+        // three times or not at all, and a repeated other field (which disables the scan).
+        for others in [
+            0,
+            1,
+            5,
+            SCAN_MAX_FIELDS - 1,
+            SCAN_MAX_FIELDS,
+            SCAN_MAX_FIELDS + 3,
+        ] {
+            for at in 0..=others {
+                for auth in [
+                    &[][..],
+                    &["Bearer a"],
+                    &["Bearer a", "Bearer b"],
+                    &["x", "y", "z"],
+                ] {
+                    for repeat_other in [false, true] {
+                        let mut map = map_with(others, auth, at);
+                        if repeat_other {
+                            map.append(http::header::ACCEPT, HeaderValue::from_static("w"));
+                        }
+                        let expected = match map.get_all(AUTHORIZATION).iter().count() {
+                            0 => Ok(None),
+                            1 => Ok(map.get(AUTHORIZATION).cloned()),
+                            _ => Err("more than one Authorization header field".to_owned()),
+                        };
+                        let got = authorization_field(&map)
+                            .map(|v| v.cloned())
+                            .map_err(|e| e.to_string());
+                        assert_eq!(got, expected, "{others} fields, at {at}, {auth:?}");
+                    }
+                }
+            }
         }
     }
 

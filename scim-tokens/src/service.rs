@@ -303,7 +303,7 @@ impl<S: TokenStore, C: Clock> TokenService<S, C> {
         let mut verified = None;
         let mut read_at = None;
         self.store
-            .with_token_record(token.id(), &mut |found| {
+            .with_token_match(token.id(), |found| {
                 // The clock is read only once the digest matched (the failures, unknown ids
                 // included, all skip it alike), while the record is borrowed from the store.
                 let now = || *read_at.insert(self.clock.now());

@@ -241,7 +241,7 @@ impl Settings {
         // into an `Option` (a tag byte, then the 32 bytes at an odd offset) and was copied
         // out of it again on its way to the comparison.
         let (computed, key_known) = match version {
-            None => (sha256(secret), true),
+            None => (self.format.secret_digest(token), true),
             Some(_) => match self.keys.digest_with(version, secret) {
                 Some(digest) => (digest, true),
                 None => (sha256(secret), false),

@@ -171,6 +171,27 @@ pub trait TokenStore: Send + Sync {
         Ok(())
     }
 
+    /// [`with_token_record`](Self::with_token_record) with a callback known at compile time,
+    /// which verification uses: a store can call it directly, so that the compiler compiles
+    /// the lookup and the check of the record as one function (no call through a pointer,
+    /// no captured variables read back from memory). The default calls
+    /// [`with_token_record`](Self::with_token_record); [`MemoryStore`] overrides it.
+    ///
+    /// # Errors
+    ///
+    /// A backend error (`visit` is not called then).
+    #[inline]
+    fn with_token_match(
+        &self,
+        token: TokenId,
+        mut visit: impl FnMut(Option<TokenMatch<'_>>),
+    ) -> Result<(), StoreError>
+    where
+        Self: Sized,
+    {
+        self.with_token_record(token, &mut visit)
+    }
+
     /// Notes that `token` verified at `at` (see [`Integration::record_use`]). Called at most
     /// about once per [`Settings::last_used_interval`](crate::Settings::last_used_interval)
     /// per token, not on every request.
@@ -626,6 +647,16 @@ impl TokenStore for MemoryStore {
         &self,
         token: TokenId,
         visit: &mut dyn FnMut(Option<TokenMatch<'_>>),
+    ) -> Result<(), StoreError> {
+        self.with_snapshot(|snapshot| visit(snapshot.find(token)));
+        Ok(())
+    }
+
+    #[inline]
+    fn with_token_match(
+        &self,
+        token: TokenId,
+        mut visit: impl FnMut(Option<TokenMatch<'_>>),
     ) -> Result<(), StoreError> {
         self.with_snapshot(|snapshot| visit(snapshot.find(token)));
         Ok(())

@@ -6,6 +6,7 @@ use zeroize::Zeroizing;
 
 use crate::base62;
 use crate::crc32::{self, crc32};
+use crate::digest::{SecretDigest, SecretEnd, sha256_secret};
 use crate::error::{RandomnessError, SettingsError};
 use crate::id::{ID_LEN, TokenId};
 
@@ -47,6 +48,8 @@ pub struct TokenFormat {
     /// `<prefix>_` as the low bytes of a little-endian word, when it has at most 8 bytes
     /// (the default `scim_` does): compared with one masked load instead of a `memcmp`.
     head_word: Option<HeadWord>,
+    /// The masks that end the SHA-256 block of a secret (see [`sha256_secret`]).
+    secret_end: SecretEnd,
 }
 
 /// `<prefix>_` of at most 8 bytes, for [`TokenFormat::parse`].
@@ -125,6 +128,7 @@ impl TokenFormat {
             prefix: prefix.into(),
             prefix_state: crc32::start(&head),
             head_word: HeadWord::new(&head),
+            secret_end: SecretEnd::new(),
         }
     }
 
@@ -164,6 +168,12 @@ impl TokenFormat {
         })
     }
 
+    /// The plain SHA-256 digest of the secret of `token`, a token of this format.
+    #[inline]
+    pub(crate) fn secret_digest(&self, token: &ParsedToken<'_>) -> SecretDigest {
+        sha256_secret(token.secret_and_checksum(), &self.secret_end)
+    }
+
     /// Parses a token of this format: its length, prefix, separators, characters and
     /// checksum. Needs no storage, so garbage is rejected before any lookup.
     ///
@@ -185,6 +195,8 @@ impl TokenFormat {
         };
         let (id_bytes, rest) = rest.split_first_chunk::<ID_LEN>().ok_or(Malformed::Shape)?;
         let (separator, tail) = rest.split_first().ok_or(Malformed::Shape)?;
+        let tail: &[u8; SECRET_LEN + CHECKSUM_LEN] =
+            tail.try_into().map_err(|_| Malformed::Shape)?;
         let head_matches = match (self.head_word, text.first_chunk::<8>()) {
             // The text is longer than 8 bytes here: its first 8 hold `<prefix>_` and more.
             (Some(h), Some(first)) => u64::from_le_bytes(*first) & h.mask == h.word,
@@ -208,11 +220,7 @@ impl TokenFormat {
         {
             return Err(Malformed::Checksum);
         }
-        let secret = tail.first_chunk::<SECRET_LEN>().ok_or(Malformed::Shape)?;
-        Ok(ParsedToken {
-            id: id_bytes,
-            secret,
-        })
+        Ok(ParsedToken { id: id_bytes, tail })
     }
 }
 
@@ -223,7 +231,8 @@ pub struct ParsedToken<'a> {
     /// The id's characters, checked to be base62. Borrowed like the secret: a parsed token
     /// is two pointers, and the id is read from the text in one piece when it is needed.
     id: &'a [u8; ID_LEN],
-    secret: &'a [u8; SECRET_LEN],
+    /// The secret and the checksum after it.
+    tail: &'a [u8; SECRET_LEN + CHECKSUM_LEN],
 }
 
 impl<'a> ParsedToken<'a> {
@@ -233,10 +242,17 @@ impl<'a> ParsedToken<'a> {
         TokenId::from_checked(*self.id)
     }
 
+    /// The secret and the checksum after it (whose bytes the secret's digest reads as
+    /// part of a 16-byte word, and masks off).
+    #[inline]
+    pub(crate) fn secret_and_checksum(&self) -> &'a [u8; SECRET_LEN + CHECKSUM_LEN] {
+        self.tail
+    }
+
     /// The secret part, for hashing. Do not log it.
     #[inline]
     pub fn expose_secret(&self) -> &'a [u8] {
-        self.secret
+        &self.tail[..SECRET_LEN]
     }
 }
 
