@@ -485,13 +485,33 @@ fn raw_at(r: &rusqlite::Row<'_>, base: usize) -> rusqlite::Result<RawResource> {
 /// a user's groups (one statement, as [`user_with_groups`]), a group's members (in one
 /// read transaction with the row).
 fn raw_resource(
-    db: &Database,
+    db: &Arc<Database>,
+    tenant: &str,
+    resource_type: &str,
+    id: &str,
+) -> Result<RawResource, StoreError> {
+    // On a worker thread, in the read transaction it keeps open while nothing is committed.
+    if let Some(found) = crate::held::read(db, |conn| raw_in(conn, tenant, resource_type, id)) {
+        return found;
+    }
+    if resource_type == USER {
+        // One statement: its own read transaction.
+        let conn = db.reader().map_err(backend)?;
+        return raw_in(&conn, tenant, resource_type, id);
+    }
+    let conn = db.snapshot().map_err(backend)?;
+    raw_in(&conn, tenant, resource_type, id)
+}
+
+/// [`raw_resource`] on `conn`, which is in a read transaction unless the read is one
+/// statement (a user).
+fn raw_in(
+    conn: &rusqlite::Connection,
     tenant: &str,
     resource_type: &str,
     id: &str,
 ) -> Result<RawResource, StoreError> {
     if resource_type == USER {
-        let conn = db.reader().map_err(backend)?;
         let mut stmt = conn.prepare_cached(USER_BY_ID).map_err(backend)?;
         let mut rows = stmt.query(params![tenant, id]).map_err(backend)?;
         let mut raw: Option<RawResource> = None;
@@ -513,7 +533,6 @@ fn raw_resource(
         }
         return Ok(raw);
     }
-    let conn = db.snapshot().map_err(backend)?;
     let mut raw = conn
         .prepare_cached(&format!(
             "SELECT {ROW_COLUMNS} FROM resources WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3"
@@ -525,7 +544,7 @@ fn raw_resource(
         .map_err(backend)?
         .ok_or(StoreError::NotFound)?;
     if resource_type == GROUP {
-        let members = members_of(&conn, tenant, &raw.id)?;
+        let members = members_of(conn, tenant, &raw.id)?;
         if !members.is_empty() {
             raw.derived
                 .insert("members".to_owned(), Value::Array(members));
