@@ -28,10 +28,36 @@ use rusqlite::Connection;
 
 use crate::db::{BUSY_TIMEOUT, Database};
 
+/// The statements kept prepared on the connection (list queries differ by filter shape).
+const STATEMENT_CACHE: usize = 64;
+
 /// The two copies of the WAL-index header, the first bytes of the `-shm` file (SQLite's
 /// WAL format: two 48-byte copies of the header, then the checkpoint information, whose
 /// read marks change without any commit and so are left out). Every commit changes them.
 pub(crate) type WalHeader = [u8; 96];
+
+/// The SQL functions the filter compiler calls (the database's own connections register
+/// the same).
+fn add_functions(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    use rusqlite::types::ValueRef;
+    use scim_filter::sql::{FOLD_FUNCTION, INSTANT_FUNCTION, fold, instant_key};
+    let flags = FunctionFlags::SQLITE_UTF8
+        | FunctionFlags::SQLITE_DETERMINISTIC
+        | FunctionFlags::SQLITE_INNOCUOUS;
+    conn.create_scalar_function(FOLD_FUNCTION, 1, flags, |ctx| {
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Text(t) => std::str::from_utf8(t).ok().map(fold),
+            _ => None,
+        })
+    })?;
+    conn.create_scalar_function(INSTANT_FUNCTION, 1, flags, |ctx| {
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(instant_key),
+            _ => None,
+        })
+    })
+}
 
 /// This thread's connection to one database and its open read transaction.
 struct Held {
@@ -63,6 +89,9 @@ impl Held {
             }
             conn.busy_timeout(BUSY_TIMEOUT).ok()?;
             conn.pragma_update(None, "query_only", "ON").ok()?;
+            // What the list queries need, as on the database's own connections.
+            conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+            add_functions(&conn).ok()?;
             let shm = std::fs::File::open(format!("{path}-shm")).ok()?;
             Some(Held {
                 db: Arc::downgrade(db),

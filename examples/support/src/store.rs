@@ -805,8 +805,22 @@ impl SqliteStore {
         ctx: &RequestContext,
         query: &ListQuery<'_>,
     ) -> Result<ListPage, StoreError> {
-        let resource_type = query.schema.resource_type.name.as_str();
+        // On a worker thread, in the read transaction it keeps open while nothing is
+        // committed (one snapshot for the page and its count, as below).
+        if let Some(page) = crate::held::read(&self.db, |conn| Self::list_in(conn, ctx, query)) {
+            return page;
+        }
         let conn = self.db.snapshot().map_err(backend)?;
+        Self::list_in(&conn, ctx, query)
+    }
+
+    /// [`Self::list_sync`] on `conn`, in a read transaction.
+    fn list_in(
+        conn: &rusqlite::Connection,
+        ctx: &RequestContext,
+        query: &ListQuery<'_>,
+    ) -> Result<ListPage, StoreError> {
+        let resource_type = query.schema.resource_type.name.as_str();
         // `FROM ... WHERE ...`: the rows of the type, the filter's clause added.
         let mut sql = String::from("FROM resources WHERE tenant = ?1 AND resource_type = ?2");
         let mut binds = vec![
@@ -854,10 +868,9 @@ impl SqliteStore {
                 let params = rusqlite::params_from_iter(binds.iter());
                 users_with_groups(&mut stmt, params, query.omit)?
             } else {
-                let rows =
-                    Self::query_rows(&conn, &format!("SELECT {ROW_COLUMNS} {page}"), &binds)?;
+                let rows = Self::query_rows(conn, &format!("SELECT {ROW_COLUMNS} {page}"), &binds)?;
                 rows.into_iter()
-                    .map(|r| render(&conn, ctx.tenant(), resource_type, r, query.omit))
+                    .map(|r| render(conn, ctx.tenant(), resource_type, r, query.omit))
                     .collect::<Result<Vec<_>, _>>()?
             };
             let shown = i64::try_from(resources.len()).unwrap_or(i64::MAX);
@@ -876,13 +889,13 @@ impl SqliteStore {
             });
         }
         let rows = Self::query_rows(
-            &conn,
+            conn,
             &format!("SELECT {ROW_COLUMNS} {sql} ORDER BY seq"),
             &binds,
         )?;
         let mut matched: Vec<(StoredResource, Value)> = Vec::new();
         for row in rows {
-            let r = render(&conn, ctx.tenant(), resource_type, row, &[])?;
+            let r = render(conn, ctx.tenant(), resource_type, row, &[])?;
             let view = eval_view(&r, resource_type);
             if recheck && let Some(filter) = query.filter {
                 match filter.matches_with(&view, &query.schema) {
