@@ -195,6 +195,7 @@ impl App {
     /// it exceeded [`App::max_body_bytes`] (413).
     pub async fn respond(&self, mut parts: Parts, body: Option<Bytes>) -> Response<Bytes> {
         let start = Instant::now();
+        let _scope = crate::held::Request::begin();
         // Kept for the log line without copying: the method and URI share their storage.
         let method = parts.method.clone();
         let uri = parts.uri.clone();
@@ -219,6 +220,11 @@ impl App {
                 }
             },
         };
+        if method != http::Method::GET && method != http::Method::HEAD {
+            // A read transaction this thread kept open (`held`) would keep the WAL from
+            // starting over while writes go on: ended after every request that may write.
+            crate::held::release();
+        }
         tracing::info!(
             method = %method,
             path = %uri.path(),

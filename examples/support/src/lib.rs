@@ -30,6 +30,7 @@ pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod db;
+mod held;
 pub mod logging;
 pub mod net;
 pub mod pg;

@@ -110,34 +110,28 @@ pub fn flush() {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BufferedStderr;
 
-/// One event being formatted: its bytes, handed over when the formatter drops it.
+/// One event's writer: each `write` hands its bytes to the writer thread whole (the
+/// formatter writes an event's line with one `write_all`, which is one `write` here, so
+/// lines of different threads never interleave and no copy of the line is made first).
 #[derive(Debug, Default)]
 pub struct BufferedLine {
-    buf: Vec<u8>,
+    _private: (),
 }
 
 impl Write for BufferedLine {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(b);
+        if b.is_empty() {
+            return Ok(0);
+        }
+        match shared() {
+            Some(s) => s.push(b),
+            None => std::io::stderr().write_all(b)?,
+        }
         Ok(b.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-impl Drop for BufferedLine {
-    fn drop(&mut self) {
-        if self.buf.is_empty() {
-            return;
-        }
-        match shared() {
-            Some(s) => s.push(&self.buf),
-            None => {
-                let _ = std::io::stderr().write_all(&self.buf);
-            }
-        }
     }
 }
 
@@ -221,11 +215,52 @@ impl Fields<'_, '_> {
         self.result = if name == "message" {
             // Control characters that steer a terminal are written escaped (as the default
             // format does), so a message cannot forge or hide lines.
-            write!(self.w, "{sep}").and_then(|()| write!(Escaping(&mut *self.w), "{value}"))
+            self.w
+                .write_str(sep)
+                .and_then(|()| Escaping(&mut *self.w).write_fmt(value))
         } else {
-            let name = name.strip_prefix("r#").unwrap_or(name);
-            write!(self.w, "{sep}{name}={value}")
+            self.name(sep, name).and_then(|()| self.w.write_fmt(value))
         };
+    }
+
+    /// Writes ` name=` (the separator, then the name without a raw identifier's `r#`).
+    fn name(&mut self, sep: &str, name: &str) -> std::fmt::Result {
+        let name = name.strip_prefix("r#").unwrap_or(name);
+        self.w.write_str(sep)?;
+        self.w.write_str(name)?;
+        self.w.write_char('=')
+    }
+
+    /// An integer field, written without the formatting machinery.
+    fn integer(&mut self, field: &tracing::field::Field, negative: bool, mut value: u64) {
+        let name = field.name();
+        if self.result.is_err() || name == "message" || name.starts_with("log.") {
+            return self.field(
+                field,
+                format_args!("{}{value}", if negative { "-" } else { "" }),
+            );
+        }
+        let sep = if self.first { "" } else { " " };
+        self.first = false;
+        let mut digits = [0u8; 21];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (value % 10) as u8;
+            value /= 10;
+            if value == 0 {
+                break;
+            }
+        }
+        if negative {
+            at -= 1;
+            digits[at] = b'-';
+        }
+        self.result = self.name(sep, name).and_then(|()| {
+            // ASCII digits and a sign.
+            self.w
+                .write_str(std::str::from_utf8(&digits[at..]).unwrap_or("?"))
+        });
     }
 }
 
@@ -266,6 +301,14 @@ impl tracing::field::Visit for Fields<'_, '_> {
 
     fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
         self.field(field, format_args!("{value:?}"));
+    }
+
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        self.integer(field, false, value);
+    }
+
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        self.integer(field, value < 0, value.unsigned_abs());
     }
 }
 

@@ -53,7 +53,9 @@ impl Server {
 /// Starts one single-threaded tokio runtime per core (at least one), each driving its own
 /// thread, and returns their handles. A server that hands each accepted connection to one
 /// of them (round robin) keeps a connection's work on one thread: no work stealing, no
-/// wake-ups of another worker per request. The threads end with the process.
+/// wake-ups of another worker per request. A read on these threads may keep its read
+/// transaction open until the thread goes idle (see `held`). The threads end with the
+/// process.
 ///
 /// # Errors
 ///
@@ -66,8 +68,12 @@ pub fn worker_runtimes() -> std::io::Result<Vec<tokio::runtime::Handle>> {
             std::thread::Builder::new()
                 .name(format!("scim-worker-{i}"))
                 .spawn(move || {
+                    // Reads here keep their read transaction open while the thread is
+                    // busy (`held`), ended whenever the runtime goes idle.
+                    crate::held::enable_on_this_thread();
                     match tokio::runtime::Builder::new_current_thread()
                         .enable_all()
+                        .on_thread_park(crate::held::release)
                         .build()
                     {
                         Ok(rt) => {

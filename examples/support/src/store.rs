@@ -485,13 +485,33 @@ fn raw_at(r: &rusqlite::Row<'_>, base: usize) -> rusqlite::Result<RawResource> {
 /// a user's groups (one statement, as [`user_with_groups`]), a group's members (in one
 /// read transaction with the row).
 fn raw_resource(
-    db: &Database,
+    db: &Arc<Database>,
+    tenant: &str,
+    resource_type: &str,
+    id: &str,
+) -> Result<RawResource, StoreError> {
+    // On a worker thread, in the read transaction it keeps open while nothing is committed.
+    if let Some(found) = crate::held::read(db, |conn| raw_in(conn, tenant, resource_type, id)) {
+        return found;
+    }
+    if resource_type == USER {
+        // One statement: its own read transaction.
+        let conn = db.reader().map_err(backend)?;
+        return raw_in(&conn, tenant, resource_type, id);
+    }
+    let conn = db.snapshot().map_err(backend)?;
+    raw_in(&conn, tenant, resource_type, id)
+}
+
+/// [`raw_resource`] on `conn`, which is in a read transaction unless the read is one
+/// statement (a user).
+fn raw_in(
+    conn: &rusqlite::Connection,
     tenant: &str,
     resource_type: &str,
     id: &str,
 ) -> Result<RawResource, StoreError> {
     if resource_type == USER {
-        let conn = db.reader().map_err(backend)?;
         let mut stmt = conn.prepare_cached(USER_BY_ID).map_err(backend)?;
         let mut rows = stmt.query(params![tenant, id]).map_err(backend)?;
         let mut raw: Option<RawResource> = None;
@@ -513,7 +533,6 @@ fn raw_resource(
         }
         return Ok(raw);
     }
-    let conn = db.snapshot().map_err(backend)?;
     let mut raw = conn
         .prepare_cached(&format!(
             "SELECT {ROW_COLUMNS} FROM resources WHERE tenant = ?1 AND resource_type = ?2 AND id = ?3"
@@ -525,7 +544,7 @@ fn raw_resource(
         .map_err(backend)?
         .ok_or(StoreError::NotFound)?;
     if resource_type == GROUP {
-        let members = members_of(&conn, tenant, &raw.id)?;
+        let members = members_of(conn, tenant, &raw.id)?;
         if !members.is_empty() {
             raw.derived
                 .insert("members".to_owned(), Value::Array(members));
@@ -786,8 +805,22 @@ impl SqliteStore {
         ctx: &RequestContext,
         query: &ListQuery<'_>,
     ) -> Result<ListPage, StoreError> {
-        let resource_type = query.schema.resource_type.name.as_str();
+        // On a worker thread, in the read transaction it keeps open while nothing is
+        // committed (one snapshot for the page and its count, as below).
+        if let Some(page) = crate::held::read(&self.db, |conn| Self::list_in(conn, ctx, query)) {
+            return page;
+        }
         let conn = self.db.snapshot().map_err(backend)?;
+        Self::list_in(&conn, ctx, query)
+    }
+
+    /// [`Self::list_sync`] on `conn`, in a read transaction.
+    fn list_in(
+        conn: &rusqlite::Connection,
+        ctx: &RequestContext,
+        query: &ListQuery<'_>,
+    ) -> Result<ListPage, StoreError> {
+        let resource_type = query.schema.resource_type.name.as_str();
         // `FROM ... WHERE ...`: the rows of the type, the filter's clause added.
         let mut sql = String::from("FROM resources WHERE tenant = ?1 AND resource_type = ?2");
         let mut binds = vec![
@@ -835,10 +868,9 @@ impl SqliteStore {
                 let params = rusqlite::params_from_iter(binds.iter());
                 users_with_groups(&mut stmt, params, query.omit)?
             } else {
-                let rows =
-                    Self::query_rows(&conn, &format!("SELECT {ROW_COLUMNS} {page}"), &binds)?;
+                let rows = Self::query_rows(conn, &format!("SELECT {ROW_COLUMNS} {page}"), &binds)?;
                 rows.into_iter()
-                    .map(|r| render(&conn, ctx.tenant(), resource_type, r, query.omit))
+                    .map(|r| render(conn, ctx.tenant(), resource_type, r, query.omit))
                     .collect::<Result<Vec<_>, _>>()?
             };
             let shown = i64::try_from(resources.len()).unwrap_or(i64::MAX);
@@ -857,13 +889,13 @@ impl SqliteStore {
             });
         }
         let rows = Self::query_rows(
-            &conn,
+            conn,
             &format!("SELECT {ROW_COLUMNS} {sql} ORDER BY seq"),
             &binds,
         )?;
         let mut matched: Vec<(StoredResource, Value)> = Vec::new();
         for row in rows {
-            let r = render(&conn, ctx.tenant(), resource_type, row, &[])?;
+            let r = render(conn, ctx.tenant(), resource_type, row, &[])?;
             let view = eval_view(&r, resource_type);
             if recheck && let Some(filter) = query.filter {
                 match filter.matches_with(&view, &query.schema) {

@@ -30,6 +30,7 @@ use scim_tokens::{
 };
 
 use crate::db::Database;
+use crate::held::WalHeader;
 
 /// A [`TokenStore`] on a SQLite [`Database`].
 #[derive(Debug, Clone)]
@@ -56,11 +57,6 @@ struct Cache {
     seen: Option<WalHeader>,
     records: HashMap<TokenId, Arc<Integration>>,
 }
-
-/// The two copies of the WAL-index header, the first bytes of the `-shm` file (SQLite's
-/// WAL format: two 48-byte copies of the header, then the checkpoint information, whose
-/// read marks change without any commit and so are left out).
-type WalHeader = [u8; 96];
 
 /// Tells whether anything was committed to the database, by any process, since a header
 /// was read: every commit rewrites the WAL-index header in the `-shm` file (its change
@@ -360,7 +356,11 @@ impl TokenStore for SqliteTokenStore {
 
     fn find_by_token(&self, token: TokenId) -> Result<Option<Arc<Integration>>, StoreError> {
         // Nothing committed since the generation was read: the kept record is current.
-        let seen = self.watch.get().and_then(|w| w.as_ref()?.header());
+        // (Read once per request: the resource's read compares against the same reading.)
+        let seen = self
+            .watch
+            .get()
+            .and_then(|w| crate::held::request_header(|| w.as_ref()?.header()));
         if let Some(h) = &seen {
             let cache = self.cache();
             if cache.seen.as_ref() == Some(h)

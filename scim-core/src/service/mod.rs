@@ -338,7 +338,8 @@ enum Answer {
     /// A resource already written as the body (see `present_raw`).
     Written {
         body: Vec<u8>,
-        version: String,
+        /// The `ETag` (`W/"version"`).
+        etag: String,
     },
 }
 
@@ -809,9 +810,9 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                 r
             }
             Answer::Json(v) => response(StatusCode::OK, Bytes::from(to_body(&v)), plain),
-            Answer::Written { body, version } => {
+            Answer::Written { body, etag } => {
                 let mut r = response(StatusCode::OK, Bytes::from(body), plain);
-                if let Ok(v) = HeaderValue::from_str(&etag(&version)) {
+                if let Ok(v) = HeaderValue::try_from(etag) {
                     r.headers_mut().insert(header::ETAG, v);
                 }
                 r
@@ -889,30 +890,28 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
         for (k, v) in &projection.apply_owned(extra) {
             write_member(&mut body, k, v);
         }
-        write_member(&mut body, "id", raw.id.as_str());
-        let location = self.location(schema, &raw.id);
-        let version = etag(&raw.version);
-        // `meta` as `present` builds it (a map: its members in key order).
-        let meta: [(&str, &str); 5] = [
-            ("created", &raw.created),
-            ("lastModified", &raw.last_modified),
-            ("location", &location),
-            ("resourceType", &schema.resource_type.name),
-            ("version", &version),
-        ];
-        body.extend_from_slice(b",\"meta\":{");
-        for (i, (k, v)) in meta.iter().enumerate() {
-            if i > 0 {
-                body.push(b',');
-            }
-            let _ = serde_json::to_writer(&mut body, k);
-            body.push(b':');
-            let _ = serde_json::to_writer(&mut body, v);
-        }
-        body.extend_from_slice(b"}}");
+        body.extend_from_slice(b",\"id\":\"");
+        push_json_text(&mut body, &raw.id);
+        // `meta` as `present` builds it (a map: its members in key order), written piece
+        // by piece (the location and the version are not put together first).
+        body.extend_from_slice(b"\",\"meta\":{\"created\":\"");
+        push_json_text(&mut body, &raw.created);
+        body.extend_from_slice(b"\",\"lastModified\":\"");
+        push_json_text(&mut body, &raw.last_modified);
+        body.extend_from_slice(b"\",\"location\":\"");
+        push_json_text(&mut body, base);
+        body.push(b'/');
+        push_json_text(&mut body, schema.resource_type.endpoint.trim_matches('/'));
+        body.push(b'/');
+        push_json_text(&mut body, &raw.id);
+        body.extend_from_slice(b"\",\"resourceType\":\"");
+        push_json_text(&mut body, &schema.resource_type.name);
+        body.extend_from_slice(b"\",\"version\":\"W/\\\"");
+        push_json_text(&mut body, &raw.version);
+        body.extend_from_slice(b"\\\"\"}}");
         Some(Answer::Written {
             body,
-            version: std::mem::take(&mut raw.version),
+            etag: etag(&raw.version),
         })
     }
 
@@ -1629,6 +1628,23 @@ fn absolute_refs(base: &str, m: &mut Map<String, Value>) {
 }
 
 /// Appends `,"name":value` to a JSON object being written.
+/// Appends `text` as the inside of a JSON string (without the quotes), escaped as
+/// serde_json escapes it; text with nothing to escape (the usual ids, times and URLs) is
+/// copied as it is.
+fn push_json_text(body: &mut Vec<u8>, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        body.extend_from_slice(text.as_bytes());
+        return;
+    }
+    let start = body.len();
+    if serde_json::to_writer(&mut *body, text).is_ok() && body.len() >= start + 2 {
+        body.pop();
+        body.remove(start);
+    } else {
+        body.truncate(start);
+    }
+}
+
 fn write_member<T: serde::Serialize + ?Sized>(body: &mut Vec<u8>, name: &str, value: &T) {
     body.push(b',');
     let _ = serde_json::to_writer(&mut *body, name);
