@@ -454,15 +454,17 @@ impl Drop for LeadGuard<'_> {
     }
 }
 
-/// A descriptor of the database file at `path` for the checkpoint thread's sync, one per
-/// file for the life of the process, shared by every [`Database`] of that file.
+/// A descriptor of the file at `path` (the database file, for the checkpoint thread's
+/// sync, or its `-shm` file, for reading the WAL-index header), one per file for the life
+/// of the process, shared by every user of that file.
 ///
 /// Never closed, on purpose: closing any descriptor of a file drops all of this process's
 /// POSIX locks on it, SQLite's included (SQLite's own files defer their closes for that
-/// reason), so a descriptor closed while another connection of the process holds a lock
-/// would let another process (the CLI) write under it. Held open, the descriptor also
-/// keeps the inode alive, so its (device, inode) key cannot be reused by another file.
-fn sync_handle(path: &Path) -> Option<Arc<std::fs::File>> {
+/// reason), so a descriptor closed while a connection of the process holds a lock (a read
+/// mark in the `-shm` file, say) would let another process (the CLI) act as if it did not.
+/// Held open, the descriptor also keeps the inode alive, so its (device, inode) key cannot
+/// be reused by another file.
+pub(crate) fn kept_open(path: &Path) -> Option<Arc<std::fs::File>> {
     #[cfg(unix)]
     {
         use std::collections::HashMap;
@@ -783,7 +785,7 @@ impl Database {
         conn.pragma_update(None, "synchronous", sync)?;
         conn.busy_handler(Some(restart_busy))?;
         // The database file, to sync it before a restart (see `checkpoint_loop`).
-        let db_file = sync_handle(path);
+        let db_file = kept_open(path);
         let (stop, stopped) = mpsc::channel();
         let writer = Arc::downgrade(&db.writer);
         let spawned = std::thread::Builder::new()
@@ -984,7 +986,7 @@ impl Database {
 
 /// What every connection needs: the busy timeout, foreign keys, the SQL functions the
 /// filter compiler calls.
-fn configure(conn: &Connection) -> Result<(), DbError> {
+pub(crate) fn configure(conn: &Connection) -> Result<(), DbError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // The statements of a request stay prepared: list queries differ by filter shape.
@@ -1042,27 +1044,27 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn one_sync_descriptor_per_file_kept_for_the_process() {
+    fn one_descriptor_per_file_kept_for_the_process() {
         let (dir, path) = scratch("scim-db-sync-", "s.db");
         let other = dir.join("t.db");
         std::fs::write(&path, b"").expect("write");
         std::fs::write(&other, b"").expect("write");
-        let first = sync_handle(&path).expect("open");
-        let again = sync_handle(&path).expect("open");
+        let first = kept_open(&path).expect("open");
+        let again = kept_open(&path).expect("open");
         assert!(Arc::ptr_eq(&first, &again), "one descriptor per file");
         // Another name of the same file (a hard link) shares it as well.
         let link = dir.join("s-link.db");
         let _ = std::fs::remove_file(&link);
         std::fs::hard_link(&path, &link).expect("link");
-        assert!(Arc::ptr_eq(&first, &sync_handle(&link).expect("open")));
-        let second = sync_handle(&other).expect("open");
+        assert!(Arc::ptr_eq(&first, &kept_open(&link).expect("open")));
+        let second = kept_open(&other).expect("open");
         assert!(
             !Arc::ptr_eq(&first, &second),
             "another file, another descriptor"
         );
         drop((first, again));
         // The registry holds it: the file stays open after every database let go.
-        let kept = sync_handle(&path).expect("open");
+        let kept = kept_open(&path).expect("open");
         assert_eq!(Arc::strong_count(&kept), 2);
         let _ = std::fs::remove_dir_all(&dir);
     }

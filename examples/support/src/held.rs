@@ -26,37 +26,52 @@ use std::sync::{Arc, Weak};
 
 use rusqlite::Connection;
 
-use crate::db::{BUSY_TIMEOUT, Database};
-
-/// The statements kept prepared on the connection (list queries differ by filter shape).
-const STATEMENT_CACHE: usize = 64;
+use crate::db::{Database, configure};
 
 /// The two copies of the WAL-index header, the first bytes of the `-shm` file (SQLite's
 /// WAL format: two 48-byte copies of the header, then the checkpoint information, whose
 /// read marks change without any commit and so are left out). Every commit changes them.
 pub(crate) type WalHeader = [u8; 96];
 
-/// The SQL functions the filter compiler calls (the database's own connections register
-/// the same).
-fn add_functions(conn: &Connection) -> rusqlite::Result<()> {
-    use rusqlite::functions::FunctionFlags;
-    use rusqlite::types::ValueRef;
-    use scim_filter::sql::{FOLD_FUNCTION, INSTANT_FUNCTION, fold, instant_key};
-    let flags = FunctionFlags::SQLITE_UTF8
-        | FunctionFlags::SQLITE_DETERMINISTIC
-        | FunctionFlags::SQLITE_INNOCUOUS;
-    conn.create_scalar_function(FOLD_FUNCTION, 1, flags, |ctx| {
-        Ok(match ctx.get_raw(0) {
-            ValueRef::Text(t) => std::str::from_utf8(t).ok().map(fold),
-            _ => None,
-        })
-    })?;
-    conn.create_scalar_function(INSTANT_FUNCTION, 1, flags, |ctx| {
-        Ok(match ctx.get_raw(0) {
-            ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(instant_key),
-            _ => None,
-        })
-    })
+/// The WAL index (the `-shm` file) of a database, read for its header.
+#[derive(Debug)]
+pub(crate) struct WalIndex {
+    /// Kept open for the life of the process ([`crate::db::kept_open`]): a closed
+    /// descriptor of the `-shm` file would drop SQLite's locks in it (read marks, the
+    /// writer's lock) for the whole process.
+    #[cfg(unix)]
+    shm: Arc<std::fs::File>,
+}
+
+impl WalIndex {
+    /// The WAL index of the database file at `path`, if it has one.
+    pub(crate) fn open(path: &str) -> Option<Self> {
+        #[cfg(unix)]
+        {
+            let shm = crate::db::kept_open(std::path::Path::new(&format!("{path}-shm")))?;
+            Some(WalIndex { shm })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            None
+        }
+    }
+
+    /// The header now; `None` when it cannot be read whole.
+    pub(crate) fn header(&self) -> Option<WalHeader> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileExt;
+            let mut h = [0u8; 96];
+            self.shm.read_exact_at(&mut h, 0).ok()?;
+            Some(h)
+        }
+        #[cfg(not(unix))]
+        {
+            None
+        }
+    }
 }
 
 /// This thread's connection to one database and its open read transaction.
@@ -64,8 +79,7 @@ struct Held {
     /// The database it reads (compared by identity; a dropped database closes it).
     db: Weak<Database>,
     conn: Connection,
-    #[cfg(unix)]
-    shm: std::fs::File,
+    shm: WalIndex,
     /// The header read right before the open transaction began; `None`: none is open.
     seen: Option<WalHeader>,
 }
@@ -87,12 +101,10 @@ impl Held {
             if !mode.eq_ignore_ascii_case("wal") {
                 return None;
             }
-            conn.busy_timeout(BUSY_TIMEOUT).ok()?;
-            conn.pragma_update(None, "query_only", "ON").ok()?;
             // What the list queries need, as on the database's own connections.
-            conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-            add_functions(&conn).ok()?;
-            let shm = std::fs::File::open(format!("{path}-shm")).ok()?;
+            configure(&conn).ok()?;
+            conn.pragma_update(None, "query_only", "ON").ok()?;
+            let shm = WalIndex::open(&path)?;
             Some(Held {
                 db: Arc::downgrade(db),
                 conn,
@@ -108,17 +120,7 @@ impl Held {
     }
 
     fn header(&self) -> Option<WalHeader> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::FileExt;
-            let mut h = [0u8; 96];
-            self.shm.read_exact_at(&mut h, 0).ok()?;
-            Some(h)
-        }
-        #[cfg(not(unix))]
-        {
-            None
-        }
+        self.shm.header()
     }
 
     /// Ends the open transaction, if any.

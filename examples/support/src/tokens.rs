@@ -30,7 +30,7 @@ use scim_tokens::{
 };
 
 use crate::db::Database;
-use crate::held::WalHeader;
+use crate::held::{WalHeader, WalIndex};
 
 /// A [`TokenStore`] on a SQLite [`Database`].
 #[derive(Debug, Clone)]
@@ -67,8 +67,7 @@ struct Cache {
 /// without one (in memory, not in WAL mode): then every lookup reads the generation.
 #[derive(Debug)]
 struct ChangeWatch {
-    #[cfg(unix)]
-    shm: std::fs::File,
+    index: WalIndex,
 }
 
 impl ChangeWatch {
@@ -83,8 +82,9 @@ impl ChangeWatch {
             if !wal.eq_ignore_ascii_case("wal") {
                 return None;
             }
-            let shm = std::fs::File::open(format!("{path}-shm")).ok()?;
-            Some(ChangeWatch { shm })
+            Some(ChangeWatch {
+                index: WalIndex::open(path)?,
+            })
         }
         #[cfg(not(unix))]
         {
@@ -96,17 +96,7 @@ impl ChangeWatch {
     /// The header now; `None` when it cannot be read whole (then the caller reads the
     /// generation).
     fn header(&self) -> Option<WalHeader> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::FileExt;
-            let mut h = [0u8; 96];
-            self.shm.read_exact_at(&mut h, 0).ok()?;
-            Some(h)
-        }
-        #[cfg(not(unix))]
-        {
-            None
-        }
+        self.index.header()
     }
 }
 
