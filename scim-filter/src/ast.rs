@@ -341,6 +341,8 @@ impl<'a> Filter<'a> {
         for term in terms {
             match term.repr {
                 Repr::Leaf(slot) => slots.push(slot),
+                // The first term's buffer is reused, so wrapping a tree is not a copy.
+                Repr::Tree(more) if slots.is_empty() => slots = more,
                 Repr::Tree(more) => slots.extend(more),
             }
             let root = slots.len() - 1;
@@ -918,6 +920,91 @@ mod tests {
         assert!(std::mem::size_of::<AttrPath<'_>>() <= 32);
         assert!(std::mem::size_of::<Slot<'_>>() <= 80);
         assert!(std::mem::size_of::<Filter<'_>>() <= 80);
+    }
+
+    fn pr(name: &str) -> Filter<'_> {
+        Filter::present(AttrPath::new(name))
+    }
+
+    #[test]
+    fn built_trees_read_back_through_the_views() {
+        let eq = Filter::compare(
+            AttrPath::new("type"),
+            CompareOp::Eq,
+            CompValue::String("work".into()),
+        );
+        let f = Filter::or([
+            Filter::and([pr("a"), Filter::not(pr("b"))]),
+            Filter::value_path(AttrPath::new("emails"), Filter::and([eq.clone(), pr("v")])),
+            pr("c"),
+        ]);
+        assert_eq!(f.depth(), 4);
+        let Node::Or(terms) = f.root() else {
+            panic!("{f:?}")
+        };
+        assert_eq!(terms.len(), 3);
+        let terms: Vec<FilterRef<'_, '_>> = terms.collect();
+        let [first, second, third] = terms.as_slice() else {
+            panic!()
+        };
+        assert_eq!(first.depth(), 3);
+        assert_eq!(
+            first.to_filter(),
+            Filter::and([pr("a"), Filter::not(pr("b"))])
+        );
+        let Node::And(mut inner) = first.node() else {
+            panic!()
+        };
+        assert!(
+            matches!(inner.next().map(|t| t.node()), Some(Node::Present(a)) if a.name() == "a")
+        );
+        let Some(Node::Not(b)) = inner.next().map(|t| t.node()) else {
+            panic!()
+        };
+        assert_eq!(b.to_filter(), pr("b"));
+        assert!(inner.next().is_none());
+        let Node::ValuePath(attr, vf) = second.node() else {
+            panic!()
+        };
+        assert_eq!(attr.name(), "emails");
+        assert_eq!(vf.to_filter(), Filter::and([eq.clone(), pr("v")]));
+        assert_eq!(third.to_filter(), pr("c"));
+        assert_eq!(eq.as_compare().map(|c| c.op), Some(CompareOp::Eq));
+        assert_eq!(f.as_compare(), None);
+        // Debug reads like the nodes.
+        assert_eq!(
+            format!("{:?}", Filter::not(pr("x"))),
+            r#"Not(Present(AttrPath { urn: None, name: "x", sub_attr: None }))"#
+        );
+        // Detaching keeps the tree.
+        assert_eq!(f.clone().into_owned(), f);
+        // One chain of one term, and an empty one, are kept as built.
+        assert_eq!(Filter::and([pr("a")]).depth(), 2);
+        assert!(matches!(Filter::or([]).root(), Node::Or(t) if t.len() == 0));
+    }
+
+    /// A tree far deeper than any budget (only a builder can make one) is freed, measured
+    /// and detached without recursion.
+    #[test]
+    fn deep_built_trees_drop_without_recursion() {
+        std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(|| {
+                let mut f = pr("a");
+                for i in 0..100_000 {
+                    f = if i % 2 == 0 {
+                        Filter::not(f)
+                    } else {
+                        Filter::and([f])
+                    };
+                }
+                assert_eq!(f.depth(), 100_001);
+                let owned = f.into_owned();
+                drop(owned);
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 
     #[test]

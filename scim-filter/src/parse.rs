@@ -331,8 +331,8 @@ enum Opener {
 /// filter's buffer, and how many there are.
 #[derive(Debug, Clone, Copy)]
 struct Chain {
-    first: usize,
-    last: usize,
+    first: u32,
+    last: u32,
     len: u32,
 }
 
@@ -438,13 +438,14 @@ impl<'a> Groups<'a> {
     }
 
     /// Adds the term just finished to `chain`.
+    /// (Offsets are 32-bit: the input is at most 4 GiB and every slot takes a byte of it.)
     #[inline(always)]
     fn link(slots: &mut [Slot<'a>], chain: &mut Chain) {
-        let t = slots.len().wrapping_sub(1);
+        let t = slots.len().wrapping_sub(1) as u32;
         if chain.len == 0 {
             chain.first = t;
-        } else if let Some(prev) = slots.get_mut(chain.last) {
-            prev.next = (t - chain.last) as u32;
+        } else if let Some(prev) = slots.get_mut(chain.last as usize) {
+            prev.next = t.wrapping_sub(chain.last);
         }
         chain.last = t;
         chain.len += 1;
@@ -467,7 +468,7 @@ impl<'a> Groups<'a> {
         let depth = 1 + self.cur.and_depth.max(depth);
         let chain = mem::replace(&mut self.cur.and, Chain::EMPTY);
         self.cur.and_depth = 0;
-        let first = (self.slots.len() - chain.first) as u32;
+        let first = (self.slots.len() as u32).wrapping_sub(chain.first);
         self.push(SlotKind::And {
             first,
             len: chain.len,
@@ -491,7 +492,7 @@ impl<'a> Groups<'a> {
         Groups::link(&mut self.slots, &mut self.cur.or);
         let depth = 1 + self.cur.or_depth.max(depth);
         let chain = self.cur.or;
-        let first = (self.slots.len() - chain.first) as u32;
+        let first = (self.slots.len() as u32).wrapping_sub(chain.first);
         self.push(SlotKind::Or {
             first,
             len: chain.len,
@@ -734,9 +735,9 @@ impl<'a> State<'a> {
         at: usize,
         first: Option<SlotKind<'a>>,
     ) -> PResult<(Filter<'a>, usize)> {
-        // Room for about one node per 16 bytes: the reference filter's nine nodes in its
-        // 92 bytes; more grows the buffer.
-        let mut groups = Groups::new(base, at, (self.b.len() - self.pos) / 16 + 4);
+        // Room for about one node per 10 bytes of input (the reference filter has nine in
+        // its 92 bytes), so that the buffer rarely grows.
+        let mut groups = Groups::new(base, at, self.b.len() / 10 + 3);
         // The attribute of the open value path, if any.
         let mut bracket: Option<AttrPath<'a>> = None;
         let mut in_bracket = base == Opener::PathBracket;
