@@ -145,6 +145,18 @@ impl std::fmt::Debug for Terms<'_, '_> {
 }
 
 impl<'f, 'a> FilterRef<'f, 'a> {
+    /// The buffer and the root's position in it (for the evaluator's walk).
+    #[inline(always)]
+    pub(crate) fn parts(self) -> (&'f [Slot<'a>], usize) {
+        (self.slots, self.at)
+    }
+
+    /// The view of the slot at `at` of `slots`.
+    #[inline(always)]
+    pub(crate) fn new(slots: &'f [Slot<'a>], at: usize) -> Self {
+        FilterRef { slots, at }
+    }
+
     /// The node at the root of this subtree.
     #[inline]
     pub fn node(self) -> Node<'f, 'a> {

@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use crate::ast::{AttrPath, CompareOp, Comparison, Filter, FilterRef, Node};
+use crate::ast::{AttrPath, CompareOp, Comparison, Filter, FilterRef, Node, Slot, SlotKind};
 
 mod batch;
 mod compare;
@@ -190,8 +190,18 @@ impl<S: AttrSchema + ?Sized> Eval<'_, S> {
     /// Evaluates `f`: the logic and the common string comparison here, the rest out of
     /// line, so that the recursion through `and` / `or` / `not` stays a small function.
     fn filter<'f>(&self, f: FilterRef<'f, 'f>, scope: Scope<'_, 'f>) -> Fallible<bool> {
-        match f.node() {
-            Node::Compare(cmp) => {
+        let (slots, at) = f.parts();
+        self.slot(slots, at, scope)
+    }
+
+    /// Evaluates the subtree at `at` of a filter's buffer, walking the slots directly (the
+    /// [`Node`] view costs a little more on this hot path).
+    fn slot<'f>(&self, slots: &'f [Slot<'f>], at: usize, scope: Scope<'_, 'f>) -> Fallible<bool> {
+        let Some(slot) = slots.get(at) else {
+            return Ok(false);
+        };
+        match &slot.kind {
+            SlotKind::Compare(cmp) => {
                 if self.schema.is_none()
                     && let Some(test) = TextTest::of(cmp)
                 {
@@ -199,25 +209,31 @@ impl<S: AttrSchema + ?Sized> Eval<'_, S> {
                 }
                 self.compare(cmp, scope)
             }
-            Node::And(all) => {
-                for f in all {
-                    if !self.filter(f, scope)? {
+            SlotKind::And { first, len } => {
+                let mut i = at.wrapping_sub(*first as usize);
+                for _ in 0..*len {
+                    if !self.slot(slots, i, scope)? {
                         return Ok(false);
                     }
+                    i += slots.get(i).map_or(0, |s| s.next as usize);
                 }
                 Ok(true)
             }
-            Node::Or(any) => {
-                for f in any {
-                    if self.filter(f, scope)? {
+            SlotKind::Or { first, len } => {
+                let mut i = at.wrapping_sub(*first as usize);
+                for _ in 0..*len {
+                    if self.slot(slots, i, scope)? {
                         return Ok(true);
                     }
+                    i += slots.get(i).map_or(0, |s| s.next as usize);
                 }
                 Ok(false)
             }
-            Node::Not(inner) => Ok(!self.filter(inner, scope)?),
-            Node::Present(path) => self.present(path, scope),
-            Node::ValuePath(attr, inner) => self.value_path(attr, inner, scope),
+            SlotKind::Not => Ok(!self.slot(slots, at.wrapping_sub(1), scope)?),
+            SlotKind::Present(path) => self.present(path, scope),
+            SlotKind::ValuePath(attr) => {
+                self.value_path(attr, FilterRef::new(slots, at.wrapping_sub(1)), scope)
+            }
         }
     }
 
