@@ -1,7 +1,10 @@
 //! The abstract syntax of SCIM filters (RFC 7644 §3.4.2.2) and PATCH paths (§3.5.2).
 //!
-//! Every type here is a plain public data type so that a user can walk a parsed filter and
-//! translate it into another query language. Strings are [`Cow`]s: a parsed filter borrows
+//! A [`Filter`] keeps all its nodes in one buffer; a user walks it through [`Filter::root`]
+//! (a [`Node`], whose variants give [`FilterRef`] views of the children) to translate it
+//! into another query language, and builds one with [`Filter::and`], [`Filter::compare`] and
+//! the other constructors. The leaves are plain public data ([`Comparison`], [`AttrPath`],
+//! [`CompValue`]). Strings are [`Cow`]s: a parsed filter borrows
 //! names and unescaped string values from its input and allocates only for string values that
 //! contained escapes. An [`AttrPath`] is one text (`urn:name.sub`) with the offsets that split
 //! it, read through its accessors. [`Filter::into_owned`] detaches a filter from its input.
