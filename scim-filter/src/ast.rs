@@ -1,7 +1,10 @@
 //! The abstract syntax of SCIM filters (RFC 7644 §3.4.2.2) and PATCH paths (§3.5.2).
 //!
-//! Every type here is a plain public data type so that a user can walk a parsed filter and
-//! translate it into another query language. Strings are [`Cow`]s: a parsed filter borrows
+//! A [`Filter`] keeps all its nodes in one buffer; a user walks it through [`Filter::root`]
+//! (a [`Node`], whose variants give [`FilterRef`] views of the children) to translate it
+//! into another query language, and builds one with [`Filter::and`], [`Filter::compare`] and
+//! the other constructors. The leaves are plain public data ([`Comparison`], [`AttrPath`],
+//! [`CompValue`]). Strings are [`Cow`]s: a parsed filter borrows
 //! names and unescaped string values from its input and allocates only for string values that
 //! contained escapes. An [`AttrPath`] is one text (`urn:name.sub`) with the offsets that split
 //! it, read through its accessors. [`Filter::into_owned`] detaches a filter from its input.
@@ -14,26 +17,436 @@ use std::borrow::Cow;
 
 /// A SCIM filter: the `FILTER` rule of RFC 7644 §3.4.2.2.
 ///
-/// `and` and `or` are n-ary: an unparenthesised chain `a or b or c` is one [`Filter::Or`]
+/// A filter is a tree kept flat: all its nodes are in one buffer (one allocation per
+/// filter, none at all for a filter that is a single comparison or `pr`), children before
+/// their parent, linked by offsets. Dropping it is a flat loop, whatever its depth. Read it
+/// through [`Filter::root`] (a [`Node`], whose variants give views of the children) or
+/// [`Filter::as_ref`] (a [`FilterRef`]); build one with [`Filter::compare`],
+/// [`Filter::present`], [`Filter::not`], [`Filter::and`], [`Filter::or`] and
+/// [`Filter::value_path`].
+///
+/// `and` and `or` are n-ary: an unparenthesised chain `a or b or c` is one [`Node::Or`]
 /// with three children, so a long chain is wide, not deep. Parentheses that group a chain
 /// inside another chain of the same kind are kept as a nested node (`a and (b and c)` is an
-/// `And` holding an `And`), and [`Display`](std::fmt::Display) prints every nested group in
+/// `and` holding an `and`), and [`Display`](std::fmt::Display) prints every nested group in
 /// parentheses, so printing and parsing again gives the same tree.
+#[derive(Clone, PartialEq)]
+pub struct Filter<'a> {
+    repr: Repr<'a>,
+}
+
+/// A filter's nodes: a lone leaf in place, or the whole tree in post-order.
+#[derive(Clone, PartialEq)]
+enum Repr<'a> {
+    Leaf(Slot<'a>),
+    Tree(Vec<Slot<'a>>),
+}
+
+/// One node of a filter's buffer. Children come before their parent (post-order): the
+/// child of a `not` or a value path is the slot just before it; the children of a chain are
+/// linked from its first one through [`Slot::next`].
 #[derive(Debug, Clone, PartialEq)]
-pub enum Filter<'a> {
-    /// `attrPath compareOp compValue`, e.g. `userName eq "bjensen"`.
+pub(crate) struct Slot<'a> {
+    pub(crate) kind: SlotKind<'a>,
+    /// How far ahead the next child of the same chain is (0: none).
+    pub(crate) next: u32,
+}
+
+/// What a slot holds.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum SlotKind<'a> {
     Compare(Comparison<'a>),
-    /// `attrPath pr`: the attribute has a non-empty value.
     Present(AttrPath<'a>),
+    /// The operand is the slot before.
+    Not,
+    /// `first`: how far back the first child is; `len`: how many children.
+    And {
+        first: u32,
+        len: u32,
+    },
+    Or {
+        first: u32,
+        len: u32,
+    },
+    /// The filter is the slot before.
+    ValuePath(AttrPath<'a>),
+}
+
+impl<'a> Slot<'a> {
+    #[inline(always)]
+    pub(crate) const fn new(kind: SlotKind<'a>) -> Self {
+        Slot { kind, next: 0 }
+    }
+}
+
+/// A borrowed view of one node of a [`Filter`] and the subtree under it: what
+/// [`Node::Not`], the items of [`Terms`] and [`Node::ValuePath`] give. It prints
+/// ([`Display`](std::fmt::Display)) and evaluates like the filter it is part of.
+#[derive(Clone, Copy)]
+pub struct FilterRef<'f, 'a> {
+    slots: &'f [Slot<'a>],
+    at: usize,
+}
+
+/// One node of a filter, with views of its children.
+#[derive(Debug, Clone, Copy)]
+pub enum Node<'f, 'a> {
+    /// `attrPath compareOp compValue`, e.g. `userName eq "bjensen"`.
+    Compare(&'f Comparison<'a>),
+    /// `attrPath pr`: the attribute has a non-empty value.
+    Present(&'f AttrPath<'a>),
     /// `not (filter)`.
-    Not(Box<Filter<'a>>),
-    /// Two or more filters joined by `and`.
-    And(Vec<Filter<'a>>),
-    /// Two or more filters joined by `or`.
-    Or(Vec<Filter<'a>>),
+    Not(FilterRef<'f, 'a>),
+    /// Filters joined by `and` (two or more in a parsed filter).
+    And(Terms<'f, 'a>),
+    /// Filters joined by `or` (two or more in a parsed filter).
+    Or(Terms<'f, 'a>),
     /// `attrPath[valFilter]`: a filter over the elements of a (usually multi-valued) complex
-    /// attribute, whose conditions must all hold within one element.
-    ValuePath(ValuePath<'a>),
+    /// attribute, whose conditions must all hold within one element. The attribute's
+    /// `sub_attr` is `None` in a parsed filter (the grammar puts none before `[`); the filter
+    /// names sub-attributes of it and contains no further value path.
+    ValuePath(&'f AttrPath<'a>, FilterRef<'f, 'a>),
+}
+
+/// The children of an `and` or `or` node, in written order.
+#[derive(Clone, Copy)]
+pub struct Terms<'f, 'a> {
+    slots: &'f [Slot<'a>],
+    at: usize,
+    left: usize,
+}
+
+impl<'f, 'a> Iterator for Terms<'f, 'a> {
+    type Item = FilterRef<'f, 'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<FilterRef<'f, 'a>> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let at = self.at;
+        let next = self.slots.get(at).map_or(0, |s| s.next as usize);
+        self.at = at + next;
+        Some(FilterRef {
+            slots: self.slots,
+            at,
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for Terms<'_, '_> {}
+
+impl std::fmt::Debug for Terms<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(*self).finish()
+    }
+}
+
+impl<'f, 'a> FilterRef<'f, 'a> {
+    /// The buffer and the root's position in it (for the evaluator's walk).
+    #[inline(always)]
+    pub(crate) fn parts(self) -> (&'f [Slot<'a>], usize) {
+        (self.slots, self.at)
+    }
+
+    /// The view of the slot at `at` of `slots`.
+    #[inline(always)]
+    pub(crate) fn new(slots: &'f [Slot<'a>], at: usize) -> Self {
+        FilterRef { slots, at }
+    }
+
+    /// The node at the root of this subtree.
+    #[inline]
+    pub fn node(self) -> Node<'f, 'a> {
+        let Some(slot) = self.slots.get(self.at) else {
+            // Views are only made for slots that exist.
+            return Node::And(Terms {
+                slots: self.slots,
+                at: 0,
+                left: 0,
+            });
+        };
+        let child = FilterRef {
+            slots: self.slots,
+            at: self.at.wrapping_sub(1),
+        };
+        match &slot.kind {
+            SlotKind::Compare(c) => Node::Compare(c),
+            SlotKind::Present(a) => Node::Present(a),
+            SlotKind::Not => Node::Not(child),
+            SlotKind::And { first, len } => Node::And(self.terms(*first, *len)),
+            SlotKind::Or { first, len } => Node::Or(self.terms(*first, *len)),
+            SlotKind::ValuePath(a) => Node::ValuePath(a, child),
+        }
+    }
+
+    #[inline]
+    fn terms(self, first: u32, len: u32) -> Terms<'f, 'a> {
+        Terms {
+            slots: self.slots,
+            at: self.at.wrapping_sub(first as usize),
+            left: len as usize,
+        }
+    }
+
+    /// The subtree's nodes, children before parents.
+    fn subtree(self) -> &'f [Slot<'a>] {
+        let mut start = self.at;
+        // The leftmost slot of a subtree is reached by following first children.
+        loop {
+            match self.slots.get(start).map(|s| &s.kind) {
+                Some(SlotKind::Not | SlotKind::ValuePath(_)) => start = start.wrapping_sub(1),
+                Some(SlotKind::And { first, len } | SlotKind::Or { first, len }) if *len > 0 => {
+                    start = start.wrapping_sub(*first as usize);
+                }
+                _ => break,
+            }
+        }
+        self.slots.get(start..=self.at).unwrap_or_default()
+    }
+
+    /// A copy of this subtree as a filter of its own.
+    pub fn to_filter(self) -> Filter<'a> {
+        let mut slots = self.subtree().to_vec();
+        if let Some(root) = slots.last_mut() {
+            root.next = 0;
+        }
+        Filter::from_slots(slots)
+    }
+
+    /// The depth of the subtree: 1 for a comparison or `pr`, one more for each enclosing
+    /// `not`, `and`, `or` or value path. Computed without recursion.
+    pub fn depth(self) -> usize {
+        let slots = self.subtree();
+        let mut depths: Vec<usize> = Vec::with_capacity(slots.len());
+        for (i, slot) in slots.iter().enumerate() {
+            let below = |back: usize| i.checked_sub(back).and_then(|j| depths.get(j).copied());
+            let d = match &slot.kind {
+                SlotKind::Compare(_) | SlotKind::Present(_) => 1,
+                SlotKind::Not | SlotKind::ValuePath(_) => 1 + below(1).unwrap_or(0),
+                SlotKind::And { first, len } | SlotKind::Or { first, len } => {
+                    let mut j = i.wrapping_sub(*first as usize);
+                    let mut max = 0;
+                    for _ in 0..*len {
+                        max = max.max(depths.get(j).copied().unwrap_or(0));
+                        j += slots.get(j).map_or(0, |s| s.next as usize);
+                    }
+                    1 + max
+                }
+            };
+            depths.push(d);
+        }
+        depths.last().copied().unwrap_or(0)
+    }
+}
+
+impl<'a> Filter<'a> {
+    /// A filter from its slots (post-order, the root last); a lone leaf is kept in place.
+    pub(crate) fn from_slots(mut slots: Vec<Slot<'a>>) -> Self {
+        if slots.len() == 1
+            && let Some(leaf) = slots.pop()
+        {
+            return Filter {
+                repr: Repr::Leaf(leaf),
+            };
+        }
+        Filter {
+            repr: Repr::Tree(slots),
+        }
+    }
+
+    /// A filter that is one leaf (a comparison or `pr`), without allocating.
+    #[inline]
+    pub(crate) const fn leaf(slot: Slot<'a>) -> Self {
+        Filter {
+            repr: Repr::Leaf(slot),
+        }
+    }
+
+    /// The filter's nodes, children before parents, the root last.
+    #[inline]
+    fn slots(&self) -> &[Slot<'a>] {
+        match &self.repr {
+            Repr::Leaf(slot) => std::slice::from_ref(slot),
+            Repr::Tree(slots) => slots,
+        }
+    }
+
+    /// The nodes, moved out.
+    fn into_slots(self) -> Vec<Slot<'a>> {
+        match self.repr {
+            Repr::Leaf(slot) => vec![slot],
+            Repr::Tree(slots) => slots,
+        }
+    }
+
+    /// A view of the whole filter.
+    #[inline]
+    pub fn as_ref(&self) -> FilterRef<'_, 'a> {
+        let slots = self.slots();
+        FilterRef {
+            slots,
+            at: slots.len().wrapping_sub(1),
+        }
+    }
+
+    /// The root node.
+    ///
+    /// ```
+    /// use scim_filter::{Node, parse};
+    ///
+    /// let f = parse(r#"userName eq "bjensen" and not (title pr)"#)?;
+    /// let Node::And(mut terms) = f.root() else { panic!() };
+    /// let Some(Node::Compare(c)) = terms.next().map(|t| t.node()) else { panic!() };
+    /// assert_eq!(c.attr.name(), "userName");
+    /// let Some(Node::Not(inner)) = terms.next().map(|t| t.node()) else { panic!() };
+    /// assert_eq!(inner.to_string(), "title pr");
+    /// # Ok::<(), scim_filter::ParseError>(())
+    /// ```
+    #[inline]
+    pub fn root(&self) -> Node<'_, 'a> {
+        self.as_ref().node()
+    }
+
+    /// `attr op value`.
+    pub fn compare(attr: AttrPath<'a>, op: CompareOp, value: CompValue<'a>) -> Self {
+        Filter::leaf(Slot::new(SlotKind::Compare(Comparison { attr, op, value })))
+    }
+
+    /// `attr pr`.
+    pub fn present(attr: AttrPath<'a>) -> Self {
+        Filter::leaf(Slot::new(SlotKind::Present(attr)))
+    }
+
+    /// `not (inner)`.
+    #[allow(clippy::should_implement_trait)]
+    pub fn not(inner: Filter<'a>) -> Self {
+        let mut slots = inner.into_slots();
+        slots.push(Slot::new(SlotKind::Not));
+        Filter::from_slots(slots)
+    }
+
+    /// `attr[inner]`: a value path.
+    pub fn value_path(attr: AttrPath<'a>, inner: Filter<'a>) -> Self {
+        let mut slots = inner.into_slots();
+        slots.push(Slot::new(SlotKind::ValuePath(attr)));
+        Filter::from_slots(slots)
+    }
+
+    /// The terms joined by `and` (a parsed filter's chains have two or more).
+    pub fn and(terms: impl IntoIterator<Item = Filter<'a>>) -> Self {
+        Filter::chain(terms, true)
+    }
+
+    /// The terms joined by `or` (a parsed filter's chains have two or more).
+    pub fn or(terms: impl IntoIterator<Item = Filter<'a>>) -> Self {
+        Filter::chain(terms, false)
+    }
+
+    fn chain(terms: impl IntoIterator<Item = Filter<'a>>, and: bool) -> Self {
+        let mut slots: Vec<Slot<'a>> = Vec::new();
+        let mut first = None;
+        let mut prev: Option<usize> = None;
+        let mut len = 0u32;
+        for term in terms {
+            match term.repr {
+                Repr::Leaf(slot) => slots.push(slot),
+                // The first term's buffer is reused, so wrapping a tree is not a copy.
+                Repr::Tree(more) if slots.is_empty() => slots = more,
+                Repr::Tree(more) => slots.extend(more),
+            }
+            let root = slots.len() - 1;
+            if let Some(p) = prev
+                && let Some(s) = slots.get_mut(p)
+            {
+                s.next = offset(root - p);
+            }
+            first.get_or_insert(root);
+            prev = Some(root);
+            len += 1;
+        }
+        let at = slots.len();
+        let first = offset(at - first.unwrap_or(at));
+        slots.push(Slot::new(if and {
+            SlotKind::And { first, len }
+        } else {
+            SlotKind::Or { first, len }
+        }));
+        Filter {
+            repr: Repr::Tree(slots),
+        }
+    }
+
+    /// Detaches the filter from the input it borrows from (without recursion).
+    pub fn into_owned(self) -> Filter<'static> {
+        let own = |slot: Slot<'a>| Slot {
+            next: slot.next,
+            kind: match slot.kind {
+                SlotKind::Compare(c) => SlotKind::Compare(Comparison {
+                    attr: c.attr.into_owned(),
+                    op: c.op,
+                    value: c.value.into_owned(),
+                }),
+                SlotKind::Present(a) => SlotKind::Present(a.into_owned()),
+                SlotKind::Not => SlotKind::Not,
+                SlotKind::And { first, len } => SlotKind::And { first, len },
+                SlotKind::Or { first, len } => SlotKind::Or { first, len },
+                SlotKind::ValuePath(a) => SlotKind::ValuePath(a.into_owned()),
+            },
+        };
+        Filter {
+            repr: match self.repr {
+                Repr::Leaf(slot) => Repr::Leaf(own(slot)),
+                Repr::Tree(slots) => Repr::Tree(slots.into_iter().map(own).collect()),
+            },
+        }
+    }
+
+    /// The depth of the tree: 1 for a comparison or `pr`, one more for each enclosing
+    /// `not`, `and`, `or` or value path.
+    pub fn depth(&self) -> usize {
+        self.as_ref().depth()
+    }
+
+    /// The comparison, if the filter is one.
+    pub fn as_compare(&self) -> Option<&Comparison<'a>> {
+        match self.root() {
+            Node::Compare(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+impl<'a> From<Comparison<'a>> for Filter<'a> {
+    fn from(c: Comparison<'a>) -> Self {
+        Filter::leaf(Slot::new(SlotKind::Compare(c)))
+    }
+}
+
+impl std::fmt::Debug for Filter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.as_ref(), f)
+    }
+}
+
+/// Like the filter's [`Node`]s: `And([Compare(..), Not(Present(..))])`. Recurses once per
+/// level.
+impl std::fmt::Debug for FilterRef<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.node() {
+            Node::Compare(c) => f.debug_tuple("Compare").field(c).finish(),
+            Node::Present(a) => f.debug_tuple("Present").field(a).finish(),
+            Node::Not(inner) => f.debug_tuple("Not").field(&inner).finish(),
+            Node::And(terms) => f.debug_tuple("And").field(&terms).finish(),
+            Node::Or(terms) => f.debug_tuple("Or").field(&terms).finish(),
+            Node::ValuePath(a, inner) => f.debug_tuple("ValuePath").field(a).field(&inner).finish(),
+        }
+    }
 }
 
 /// `attrPath compareOp compValue`.
@@ -46,17 +459,6 @@ pub struct Comparison<'a> {
     pub op: CompareOp,
     /// The literal the attribute is compared with.
     pub value: CompValue<'a>,
-}
-
-/// `attrPath[valFilter]` inside a filter.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ValuePath<'a> {
-    /// The (multi-valued, complex) attribute whose elements are filtered. Its `sub_attr` is
-    /// `None`: the grammar puts no sub-attribute before `[`.
-    pub attr: AttrPath<'a>,
-    /// The filter each element is tested against; attribute paths in it name
-    /// sub-attributes of `attr`. It contains no further value path.
-    pub filter: Box<Filter<'a>>,
 }
 
 /// An attribute path: `[URI ":"] ATTRNAME ["." subAttr]`.
@@ -102,7 +504,7 @@ pub struct Path<'a> {
     /// The attribute, and the sub-attribute addressed (after the filter if there is one).
     pub attr: AttrPath<'a>,
     /// The value filter selecting elements of a multi-valued attribute, if any.
-    pub filter: Option<Box<Filter<'a>>>,
+    pub filter: Option<Filter<'a>>,
 }
 
 /// A comparison operator (RFC 7644 §3.4.2.2, Table 3).
@@ -442,47 +844,12 @@ impl CompValue<'_> {
     }
 }
 
-impl Filter<'_> {
-    /// Detaches the filter from the input it borrows from.
-    ///
-    /// Recursion is bounded by the depth of the tree, which the parser bounds by its nesting
-    /// budget.
-    pub fn into_owned(self) -> Filter<'static> {
-        match self {
-            Filter::Compare(c) => Filter::Compare(Comparison {
-                attr: c.attr.into_owned(),
-                op: c.op,
-                value: c.value.into_owned(),
-            }),
-            Filter::Present(a) => Filter::Present(a.into_owned()),
-            Filter::Not(f) => Filter::Not(Box::new(f.into_owned())),
-            Filter::And(fs) => Filter::And(fs.into_iter().map(Filter::into_owned).collect()),
-            Filter::Or(fs) => Filter::Or(fs.into_iter().map(Filter::into_owned).collect()),
-            Filter::ValuePath(v) => Filter::ValuePath(ValuePath {
-                attr: v.attr.into_owned(),
-                filter: Box::new(v.filter.into_owned()),
-            }),
-        }
-    }
-
-    /// The depth of the tree: 1 for a comparison or `pr`, one more for each enclosing
-    /// `not`, `and`, `or` or value path.
-    pub fn depth(&self) -> usize {
-        match self {
-            Filter::Compare(_) | Filter::Present(_) => 1,
-            Filter::Not(f) => 1 + f.depth(),
-            Filter::And(fs) | Filter::Or(fs) => 1 + fs.iter().map(Filter::depth).max().unwrap_or(0),
-            Filter::ValuePath(v) => 1 + v.filter.depth(),
-        }
-    }
-}
-
 impl Path<'_> {
     /// Detaches the path from the input it borrows from.
     pub fn into_owned(self) -> Path<'static> {
         Path {
             attr: self.attr.into_owned(),
-            filter: self.filter.map(|f| Box::new(f.into_owned())),
+            filter: self.filter.map(Filter::into_owned),
         }
     }
 }
@@ -566,7 +933,93 @@ mod tests {
     fn filter_nodes_stay_small() {
         // One comparison is moved whole through the parser's results; keep it compact.
         assert!(std::mem::size_of::<AttrPath<'_>>() <= 32);
-        assert!(std::mem::size_of::<Filter<'_>>() <= 72);
+        assert!(std::mem::size_of::<Slot<'_>>() <= 80);
+        assert!(std::mem::size_of::<Filter<'_>>() <= 80);
+    }
+
+    fn pr(name: &str) -> Filter<'_> {
+        Filter::present(AttrPath::new(name))
+    }
+
+    #[test]
+    fn built_trees_read_back_through_the_views() {
+        let eq = Filter::compare(
+            AttrPath::new("type"),
+            CompareOp::Eq,
+            CompValue::String("work".into()),
+        );
+        let f = Filter::or([
+            Filter::and([pr("a"), Filter::not(pr("b"))]),
+            Filter::value_path(AttrPath::new("emails"), Filter::and([eq.clone(), pr("v")])),
+            pr("c"),
+        ]);
+        assert_eq!(f.depth(), 4);
+        let Node::Or(terms) = f.root() else {
+            panic!("{f:?}")
+        };
+        assert_eq!(terms.len(), 3);
+        let terms: Vec<FilterRef<'_, '_>> = terms.collect();
+        let [first, second, third] = terms.as_slice() else {
+            panic!()
+        };
+        assert_eq!(first.depth(), 3);
+        assert_eq!(
+            first.to_filter(),
+            Filter::and([pr("a"), Filter::not(pr("b"))])
+        );
+        let Node::And(mut inner) = first.node() else {
+            panic!()
+        };
+        assert!(
+            matches!(inner.next().map(|t| t.node()), Some(Node::Present(a)) if a.name() == "a")
+        );
+        let Some(Node::Not(b)) = inner.next().map(|t| t.node()) else {
+            panic!()
+        };
+        assert_eq!(b.to_filter(), pr("b"));
+        assert!(inner.next().is_none());
+        let Node::ValuePath(attr, vf) = second.node() else {
+            panic!()
+        };
+        assert_eq!(attr.name(), "emails");
+        assert_eq!(vf.to_filter(), Filter::and([eq.clone(), pr("v")]));
+        assert_eq!(third.to_filter(), pr("c"));
+        assert_eq!(eq.as_compare().map(|c| c.op), Some(CompareOp::Eq));
+        assert_eq!(f.as_compare(), None);
+        // Debug reads like the nodes.
+        assert_eq!(
+            format!("{:?}", Filter::not(pr("x"))),
+            r#"Not(Present(AttrPath { urn: None, name: "x", sub_attr: None }))"#
+        );
+        // Detaching keeps the tree.
+        assert_eq!(f.clone().into_owned(), f);
+        // One chain of one term, and an empty one, are kept as built.
+        assert_eq!(Filter::and([pr("a")]).depth(), 2);
+        assert!(matches!(Filter::or([]).root(), Node::Or(t) if t.len() == 0));
+    }
+
+    /// A tree far deeper than any budget (only a builder can make one) is freed, measured
+    /// and detached without recursion.
+    #[test]
+    fn deep_built_trees_drop_without_recursion() {
+        std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(|| {
+                let mut f = pr("a");
+                for i in 0..100_000 {
+                    f = if i % 2 == 0 {
+                        Filter::not(f)
+                    } else {
+                        Filter::and([f])
+                    };
+                }
+                assert_eq!(f.depth(), 100_001);
+                let owned = f.into_owned();
+                drop(owned);
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use crate::ast::{AttrPath, CompareOp, Comparison, Filter, ValuePath};
+use crate::ast::{AttrPath, CompareOp, Comparison, Filter, FilterRef, Node, Slot, SlotKind};
 
 mod batch;
 mod compare;
@@ -119,7 +119,7 @@ impl Filter<'_> {
     #[doc = include_str!("eval/semantics.md")]
     pub fn matches(&self, resource: &Value) -> Result<bool, EvalError> {
         Eval::<NoSchema> { schema: None }
-            .filter(self, Scope::Resource(resource))
+            .filter(self.as_ref(), Scope::Resource(resource))
             .map_err(|e| *e)
     }
 
@@ -134,7 +134,7 @@ impl Filter<'_> {
         Eval {
             schema: Some(schema),
         }
-        .filter(self, Scope::Resource(resource))
+        .filter(self.as_ref(), Scope::Resource(resource))
         .map_err(|e| *e)
     }
 
@@ -143,7 +143,7 @@ impl Filter<'_> {
     ///
     /// Reports the first error in the filter's written order.
     pub fn check<S: AttrSchema + ?Sized>(&self, schema: &S) -> Result<(), EvalError> {
-        check(self, None, schema).map_err(|e| *e)
+        check(self.as_ref(), None, schema).map_err(|e| *e)
     }
 }
 
@@ -189,9 +189,19 @@ struct Eval<'s, S: ?Sized> {
 impl<S: AttrSchema + ?Sized> Eval<'_, S> {
     /// Evaluates `f`: the logic and the common string comparison here, the rest out of
     /// line, so that the recursion through `and` / `or` / `not` stays a small function.
-    fn filter<'f>(&self, f: &'f Filter<'f>, scope: Scope<'_, 'f>) -> Fallible<bool> {
-        match f {
-            Filter::Compare(cmp) => {
+    fn filter<'f>(&self, f: FilterRef<'f, 'f>, scope: Scope<'_, 'f>) -> Fallible<bool> {
+        let (slots, at) = f.parts();
+        self.slot(slots, at, scope)
+    }
+
+    /// Evaluates the subtree at `at` of a filter's buffer, walking the slots directly (the
+    /// [`Node`] view costs a little more on this hot path).
+    fn slot<'f>(&self, slots: &'f [Slot<'f>], at: usize, scope: Scope<'_, 'f>) -> Fallible<bool> {
+        let Some(slot) = slots.get(at) else {
+            return Ok(false);
+        };
+        match &slot.kind {
+            SlotKind::Compare(cmp) => {
                 if self.schema.is_none()
                     && let Some(test) = TextTest::of(cmp)
                 {
@@ -199,25 +209,31 @@ impl<S: AttrSchema + ?Sized> Eval<'_, S> {
                 }
                 self.compare(cmp, scope)
             }
-            Filter::And(all) => {
-                for f in all {
-                    if !self.filter(f, scope)? {
+            SlotKind::And { first, len } => {
+                let mut i = at.wrapping_sub(*first as usize);
+                for _ in 0..*len {
+                    if !self.slot(slots, i, scope)? {
                         return Ok(false);
                     }
+                    i += slots.get(i).map_or(0, |s| s.next as usize);
                 }
                 Ok(true)
             }
-            Filter::Or(any) => {
-                for f in any {
-                    if self.filter(f, scope)? {
+            SlotKind::Or { first, len } => {
+                let mut i = at.wrapping_sub(*first as usize);
+                for _ in 0..*len {
+                    if self.slot(slots, i, scope)? {
                         return Ok(true);
                     }
+                    i += slots.get(i).map_or(0, |s| s.next as usize);
                 }
                 Ok(false)
             }
-            Filter::Not(inner) => Ok(!self.filter(inner, scope)?),
-            Filter::Present(path) => self.present(path, scope),
-            Filter::ValuePath(vp) => self.value_path(vp, scope),
+            SlotKind::Not => Ok(!self.slot(slots, at.wrapping_sub(1), scope)?),
+            SlotKind::Present(path) => self.present(path, scope),
+            SlotKind::ValuePath(attr) => {
+                self.value_path(attr, FilterRef::new(slots, at.wrapping_sub(1)), scope)
+            }
         }
     }
 
@@ -274,22 +290,27 @@ impl<S: AttrSchema + ?Sized> Eval<'_, S> {
     }
 
     #[inline(never)]
-    fn value_path<'f>(&self, vp: &'f ValuePath<'f>, scope: Scope<'_, 'f>) -> Fallible<bool> {
+    fn value_path<'f>(
+        &self,
+        attr: &'f AttrPath<'f>,
+        inner: FilterRef<'f, 'f>,
+        scope: Scope<'_, 'f>,
+    ) -> Fallible<bool> {
         if let Some(schema) = self.schema {
-            value_path_chars(schema, scope.parent(), &vp.attr)?;
+            value_path_chars(schema, scope.parent(), attr)?;
         }
-        let Some(value) = resolve(scope, &vp.attr) else {
+        let Some(value) = resolve(scope, attr) else {
             return Ok(false);
         };
-        lookup::any_value(value, vp.attr.sub_attr(), |element| {
+        lookup::any_value(value, attr.sub_attr(), |element| {
             if !lookup::has_value(element) {
                 return Ok(false);
             }
             let scope = Scope::Element {
-                parent: &vp.attr,
+                parent: attr,
                 element,
             };
-            self.filter(&vp.filter, scope)
+            self.filter(inner, scope)
         })
     }
 }
@@ -316,21 +337,21 @@ fn resolve<'v>(scope: Scope<'v, '_>, path: &AttrPath<'_>) -> Option<&'v Value> {
 
 /// Validates `f` against `schema`: every node, whatever the data.
 fn check<S: AttrSchema + ?Sized>(
-    f: &Filter<'_>,
+    f: FilterRef<'_, '_>,
     parent: Option<&AttrPath<'_>>,
     schema: &S,
 ) -> Fallible<()> {
-    match f {
-        Filter::Compare(cmp) => {
+    match f.node() {
+        Node::Compare(cmp) => {
             let (chars, _) = comparison_chars(schema, parent, &cmp.attr)?;
             compare::plan(cmp, Some(chars), &|| render(parent, &cmp.attr)).map(drop)
         }
-        Filter::Present(path) => attr_chars(schema, parent, path).map(drop),
-        Filter::Not(inner) => check(inner, parent, schema),
-        Filter::And(fs) | Filter::Or(fs) => fs.iter().try_for_each(|f| check(f, parent, schema)),
-        Filter::ValuePath(vp) => {
-            value_path_chars(schema, parent, &vp.attr)?;
-            check(&vp.filter, Some(&vp.attr), schema)
+        Node::Present(path) => attr_chars(schema, parent, path).map(drop),
+        Node::Not(inner) => check(inner, parent, schema),
+        Node::And(mut fs) | Node::Or(mut fs) => fs.try_for_each(|f| check(f, parent, schema)),
+        Node::ValuePath(attr, inner) => {
+            value_path_chars(schema, parent, attr)?;
+            check(inner, Some(attr), schema)
         }
     }
 }

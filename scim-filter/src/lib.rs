@@ -9,9 +9,10 @@
 //! # Primary types
 //!
 //! - [`Filter`] is a parsed filter: comparisons ([`Comparison`]), `pr`, `not`, n-ary `and` /
-//!   `or`, and value paths ([`ValuePath`], `emails[type eq "work"]`). Its parts are plain
-//!   public data (see [`ast`]), so a caller can walk it and translate it into another query
-//!   language.
+//!   `or`, and value paths (`emails[type eq "work"]`), all its nodes in one buffer. Walk it
+//!   through [`Filter::root`], a [`Node`] whose variants give views ([`FilterRef`]) of the
+//!   children, to translate it into another query language; build one with
+//!   [`Filter::compare`], [`Filter::and`] and the other constructors.
 //! - [`Path`] is a parsed PATCH path: an [`AttrPath`] and an optional value filter.
 //! - [`AttrPath`] names an attribute: an optional schema URN, a name and an optional
 //!   sub-attribute.
@@ -40,12 +41,12 @@
 //! # Example
 //!
 //! ```
-//! use scim_filter::{CompValue, Filter, Parser, parse};
+//! use scim_filter::{CompValue, Node, Parser, parse};
 //!
 //! // The strict grammar, as written in RFC 7644.
 //! let f = parse(r#"userName Eq "bjensen" and (emails[type eq "work"] or not (title pr))"#)?;
-//! let Filter::And(terms) = &f else { unreachable!() };
-//! let Filter::Compare(c) = &terms[0] else { unreachable!() };
+//! let Node::And(mut terms) = f.root() else { unreachable!() };
+//! let Some(Node::Compare(c)) = terms.next().map(|t| t.node()) else { unreachable!() };
 //! assert_eq!(c.attr.name(), "userName");
 //! assert_eq!(c.value, CompValue::String("bjensen".into()));
 //! assert_eq!(
@@ -78,10 +79,10 @@
 //!   [`Filter::depth`]), or with parentheses and brackets nested deeper than that (redundant
 //!   ones included), is refused ([`Parser::max_depth`]). Ten thousand `(` fail at the 65th.
 //! - **No recursion in the parser.** The parser keeps its open groups on an explicit stack,
-//!   so its own stack use does not depend on the input at all. What walks the tree
-//!   afterwards — printing, evaluating, [`Filter::depth`], [`Filter::into_owned`], and the
-//!   destructors that free it — recurses once per level, which the nesting budget bounds:
-//!   a tree at the default budget prints and drops well within a 256 KiB thread stack.
+//!   so its own stack use does not depend on the input at all. A filter's nodes are in one
+//!   flat buffer, so [`Filter::depth`], [`Filter::into_owned`] and the destructor are loops.
+//!   What walks the tree — printing, evaluating — recurses once per level, which the nesting
+//!   budget bounds: a tree at the default budget prints well within a 256 KiB thread stack.
 //!   Long `and` / `or` chains are one wide node, not a deep one, whatever their length.
 //! - **Linear time.** The lexer is hand-written over bytes, and every decision needs at most
 //!   one word of lookahead; nothing is ever parsed twice.
@@ -128,7 +129,9 @@ mod print;
 #[cfg(feature = "sql")]
 pub mod sql;
 
-pub use ast::{AttrPath, CompValue, CompareOp, Comparison, Filter, Number, Path, ValuePath};
+pub use ast::{
+    AttrPath, CompValue, CompareOp, Comparison, Filter, FilterRef, Node, Number, Path, Terms,
+};
 pub use error::{Expected, ParseError, ParseErrorKind};
 pub use eval::{AttrSchema, AttrType, Characteristics, EvalError, fold};
 pub use parse::{

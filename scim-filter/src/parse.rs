@@ -15,7 +15,9 @@ use std::borrow::Cow;
 use std::mem;
 use std::ops::Range;
 
-use crate::ast::{AttrPath, CompValue, CompareOp, Comparison, Filter, Number, Path, ValuePath};
+use crate::ast::{
+    AttrPath, CompValue, CompareOp, Comparison, Filter, Number, Path, Slot, SlotKind,
+};
 use crate::error::{Expected, ParseError, ParseErrorKind, Target};
 
 /// Default nesting budget: how many AST levels a filter may have.
@@ -149,10 +151,10 @@ impl Parser {
     /// Parses a filter.
     ///
     /// ```
-    /// use scim_filter::{CompValue, Filter, Parser};
+    /// use scim_filter::{CompValue, Parser};
     ///
     /// let f = Parser::new().parse(r#"userName eq "bjensen""#)?;
-    /// let Filter::Compare(c) = &f else { panic!() };
+    /// let Some(c) = f.as_compare() else { panic!() };
     /// assert_eq!(c.attr.name(), "userName");
     /// assert_eq!(c.value, CompValue::String("bjensen".into()));
     /// # Ok::<(), scim_filter::ParseError>(())
@@ -176,7 +178,7 @@ impl Parser {
             if end == st.b.len() {
                 // A leaf's depth is 1.
                 return match st.check_depth(1, end..end) {
-                    Ok(()) => Ok(leaf),
+                    Ok(()) => Ok(Filter::leaf(Slot::new(leaf))),
                     Err(e) => Err(fail(e)),
                 };
             }
@@ -325,28 +327,45 @@ enum Opener {
     Bracket,
 }
 
-/// A group being parsed: where its chains' terms start in [`Groups::terms`], and their
-/// depths. Small and `Copy`: the terms themselves are in the shared scratch buffer.
+/// A chain of terms being parsed: where its first and last terms' roots are in the
+/// filter's buffer, and how many there are.
+#[derive(Debug, Clone, Copy)]
+struct Chain {
+    first: u32,
+    last: u32,
+    len: u32,
+}
+
+impl Chain {
+    const EMPTY: Chain = Chain {
+        first: 0,
+        last: 0,
+        len: 0,
+    };
+}
+
+/// A group being parsed: its pending `and` and `or` chains and their depths. Small and
+/// `Copy`: the terms themselves are in the filter's buffer.
 #[derive(Debug, Clone, Copy)]
 struct Frame {
     opener: Opener,
     /// Where the opener is in the input.
     at: usize,
-    /// Where the group's finished `or` terms start in the scratch buffer.
-    or_start: usize,
-    /// Where the current `and` chain's terms start (after the `or` terms).
-    and_start: usize,
+    /// The group's finished `or` terms.
+    or: Chain,
+    /// The current `and` chain's terms.
+    and: Chain,
     and_depth: usize,
     or_depth: usize,
 }
 
 impl Frame {
-    const fn new(opener: Opener, at: usize, start: usize) -> Self {
+    const fn new(opener: Opener, at: usize) -> Self {
         Frame {
             opener,
             at,
-            or_start: start,
-            and_start: start,
+            or: Chain::EMPTY,
+            and: Chain::EMPTY,
             and_depth: 0,
             or_depth: 0,
         }
@@ -356,15 +375,16 @@ impl Frame {
 /// How many enclosing groups are kept in place before the stack spills to the heap.
 const INLINE_FRAMES: usize = 4;
 
-/// The open groups of one parse and the pending terms of their chains.
+/// The filter's buffer being filled, and the open groups.
 ///
-/// Every pending `and` / `or` term of every open group is in one scratch buffer: a group's
-/// terms are a suffix of it (groups close in the reverse order they open), so closing a
-/// chain moves its terms out into a node of exactly their number (or hands over the whole
-/// buffer when the chain is all of it). The enclosing groups are small `Copy` frames, the
-/// first [`INLINE_FRAMES`] of them in place: a filter with few groups allocates no stack.
+/// Nodes go into the buffer in post-order, as they are finished: a leaf when it is read,
+/// a chain's node when the chain ends (its terms are already in the buffer before it,
+/// linked one to the next), a `not` or value path after its operand. The term just
+/// finished is always the buffer's last slot. The enclosing groups are small `Copy`
+/// frames, the first [`INLINE_FRAMES`] of them in place: a filter with few groups
+/// allocates no stack.
 struct Groups<'a> {
-    terms: Vec<Filter<'a>>,
+    slots: Vec<Slot<'a>>,
     /// The innermost open group.
     cur: Frame,
     /// How many groups enclose `cur`.
@@ -375,11 +395,10 @@ struct Groups<'a> {
 }
 
 impl<'a> Groups<'a> {
-    fn new(opener: Opener, at: usize) -> Self {
-        let base = Frame::new(opener, at, 0);
+    fn new(opener: Opener, at: usize, capacity: usize) -> Self {
         Groups {
-            terms: Vec::new(),
-            cur: base,
+            slots: Vec::with_capacity(capacity),
+            cur: Frame::new(opener, at),
             saved: 0,
             inline: None,
             spill: Vec::new(),
@@ -389,7 +408,7 @@ impl<'a> Groups<'a> {
     /// Opens a group at `at`, making it current.
     #[inline]
     fn open(&mut self, opener: Opener, at: usize) {
-        let parent = mem::replace(&mut self.cur, Frame::new(opener, at, self.terms.len()));
+        let parent = mem::replace(&mut self.cur, Frame::new(opener, at));
         let inline = self.inline.get_or_insert([parent; INLINE_FRAMES]);
         if let Some(slot) = inline.get_mut(self.saved) {
             *slot = parent;
@@ -412,61 +431,73 @@ impl<'a> Groups<'a> {
         Some(mem::replace(&mut self.cur, parent))
     }
 
-    /// Pushes a pending term (the first one allocates room for four).
+    /// Pushes a finished node.
     #[inline(always)]
-    fn push(&mut self, term: Filter<'a>) {
-        if self.terms.capacity() == 0 {
-            self.terms = Vec::with_capacity(4);
+    fn push(&mut self, kind: SlotKind<'a>) {
+        self.slots.push(Slot::new(kind));
+    }
+
+    /// Adds the term just finished to `chain`.
+    /// (Offsets are 32-bit: the input is at most 4 GiB and every slot takes a byte of it.)
+    #[inline(always)]
+    fn link(slots: &mut [Slot<'a>], chain: &mut Chain) {
+        let t = slots.len().wrapping_sub(1) as u32;
+        if chain.len == 0 {
+            chain.first = t;
+        } else if let Some(prev) = slots.get_mut(chain.last as usize) {
+            prev.next = t.wrapping_sub(chain.last);
         }
-        self.terms.push(term);
+        chain.last = t;
+        chain.len += 1;
     }
 
     #[inline]
-    fn push_and(&mut self, term: Filter<'a>, depth: usize) {
-        self.push(term);
+    fn push_and(&mut self, depth: usize) {
+        Groups::link(&mut self.slots, &mut self.cur.and);
         self.cur.and_depth = self.cur.and_depth.max(depth);
     }
 
-    /// The terms from `start` to the end of the scratch buffer, moved out.
-    #[inline]
-    fn take(&mut self, start: usize) -> Vec<Filter<'a>> {
-        if start == 0 {
-            mem::take(&mut self.terms)
-        } else {
-            // One allocation of exactly the chain's length and one copy.
-            self.terms.split_off(start)
-        }
-    }
-
-    /// Ends the current `and` chain with `term`: the chain's node (or `term` alone).
+    /// Ends the current `and` chain with the term just finished: the depth of the chain's
+    /// node (or of the term alone).
     #[inline(always)]
-    fn close_and(&mut self, term: Filter<'a>, depth: usize) -> (Filter<'a>, usize) {
-        if self.terms.len() == self.cur.and_start {
-            return (term, depth);
+    fn close_and(&mut self, depth: usize) -> usize {
+        if self.cur.and.len == 0 {
+            return depth;
         }
-        self.terms.push(term);
+        Groups::link(&mut self.slots, &mut self.cur.and);
         let depth = 1 + self.cur.and_depth.max(depth);
+        let chain = mem::replace(&mut self.cur.and, Chain::EMPTY);
         self.cur.and_depth = 0;
-        (Filter::And(self.take(self.cur.and_start)), depth)
+        let first = (self.slots.len() as u32).wrapping_sub(chain.first);
+        self.push(SlotKind::And {
+            first,
+            len: chain.len,
+        });
+        depth
     }
 
     #[inline]
-    fn push_or(&mut self, term: Filter<'a>, depth: usize) {
-        self.push(term);
-        self.cur.and_start = self.terms.len();
+    fn push_or(&mut self, depth: usize) {
+        Groups::link(&mut self.slots, &mut self.cur.or);
         self.cur.or_depth = self.cur.or_depth.max(depth);
     }
 
-    /// Ends the current group with `term`: the group's filter and its depth.
+    /// Ends the current group with the term just finished: the depth of the group's node.
     #[inline(always)]
-    fn finish(&mut self, term: Filter<'a>, depth: usize) -> (Filter<'a>, usize) {
-        let (term, depth) = self.close_and(term, depth);
-        if self.terms.len() == self.cur.or_start {
-            return (term, depth);
+    fn finish(&mut self, depth: usize) -> usize {
+        let depth = self.close_and(depth);
+        if self.cur.or.len == 0 {
+            return depth;
         }
-        self.terms.push(term);
+        Groups::link(&mut self.slots, &mut self.cur.or);
         let depth = 1 + self.cur.or_depth.max(depth);
-        (Filter::Or(self.take(self.cur.or_start)), depth)
+        let chain = self.cur.or;
+        let first = (self.slots.len() as u32).wrapping_sub(chain.first);
+        self.push(SlotKind::Or {
+            first,
+            len: chain.len,
+        });
+        depth
     }
 }
 
@@ -606,7 +637,7 @@ impl<'a> State<'a> {
     /// and has no `[` after it): what [`State::operand`] would read there, without the group
     /// machinery. `None` (position unchanged) for anything else.
     #[inline]
-    fn first_leaf(&mut self) -> PResult<Option<Filter<'a>>> {
+    fn first_leaf(&mut self) -> PResult<Option<SlotKind<'a>>> {
         self.skip_ws();
         let start = self.pos;
         let Some(c) = self.peek() else {
@@ -626,14 +657,14 @@ impl<'a> State<'a> {
     }
 
     /// An operand: opens the groups (`(`, `not (`, a value path's `attr[`) before it, then
-    /// reads `attrPath op value` or `attrPath pr`; the leaf and whether it is `pr`.
+    /// reads `attrPath op value` or `attrPath pr` and pushes the leaf; whether it is `pr`.
     #[inline(always)]
     fn operand(
         &mut self,
         groups: &mut Groups<'a>,
         bracket: &mut Option<AttrPath<'a>>,
         in_bracket: &mut bool,
-    ) -> PResult<(Filter<'a>, bool)> {
+    ) -> PResult<bool> {
         loop {
             // An operand: `(`, `not (`, a value path's `attr[`, or `attrPath op value`.
             self.skip_ws();
@@ -688,7 +719,9 @@ impl<'a> State<'a> {
                 self.pos += 1;
                 continue;
             }
-            return self.attr_exp(attr, start);
+            let (leaf, present) = self.attr_exp(attr, start)?;
+            groups.push(leaf);
+            return Ok(present);
         }
     }
 
@@ -700,16 +733,19 @@ impl<'a> State<'a> {
         &mut self,
         base: Opener,
         at: usize,
-        first: Option<Filter<'a>>,
+        first: Option<SlotKind<'a>>,
     ) -> PResult<(Filter<'a>, usize)> {
-        let mut groups = Groups::new(base, at);
+        // Room for about one node per 10 bytes of input (the reference filter has nine in
+        // its 92 bytes), so that the buffer rarely grows.
+        let mut groups = Groups::new(base, at, self.b.len() / 10 + 3);
         // The attribute of the open value path, if any.
         let mut bracket: Option<AttrPath<'a>> = None;
         let mut in_bracket = base == Opener::PathBracket;
-        let (mut term, mut present) = match first {
+        let mut present = match first {
             Some(leaf) => {
-                let present = matches!(leaf, Filter::Present(_));
-                (leaf, present)
+                let present = matches!(leaf, SlotKind::Present(_));
+                groups.push(leaf);
+                present
             }
             None => self.operand(&mut groups, &mut bracket, &mut in_bracket)?,
         };
@@ -723,9 +759,9 @@ impl<'a> State<'a> {
                 let Some(c) = self.peek() else {
                     return match groups.cur.opener {
                         Opener::Top => {
-                            let (f, d) = groups.finish(term, depth);
+                            let d = groups.finish(depth);
                             self.check_depth(d, at..at)?;
-                            Ok((f, d))
+                            Ok((Filter::from_slots(mem::take(&mut groups.slots)), d))
                         }
                         Opener::Paren | Opener::Not => Err(Fault::new(
                             ParseErrorKind::UnclosedParen,
@@ -759,15 +795,18 @@ impl<'a> State<'a> {
                             }
                         }
                         self.pos += 1;
-                        let (f, d) = groups.finish(term, depth);
+                        let d = groups.finish(depth);
                         self.check_depth(d, groups.cur.at..self.pos)?;
                         let Some(done) = groups.close() else {
                             // A `Paren` or `Not` frame always has a parent.
                             return Err(self.too_deep(at..at + 1));
                         };
-                        (term, depth) = match done.opener {
-                            Opener::Not => (Filter::Not(Box::new(f)), d + 1),
-                            _ => (f, d),
+                        depth = match done.opener {
+                            Opener::Not => {
+                                groups.push(SlotKind::Not);
+                                d + 1
+                            }
+                            _ => d,
                         };
                         self.check_depth(depth, done.at..self.pos)?;
                         present = false;
@@ -778,9 +817,9 @@ impl<'a> State<'a> {
                             Opener::Bracket => {}
                             Opener::PathBracket => {
                                 self.pos += 1;
-                                let (f, d) = groups.finish(term, depth);
+                                let d = groups.finish(depth);
                                 self.check_depth(d, groups.cur.at..self.pos)?;
-                                return Ok((f, d));
+                                return Ok((Filter::from_slots(mem::take(&mut groups.slots)), d));
                             }
                             Opener::Paren | Opener::Not if in_bracket => {
                                 return Err(Fault::new(
@@ -798,7 +837,7 @@ impl<'a> State<'a> {
                             }
                         }
                         self.pos += 1;
-                        let (f, d) = groups.finish(term, depth);
+                        let d = groups.finish(depth);
                         let Some(done) = groups.close() else {
                             // A `Bracket` frame always has a parent.
                             return Err(self.too_deep(at..at + 1));
@@ -807,15 +846,12 @@ impl<'a> State<'a> {
                             return Err(self.too_deep(at..at + 1));
                         };
                         in_bracket = false;
-                        let (f, d) = if self.entra && self.peek() == Some(b'.') {
-                            self.entra_comparison(f, d)?
+                        let d = if self.entra && self.peek() == Some(b'.') {
+                            self.entra_comparison(&mut groups.slots, d)?
                         } else {
-                            (f, d)
+                            d
                         };
-                        term = Filter::ValuePath(ValuePath {
-                            attr,
-                            filter: Box::new(f),
-                        });
+                        groups.push(SlotKind::ValuePath(attr));
                         depth = d + 1;
                         self.check_depth(depth, done.at..self.pos)?;
                         present = false;
@@ -827,28 +863,28 @@ impl<'a> State<'a> {
                         if let Some(&[c0, c1, c2]) = b.get(at..at + 3) {
                             if [c0 | 0x20, c1 | 0x20] == *b"or" && is(c2, WS) {
                                 self.pos = at + 2;
-                                let (f, d) = groups.close_and(term, depth);
+                                let d = groups.close_and(depth);
                                 self.check_depth(d, at..self.pos)?;
-                                groups.push_or(f, d);
+                                groups.push_or(d);
                                 break;
                             }
                             if [c0 | 0x20, c1 | 0x20, c2 | 0x20] == *b"and"
                                 && b.get(at + 3).is_some_and(|&c| is(c, WS))
                             {
                                 self.pos = at + 3;
-                                groups.push_and(term, depth);
+                                groups.push_and(depth);
                                 break;
                             }
                         }
                         let run = self.run();
                         if run.eq_ignore_ascii_case("and") {
-                            groups.push_and(term, depth);
+                            groups.push_and(depth);
                             break;
                         }
                         if run.eq_ignore_ascii_case("or") {
-                            let (f, d) = groups.close_and(term, depth);
+                            let d = groups.close_and(depth);
                             self.check_depth(d, at..self.pos)?;
-                            groups.push_or(f, d);
+                            groups.push_or(d);
                             break;
                         }
                         return Err(self.after_operand_fault(
@@ -861,7 +897,7 @@ impl<'a> State<'a> {
                     }
                 }
             }
-            (term, present) = self.operand(&mut groups, &mut bracket, &mut in_bracket)?;
+            present = self.operand(&mut groups, &mut bracket, &mut in_bracket)?;
         }
     }
 
@@ -931,7 +967,7 @@ impl<'a> State<'a> {
     /// `attrPath SP "pr"` or `attrPath SP compareOp SP compValue`, after the path (which
     /// started at `start`). Returns the leaf and whether it is `pr`.
     #[inline(always)]
-    fn attr_exp(&mut self, attr: AttrPath<'a>, start: usize) -> PResult<(Filter<'a>, bool)> {
+    fn attr_exp(&mut self, attr: AttrPath<'a>, start: usize) -> PResult<(SlotKind<'a>, bool)> {
         self.skip_ws();
         let at = self.pos;
         // Fast path: a two-letter operator ended by a delimiter, recognised from its bytes
@@ -955,12 +991,12 @@ impl<'a> State<'a> {
             self.pos = at + 2;
             let Some(op) = op else {
                 self.count(start..self.pos)?;
-                return Ok((Filter::Present(attr), true));
+                return Ok((SlotKind::Present(attr), true));
             };
             self.skip_ws();
             let value = self.comp_value()?;
             self.count(start..self.pos)?;
-            return Ok((Filter::Compare(Comparison { attr, op, value }), false));
+            return Ok((SlotKind::Compare(Comparison { attr, op, value }), false));
         }
         self.attr_exp_slow(attr, start, at)
     }
@@ -973,7 +1009,7 @@ impl<'a> State<'a> {
         attr: AttrPath<'a>,
         start: usize,
         at: usize,
-    ) -> PResult<(Filter<'a>, bool)> {
+    ) -> PResult<(SlotKind<'a>, bool)> {
         self.pos = at;
         let word = self.run();
         if word.is_empty() {
@@ -986,7 +1022,7 @@ impl<'a> State<'a> {
         }
         if word.eq_ignore_ascii_case("pr") {
             self.count(start..self.pos)?;
-            return Ok((Filter::Present(attr), true));
+            return Ok((SlotKind::Present(attr), true));
         }
         let Some(op) = CompareOp::from_keyword(word) else {
             return Err(Fault::new(
@@ -998,7 +1034,7 @@ impl<'a> State<'a> {
         self.skip_ws();
         let value = self.comp_value()?;
         self.count(start..self.pos)?;
-        Ok((Filter::Compare(Comparison { attr, op, value }), false))
+        Ok((SlotKind::Compare(Comparison { attr, op, value }), false))
     }
 
     /// `compValue`: a JSON string, number, `true`, `false` or `null`; or a bare word.
@@ -1347,22 +1383,37 @@ impl<'a> State<'a> {
 
     /// The Entra form: after `attr[filter]`, at `.`: `.subAttr op value` (or `.subAttr pr`),
     /// merged into the value filter as one more `and` term.
-    fn entra_comparison(
-        &mut self,
-        inner: Filter<'a>,
-        depth: usize,
-    ) -> PResult<(Filter<'a>, usize)> {
+    fn entra_comparison(&mut self, slots: &mut Vec<Slot<'a>>, depth: usize) -> PResult<usize> {
         self.pos += 1;
         let start = self.pos;
         let name = self.plain_name()?;
         let (leaf, _) = self.attr_exp(AttrPath::new(name), start)?;
-        Ok(match inner {
-            Filter::And(mut terms) => {
-                terms.push(leaf);
-                (Filter::And(terms), depth)
+        // The value filter's root is the last slot: an `and` takes the leaf as one more
+        // term (moved after it), anything else becomes the first of two.
+        let root = slots.len().wrapping_sub(1);
+        if let Some(Slot {
+            kind: SlotKind::And { first, len },
+            ..
+        }) = slots.last()
+        {
+            let (first, len) = (*first, *len);
+            slots.pop();
+            if let Some(last) = slots.last_mut() {
+                last.next = 1;
             }
-            other => (Filter::And(vec![other, leaf]), depth + 1),
-        })
+            slots.push(Slot::new(leaf));
+            slots.push(Slot::new(SlotKind::And {
+                first: first + 1,
+                len: len + 1,
+            }));
+            return Ok(depth);
+        }
+        if let Some(last) = slots.get_mut(root) {
+            last.next = 1;
+        }
+        slots.push(Slot::new(leaf));
+        slots.push(Slot::new(SlotKind::And { first: 2, len: 2 }));
+        Ok(depth + 1)
     }
 
     /// A PATCH path: `attrPath / valuePath ["." subAttr]`.
@@ -1397,7 +1448,7 @@ impl<'a> State<'a> {
             } else {
                 expected = Expected::SUB_ATTR | Expected::END;
             }
-            Some(Box::new(filter))
+            Some(filter)
         } else {
             None
         };
@@ -1458,8 +1509,10 @@ fn control(i: usize) -> Fault {
 mod tests {
     use super::*;
 
+    use crate::ast::Node;
+
     fn cmp<'a>(name: &'a str, op: CompareOp, value: CompValue<'a>) -> Filter<'a> {
-        Filter::Compare(Comparison {
+        Filter::from(Comparison {
             attr: AttrPath::new(name),
             op,
             value,
@@ -1478,7 +1531,7 @@ mod tests {
     fn single_comparison_borrows() {
         let f = parse(r#"userName eq "bjensen""#).unwrap();
         assert_eq!(f, cmp("userName", CompareOp::Eq, s("bjensen")));
-        let Filter::Compare(c) = f else {
+        let Some(c) = f.as_compare() else {
             unreachable!()
         };
         assert!(c.attr.is_borrowed());
@@ -1507,15 +1560,17 @@ mod tests {
                 assert_eq!(parse(&padded).unwrap(), alone, "{padded}");
             }
             let chained = format!("{leaf} and z pr");
-            let Filter::And(terms) = parse(&chained).unwrap() else {
+            let chain = parse(&chained).unwrap();
+            let Node::And(mut terms) = chain.root() else {
                 panic!("{chained}")
             };
-            assert_eq!(terms.first(), Some(&alone), "{chained}");
+            assert_eq!(terms.next().map(|t| t.to_filter()), Some(alone.clone()));
             let negated = format!("not ({leaf})");
-            let Filter::Not(inner) = parse(&negated).unwrap() else {
+            let not = parse(&negated).unwrap();
+            let Node::Not(inner) = not.root() else {
                 panic!("{leaf}")
             };
-            assert_eq!(*inner, alone);
+            assert_eq!(inner.to_filter(), alone);
         }
         let bad = [
             "userName eq",
@@ -1619,23 +1674,17 @@ mod tests {
     #[test]
     fn precedence_and_flattening() {
         let f = parse("a pr or b pr and c pr or d pr").unwrap();
-        let p = |n| Filter::Present(AttrPath::new(n));
+        let p = |n| Filter::present(AttrPath::new(n));
         assert_eq!(
             f,
-            Filter::Or(vec![p("a"), Filter::And(vec![p("b"), p("c")]), p("d")])
+            Filter::or([p("a"), Filter::and([p("b"), p("c")]), p("d")])
         );
         let f = parse("a pr and (b pr and c pr)").unwrap();
-        assert_eq!(
-            f,
-            Filter::And(vec![p("a"), Filter::And(vec![p("b"), p("c")])])
-        );
+        assert_eq!(f, Filter::and([p("a"), Filter::and([p("b"), p("c")])]));
         assert_eq!(parse("((a pr))").unwrap(), p("a"));
         assert_eq!(
             parse("not(a pr) and NOT  (b pr)").unwrap(),
-            Filter::And(vec![
-                Filter::Not(Box::new(p("a"))),
-                Filter::Not(Box::new(p("b")))
-            ])
+            Filter::and([Filter::not(p("a")), Filter::not(p("b"))])
         );
     }
 
@@ -1643,50 +1692,48 @@ mod tests {
     /// spills and comes back), each chain moved out of the shared buffer at its exact size.
     #[test]
     fn chains_in_groups_beyond_the_inline_frames() {
-        let p = |n| Filter::Present(AttrPath::new(n));
+        let p = |n| Filter::present(AttrPath::new(n));
         let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
         // a pr and (b pr or (c pr and (... (h pr or z pr) ...) and y pr) or y pr) and y pr
         let mut text = String::from("h pr or z pr");
-        let mut expected = Filter::Or(vec![p("h"), p("z")]);
+        let mut expected = Filter::or([p("h"), p("z")]);
         for (level, name) in names.iter().rev().skip(1).enumerate() {
             let and = level % 2 == 1;
             let joiner = if and { "and" } else { "or" };
             text = format!("{name} pr {joiner} ({text}) {joiner} y pr");
-            let terms = vec![p(name), expected, p("y")];
+            let terms = [p(name), expected, p("y")];
             expected = if and {
-                Filter::And(terms)
+                Filter::and(terms)
             } else {
-                Filter::Or(terms)
+                Filter::or(terms)
             };
         }
         assert!(names.len() > INLINE_FRAMES + 2);
         let f = parse(&text).unwrap();
         assert_eq!(f, expected, "{text}");
-        let mut node = &f;
+        let mut node = f.as_ref();
         let mut levels = 0;
-        while let Filter::And(terms) | Filter::Or(terms) = node {
-            // The outermost chain is the whole buffer, handed over as it is.
-            if levels > 0 {
-                assert_eq!(terms.capacity(), terms.len(), "{node}");
-            }
+        while let Node::And(terms) | Node::Or(terms) = node.node() {
+            assert!((2..=3).contains(&terms.len()), "{node}");
             levels += 1;
-            match terms.get(1) {
-                Some(inner @ (Filter::And(_) | Filter::Or(_))) => node = inner,
+            match terms.clone().nth(1) {
+                Some(inner) if matches!(inner.node(), Node::And(_) | Node::Or(_)) => node = inner,
                 _ => break,
             }
         }
         assert_eq!(levels, names.len());
         // The same nest inside a value path and under `not`.
         let wrapped = format!("x[not ({text})]");
-        let Filter::ValuePath(vp) = parse(&wrapped).unwrap() else {
+        let vp = parse(&wrapped).unwrap();
+        let Node::ValuePath(_, inner) = vp.root() else {
             panic!("{wrapped}")
         };
-        assert_eq!(*vp.filter, Filter::Not(Box::new(expected)));
+        assert_eq!(inner.to_filter(), Filter::not(expected));
     }
 
     #[test]
     fn operators_and_keywords_from_bytes() {
-        let p = |n| Filter::Present(AttrPath::new(n));
+        let p = |n| Filter::present(AttrPath::new(n));
         for (text, op) in [
             ("EQ", CompareOp::Eq),
             ("nE", CompareOp::Ne),
@@ -1706,8 +1753,8 @@ mod tests {
         assert_eq!(kind("a e"), ParseErrorKind::UnknownOperator);
         assert_eq!(kind("a @q 1"), ParseErrorKind::UnknownOperator);
         assert_eq!(kind("a pr 1"), ParseErrorKind::PresentWithValue);
-        let and = Filter::And(vec![p("a"), p("b")]);
-        let or = Filter::Or(vec![p("a"), p("b")]);
+        let and = Filter::and([p("a"), p("b")]);
+        let or = Filter::or([p("a"), p("b")]);
         for text in ["a pr AND b pr", "a pr aNd\tb pr", "a pr and(b pr)"] {
             assert_eq!(parse(text).unwrap(), and, "{text}");
         }
@@ -1728,8 +1775,8 @@ mod tests {
         let f = parse("not pr and not eq 1").unwrap();
         assert_eq!(
             f,
-            Filter::And(vec![
-                Filter::Present(AttrPath::new("not")),
+            Filter::and([
+                Filter::present(AttrPath::new("not")),
                 cmp(
                     "not",
                     CompareOp::Eq,

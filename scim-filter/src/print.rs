@@ -12,41 +12,56 @@
 
 use std::fmt::{self, Write};
 
-use crate::ast::{AttrPath, CompValue, CompareOp, Comparison, Filter, Path, ValuePath};
+use crate::ast::{
+    AttrPath, CompValue, CompareOp, Comparison, Filter, FilterRef, Node, Path, Terms,
+};
 
 /// `filter=userName eq "bjensen"` is printed as `userName eq "bjensen"`.
 impl fmt::Display for Filter<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Filter::Compare(c) => c.fmt(f),
-            Filter::Present(a) => {
+        fmt::Display::fmt(&self.as_ref(), f)
+    }
+}
+
+/// The subtree, printed as the filter it is part of prints it.
+impl fmt::Display for FilterRef<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.node() {
+            Node::Compare(c) => c.fmt(f),
+            Node::Present(a) => {
                 fmt::Display::fmt(a, f)?;
                 f.write_str(" pr")
             }
-            Filter::Not(inner) => {
+            Node::Not(inner) => {
                 f.write_str("not (")?;
-                fmt::Display::fmt(inner, f)?;
+                fmt::Display::fmt(&inner, f)?;
                 f.write_char(')')
             }
-            Filter::And(terms) => write_chain(f, terms, " and "),
-            Filter::Or(terms) => write_chain(f, terms, " or "),
-            Filter::ValuePath(v) => v.fmt(f),
+            Node::And(terms) => write_chain(f, terms, " and "),
+            Node::Or(terms) => write_chain(f, terms, " or "),
+            Node::ValuePath(attr, inner) => {
+                write_urn_name(f, attr)?;
+                f.write_char('[')?;
+                fmt::Display::fmt(&inner, f)?;
+                f.write_char(']')?;
+                write_sub_attr(f, attr)
+            }
         }
     }
 }
 
 /// Writes `terms` joined by `sep`, parenthesising the ones that are themselves chains.
-fn write_chain(f: &mut fmt::Formatter<'_>, terms: &[Filter<'_>], sep: &str) -> fmt::Result {
-    for (i, term) in terms.iter().enumerate() {
+fn write_chain(f: &mut fmt::Formatter<'_>, terms: Terms<'_, '_>, sep: &str) -> fmt::Result {
+    for (i, term) in terms.enumerate() {
         if i > 0 {
             f.write_str(sep)?;
         }
-        if matches!(term, Filter::And(_) | Filter::Or(_)) {
+        if matches!(term.node(), Node::And(_) | Node::Or(_)) {
             f.write_char('(')?;
-            fmt::Display::fmt(term, f)?;
+            fmt::Display::fmt(&term, f)?;
             f.write_char(')')?;
         } else {
-            fmt::Display::fmt(term, f)?;
+            fmt::Display::fmt(&term, f)?;
         }
     }
     Ok(())
@@ -60,17 +75,6 @@ impl fmt::Display for Comparison<'_> {
         f.write_str(self.op.as_str())?;
         f.write_char(' ')?;
         fmt::Display::fmt(&self.value, f)
-    }
-}
-
-/// `attr[filter]`, e.g. `emails[type eq "work"]`.
-impl fmt::Display for ValuePath<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_urn_name(f, &self.attr)?;
-        f.write_char('[')?;
-        fmt::Display::fmt(&self.filter, f)?;
-        f.write_char(']')?;
-        write_sub_attr(f, &self.attr)
     }
 }
 
@@ -168,7 +172,7 @@ mod tests {
     use crate::ast::Number;
 
     fn present(name: &str) -> Filter<'_> {
-        Filter::Present(AttrPath::new(name))
+        Filter::present(AttrPath::new(name))
     }
 
     #[test]
@@ -181,20 +185,17 @@ mod tests {
 
     #[test]
     fn nested_groups_are_parenthesised() {
-        let f = Filter::And(vec![
+        let f = Filter::and([
             present("a"),
-            Filter::Or(vec![present("b"), present("c")]),
-            Filter::And(vec![present("d"), present("e")]),
-            Filter::Not(Box::new(present("f"))),
+            Filter::or([present("b"), present("c")]),
+            Filter::and([present("d"), present("e")]),
+            Filter::not(present("f")),
         ]);
         assert_eq!(
             f.to_string(),
             "a pr and (b pr or c pr) and (d pr and e pr) and not (f pr)"
         );
-        let f = Filter::Or(vec![
-            Filter::And(vec![present("a"), present("b")]),
-            present("c"),
-        ]);
+        let f = Filter::or([Filter::and([present("a"), present("b")]), present("c")]);
         assert_eq!(f.to_string(), "(a pr and b pr) or c pr");
     }
 
@@ -209,11 +210,11 @@ mod tests {
         );
         let p = Path {
             attr: AttrPath::new("emails").with_sub_attr("value"),
-            filter: Some(Box::new(Filter::Compare(Comparison {
+            filter: Some(Filter::from(Comparison {
                 attr: AttrPath::new("type"),
                 op: CompareOp::Eq,
                 value: CompValue::Number(Number::new("-1.5e3").unwrap()),
-            }))),
+            })),
         };
         assert_eq!(p.to_string(), "emails[type eq -1.5e3].value");
         assert_eq!(CompValue::Null.to_string(), "null");

@@ -146,7 +146,7 @@ use std::fmt::Write as _;
 
 use jiff::tz::Offset;
 
-use crate::ast::{AttrPath, CompValue, CompareOp, Comparison, Filter, ValuePath};
+use crate::ast::{AttrPath, CompValue, CompareOp, Comparison, Filter, FilterRef, Node as FNode};
 use crate::eval::{AttrSchema, AttrType, Characteristics, EvalError};
 
 /// The name of the SQL function that folds text for caseless comparison: the store
@@ -427,7 +427,7 @@ impl Compiler {
             recheck: false,
             aliases: 0,
         };
-        emit.filter(filter, &Scope::Root, true)?;
+        emit.filter(filter.as_ref(), &Scope::Root, true)?;
         Ok(SqlFilter {
             sql: emit.sql,
             params: emit.params,
@@ -792,27 +792,28 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
     /// negations): an approximation must then be wider than `f`, else narrower.
     fn filter<'f>(
         &mut self,
-        f: &'f Filter<'f>,
+        f: FilterRef<'f, 'f>,
         scope: &Scope<'f>,
         pos: bool,
     ) -> Result<(), SqlError> {
-        match f {
-            Filter::Compare(cmp) => self.compare(cmp, scope, pos),
-            Filter::Present(path) => self.present(path, scope, pos),
-            Filter::Not(inner) => {
+        let node = f.node();
+        match node {
+            FNode::Compare(cmp) => self.compare(cmp, scope, pos),
+            FNode::Present(path) => self.present(path, scope, pos),
+            FNode::Not(inner) => {
                 self.sql.push_str("NOT (");
                 self.filter(inner, scope, !pos)?;
                 self.sql.push(')');
                 Ok(())
             }
-            Filter::And(fs) | Filter::Or(fs) => {
-                let joiner = if matches!(f, Filter::And(_)) {
+            FNode::And(fs) | FNode::Or(fs) => {
+                let joiner = if matches!(node, FNode::And(_)) {
                     " AND "
                 } else {
                     " OR "
                 };
                 self.sql.push('(');
-                for (i, f) in fs.iter().enumerate() {
+                for (i, f) in fs.enumerate() {
                     if i > 0 {
                         self.sql.push_str(joiner);
                     }
@@ -821,7 +822,7 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
                 self.sql.push(')');
                 Ok(())
             }
-            Filter::ValuePath(vp) => self.value_path(vp, scope, pos),
+            FNode::ValuePath(attr, inner) => self.value_path(attr, inner, scope, pos),
         }
     }
 
@@ -1067,23 +1068,24 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
 
     fn value_path<'f>(
         &mut self,
-        vp: &'f ValuePath<'f>,
+        attr: &'f AttrPath<'f>,
+        filter: FilterRef<'f, 'f>,
         scope: &Scope<'f>,
         pos: bool,
     ) -> Result<(), SqlError> {
-        let shown = || crate::eval::render(scope_parent(scope), &vp.attr);
+        let shown = || crate::eval::render(scope_parent(scope), attr);
         if !matches!(scope, Scope::Root) {
             return Err(SqlError::Invalid(EvalError::UnknownAttribute {
                 attr: shown(),
             }));
         }
-        let chars = self.chars(vp.attr.urn(), vp.attr.name(), None, &shown)?;
-        if vp.attr.sub_attr().is_some() {
+        let chars = self.chars(attr.urn(), attr.name(), None, &shown)?;
+        if attr.sub_attr().is_some() {
             // The grammar puts no sub-attribute before `[`; a tree built by hand may.
             self.unknown(pos);
             return Ok(());
         }
-        let loc = self.mapping.locate(vp.attr.urn(), vp.attr.name(), None);
+        let loc = self.mapping.locate(attr.urn(), attr.name(), None);
         let (column, path) = match loc {
             Some(Location::Json { column, path }) if !path.is_empty() => (column, path),
             Some(Location::Json { .. }) => return Err(mapping_error(&shown(), "empty JSON path")),
@@ -1114,11 +1116,8 @@ impl<M: SqlMapping + ?Sized> Emit<'_, M> {
         self.sql.push('(');
         self.nonempty(&node, false);
         self.sql.push_str(" AND ");
-        let inner = Scope::Element {
-            parent: &vp.attr,
-            node,
-        };
-        self.filter(&vp.filter, &inner, pos)?;
+        let inner = Scope::Element { parent: attr, node };
+        self.filter(filter, &inner, pos)?;
         self.sql.push(')');
         self.close(open);
         Ok(())

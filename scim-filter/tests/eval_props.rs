@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use proptest::prelude::*;
 use scim_filter::{
     AttrPath, AttrSchema, AttrType, Characteristics, CompValue, CompareOp, Comparison, Filter,
-    Number, ValuePath,
+    Number,
 };
 use serde_json::{Map, Value};
 
@@ -113,20 +113,16 @@ fn comparison() -> impl Strategy<Value = Comparison<'static>> {
 
 fn filter() -> impl Strategy<Value = Filter<'static>> {
     let atom = prop_oneof![
-        4 => comparison().prop_map(Filter::Compare),
-        1 => attr_path().prop_map(Filter::Present),
+        4 => comparison().prop_map(Filter::from),
+        1 => attr_path().prop_map(Filter::present),
     ];
     atom.prop_recursive(4, 24, 3, |inner| {
         prop_oneof![
-            inner.clone().prop_map(|f| Filter::Not(Box::new(f))),
-            prop::collection::vec(inner.clone(), 2..4).prop_map(Filter::And),
-            prop::collection::vec(inner.clone(), 2..4).prop_map(Filter::Or),
-            (attr_path(), inner).prop_map(|(attr, f)| {
-                Filter::ValuePath(ValuePath {
-                    attr: attr.without_sub_attr(),
-                    filter: Box::new(f),
-                })
-            }),
+            inner.clone().prop_map(Filter::not),
+            prop::collection::vec(inner.clone(), 2..4).prop_map(Filter::and),
+            prop::collection::vec(inner.clone(), 2..4).prop_map(Filter::or),
+            (attr_path(), inner)
+                .prop_map(|(attr, f)| { Filter::value_path(attr.without_sub_attr(), f) }),
         ]
     })
 }
@@ -182,14 +178,14 @@ proptest! {
     fn not_negates(f in filter(), r in resource()) {
         let once = f.matches(&r);
         prop_assert_eq!(&once, &f.matches(&r));
-        let negated = Filter::Not(Box::new(f)).matches(&r);
+        let negated = Filter::not(f).matches(&r);
         prop_assert_eq!(negated, once.map(|b| !b));
     }
 
     /// `ne` is the negation of `eq`, with a value or with null.
     #[test]
     fn ne_is_not_eq(c in comparison(), r in resource()) {
-        let with = |op| Filter::Compare(Comparison { op, ..c.clone() });
+        let with = |op| Filter::from(Comparison { op, ..c.clone() });
         let eq = with(CompareOp::Eq).matches(&r);
         let ne = with(CompareOp::Ne).matches(&r);
         prop_assert_eq!(ne, eq.map(|b| !b));
@@ -198,8 +194,8 @@ proptest! {
     /// `pr` implies `ne null`, and `eq null` implies not `pr`.
     #[test]
     fn presence_and_null(attr in attr_path(), r in resource()) {
-        let pr = Filter::Present(attr.clone()).matches(&r);
-        let ne_null = Filter::Compare(Comparison {
+        let pr = Filter::present(attr.clone()).matches(&r);
+        let ne_null = Filter::from(Comparison {
             attr,
             op: CompareOp::Ne,
             value: CompValue::Null,
@@ -229,8 +225,8 @@ proptest! {
                 other => { or = other.clone(); break; }
             }
         }
-        prop_assert_eq!(Filter::And(fs.clone()).matches(&r), and);
-        prop_assert_eq!(Filter::Or(fs).matches(&r), or);
+        prop_assert_eq!(Filter::and(fs.clone()).matches(&r), and);
+        prop_assert_eq!(Filter::or(fs).matches(&r), or);
     }
 
     /// With a schema, a filter that passes `check` evaluates without error on any data.
@@ -246,7 +242,7 @@ proptest! {
     /// Without a schema, string equality ignores ASCII case.
     #[test]
     fn ascii_case_ignored(attr in attr_path(), r in resource(), upper in any::<bool>()) {
-        let f = |s: &'static str| Filter::Compare(Comparison {
+        let f = |s: &'static str| Filter::from(Comparison {
             attr: attr.clone(),
             op: CompareOp::Eq,
             value: CompValue::String(Cow::Borrowed(s)),
@@ -263,7 +259,7 @@ proptest! {
         let r = serde_json::json!({"d": stored, "e": format!("2015-10-10T10:10:10.{digits}Z")});
         for op in CompareOp::ALL {
             for lit in [stored.as_str(), "2015-10-10T10:10:10Z", "2015-10-10T10:10:10.5"] {
-                let f = Filter::Compare(Comparison {
+                let f = Filter::from(Comparison {
                     attr: AttrPath::new("d"),
                     op,
                     value: CompValue::String(Cow::Borrowed(lit)),
@@ -274,7 +270,7 @@ proptest! {
         // The same instant in another offset: 10:10:10Z is (10 + ahead):10:10+ahead:00
         // when that stays on the same day.
         let shifted = format!("2015-10-10T{:02}:10:10.{digits}+{ahead:02}:00", 10 + ahead % 14, ahead = ahead % 14);
-        let f = Filter::Compare(Comparison {
+        let f = Filter::from(Comparison {
             attr: AttrPath::new("e"),
             op: CompareOp::Eq,
             value: CompValue::String(Cow::Owned(shifted)),

@@ -4,18 +4,18 @@ use std::borrow::Cow;
 use std::error::Error;
 
 use scim_filter::{
-    AttrPath, CompValue, CompareOp, Comparison, Expected, Filter, Number, ParseErrorKind, Parser,
-    Path, ValuePath, parse, parse_path,
+    AttrPath, CompValue, CompareOp, Comparison, Expected, Filter, Node, Number, ParseErrorKind,
+    Parser, Path, parse, parse_path,
 };
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 fn present(name: &str) -> Filter<'_> {
-    Filter::Present(AttrPath::new(name))
+    Filter::present(AttrPath::new(name))
 }
 
 fn cmp<'a>(attr: AttrPath<'a>, op: CompareOp, value: CompValue<'a>) -> Filter<'a> {
-    Filter::Compare(Comparison { attr, op, value })
+    Filter::from(Comparison { attr, op, value })
 }
 
 fn eq<'a>(name: &'a str, value: &'a str) -> Filter<'a> {
@@ -31,10 +31,7 @@ fn num(s: &str) -> CompValue<'_> {
 }
 
 fn value_path<'a>(name: &'a str, filter: Filter<'a>) -> Filter<'a> {
-    Filter::ValuePath(ValuePath {
-        attr: AttrPath::new(name),
-        filter: Box::new(filter),
-    })
+    Filter::value_path(AttrPath::new(name), filter)
 }
 
 fn kind(input: &str) -> ParseErrorKind {
@@ -47,12 +44,12 @@ fn rfc_reference_filter_shape() {
         r#"userName eq "bjensen" and (emails[type eq "work" and value co "@example.com"] or not (title pr))"#,
     )
     .unwrap();
-    let expected = Filter::And(vec![
+    let expected = Filter::and([
         eq("userName", "bjensen"),
-        Filter::Or(vec![
+        Filter::or([
             value_path(
                 "emails",
-                Filter::And(vec![
+                Filter::and([
                     eq("type", "work"),
                     cmp(
                         AttrPath::new("value"),
@@ -61,7 +58,7 @@ fn rfc_reference_filter_shape() {
                     ),
                 ]),
             ),
-            Filter::Not(Box::new(present("title"))),
+            Filter::not(present("title")),
         ]),
     ]);
     assert_eq!(f, expected);
@@ -99,7 +96,8 @@ fn every_operator_and_literal() {
 #[test]
 fn strings_without_escapes_are_borrowed() {
     let input = r#"userName eq "bjensen""#;
-    let Filter::Compare(c) = parse(input).unwrap() else {
+    let f = parse(input).unwrap();
+    let Some(c) = f.as_compare() else {
         panic!("not a comparison")
     };
     let CompValue::String(Cow::Borrowed(s)) = c.value else {
@@ -108,9 +106,8 @@ fn strings_without_escapes_are_borrowed() {
     // It points into the input.
     assert_eq!(s.as_ptr(), input[13..].as_ptr());
     assert!(c.attr.is_borrowed());
-    let Filter::Compare(c) = parse(r#"a eq "x\ty""#).unwrap() else {
-        panic!()
-    };
+    let f = parse(r#"a eq "x\ty""#).unwrap();
+    let Some(c) = f.as_compare() else { panic!() };
     assert!(matches!(c.value, CompValue::String(Cow::Owned(ref s)) if s == "x\ty"));
 }
 
@@ -161,32 +158,26 @@ fn precedence_not_and_or() {
     let f = parse("a pr or not (b pr) and c pr").unwrap();
     assert_eq!(
         f,
-        Filter::Or(vec![
+        Filter::or([
             present("a"),
-            Filter::And(vec![Filter::Not(Box::new(present("b"))), present("c")]),
+            Filter::and([Filter::not(present("b")), present("c")]),
         ])
     );
     let f = parse("(a pr or b pr) and c pr").unwrap();
     assert_eq!(
         f,
-        Filter::And(vec![
-            Filter::Or(vec![present("a"), present("b")]),
-            present("c")
-        ])
+        Filter::and([Filter::or([present("a"), present("b")]), present("c")])
     );
     // Unparenthesised chains are n-ary; parenthesised ones stay nested.
     let f = parse("a pr and b pr and c pr and d pr").unwrap();
     assert_eq!(
         f,
-        Filter::And(vec![present("a"), present("b"), present("c"), present("d")])
+        Filter::and([present("a"), present("b"), present("c"), present("d")])
     );
     let f = parse("a pr and (b pr and c pr)").unwrap();
     assert_eq!(
         f,
-        Filter::And(vec![
-            present("a"),
-            Filter::And(vec![present("b"), present("c")])
-        ])
+        Filter::and([present("a"), Filter::and([present("b"), present("c")])])
     );
     assert_eq!(f.to_string(), "a pr and (b pr and c pr)");
     assert_eq!(parse("(a pr)").unwrap(), present("a"));
@@ -195,7 +186,7 @@ fn precedence_not_and_or() {
 
 #[test]
 fn not_with_or_without_space() {
-    let expected = Filter::Not(Box::new(present("a")));
+    let expected = Filter::not(present("a"));
     for input in ["not (a pr)", "not(a pr)", "NOT  (a pr)", "Not\t(a pr)"] {
         assert_eq!(parse(input).unwrap(), expected, "{input}");
     }
@@ -230,7 +221,7 @@ fn names_that_start_with_keywords() {
         let f = parse(&input).unwrap();
         assert_eq!(
             f,
-            Filter::And(vec![
+            Filter::and([
                 present(name),
                 cmp(AttrPath::new(name), CompareOp::Eq, num("1"))
             ]),
@@ -243,11 +234,11 @@ fn names_that_start_with_keywords() {
 fn attribute_names() {
     assert_eq!(
         parse("name.givenName pr").unwrap(),
-        Filter::Present(AttrPath::new("name").with_sub_attr("givenName"))
+        Filter::present(AttrPath::new("name").with_sub_attr("givenName"))
     );
     assert_eq!(
         parse("members.$ref pr").unwrap(),
-        Filter::Present(AttrPath::new("members").with_sub_attr("$ref"))
+        Filter::present(AttrPath::new("members").with_sub_attr("$ref"))
     );
     assert_eq!(parse("$ref pr").unwrap(), present("$ref"));
     assert_eq!(parse("a-b_c9 pr").unwrap(), present("a-b_c9"));
@@ -262,7 +253,7 @@ fn attribute_names() {
 fn urn_prefix_splits_at_last_colon() {
     let input = format!("{ENTERPRISE}:manager.value eq \"x\"");
     let f = parse(&input).unwrap();
-    let Filter::Compare(c) = &f else { panic!() };
+    let Some(c) = f.as_compare() else { panic!() };
     assert_eq!(c.attr.urn(), Some(ENTERPRISE));
     assert_eq!(c.attr.name(), "manager");
     assert_eq!(c.attr.sub_attr(), Some("value"));
@@ -270,7 +261,7 @@ fn urn_prefix_splits_at_last_colon() {
     // A whole schema URN parses as urn + name; full_urn gives it back.
     let input = format!("{ENTERPRISE} pr");
     let f = parse(&input).unwrap();
-    let Filter::Present(a) = &f else { panic!() };
+    let Node::Present(a) = f.root() else { panic!() };
     assert_eq!(
         a.urn(),
         Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0")
@@ -281,7 +272,7 @@ fn urn_prefix_splits_at_last_colon() {
     let f = parse("urn:ietf:params:scim:schemas:core:2.0:User:name.familyName pr").unwrap();
     assert_eq!(
         f,
-        Filter::Present(
+        Filter::present(
             AttrPath::new("name")
                 .with_urn("urn:ietf:params:scim:schemas:core:2.0:User")
                 .with_sub_attr("familyName")
@@ -302,14 +293,10 @@ fn value_paths() {
         f,
         value_path(
             "emails",
-            Filter::Or(vec![
-                Filter::And(vec![
+            Filter::or([
+                Filter::and([
                     eq("type", "work"),
-                    Filter::Not(Box::new(cmp(
-                        AttrPath::new("value"),
-                        CompareOp::Ew,
-                        string(".org")
-                    ))),
+                    Filter::not(cmp(AttrPath::new("value"), CompareOp::Ew, string(".org"))),
                 ]),
                 cmp(
                     AttrPath::new("primary"),
@@ -352,7 +339,7 @@ fn entra_value_path_dialect() {
         f,
         value_path(
             "emails",
-            Filter::And(vec![eq("type", "work"), eq("value", "x@y.com")])
+            Filter::and([eq("type", "work"), eq("value", "x@y.com")])
         )
     );
     assert_eq!(
@@ -367,11 +354,7 @@ fn entra_value_path_dialect() {
         f,
         value_path(
             "emails",
-            Filter::And(vec![
-                eq("type", "work"),
-                present("primary"),
-                present("value")
-            ])
+            Filter::and([eq("type", "work"), present("primary"), present("value")])
         )
     );
     // An `or` is wrapped.
@@ -382,8 +365,8 @@ fn entra_value_path_dialect() {
         f,
         value_path(
             "emails",
-            Filter::And(vec![
-                Filter::Or(vec![eq("type", "a"), eq("type", "b")]),
+            Filter::and([
+                Filter::or([eq("type", "a"), eq("type", "b")]),
                 eq("value", "x")
             ])
         )
@@ -441,7 +424,7 @@ fn bare_word_dialect() {
         ("a eq \"quoted\"", string("quoted")),
     ] {
         let f = p.parse(input).unwrap();
-        let Filter::Compare(c) = f else { panic!() };
+        let Some(c) = f.as_compare() else { panic!() };
         assert_eq!(c.value, value, "{input}");
         assert!(
             !matches!(c.value, CompValue::String(Cow::Owned(_))),
@@ -449,7 +432,7 @@ fn bare_word_dialect() {
         );
     }
     let f = p.parse("(a eq x) and b eq y").unwrap();
-    assert_eq!(f, Filter::And(vec![eq("a", "x"), eq("b", "y")]));
+    assert_eq!(f, Filter::and([eq("a", "x"), eq("b", "y")]));
     assert_eq!(f.to_string(), r#"a eq "x" and b eq "y""#);
     // A filter that is only a bare word is still an error, and so are single quotes.
     for bad in ["bjensen", "{{randomUsernameCaps}}", "a eq 'x'", "a eq"] {
@@ -510,14 +493,14 @@ fn paths() {
         parse_path(r#"members[value eq "2819c223"]"#).unwrap(),
         Path {
             attr: AttrPath::new("members"),
-            filter: Some(Box::new(eq("value", "2819c223")))
+            filter: Some(eq("value", "2819c223"))
         }
     );
     assert_eq!(
         parse_path(r#"emails[type eq "work"].value"#).unwrap(),
         Path {
             attr: AttrPath::new("emails").with_sub_attr("value"),
-            filter: Some(Box::new(eq("type", "work")))
+            filter: Some(eq("type", "work"))
         }
     );
     let input = format!("{ENTERPRISE}:manager");
@@ -545,7 +528,7 @@ fn paths() {
     let p = Parser::with_dialects()
         .parse_path("members[value eq 2819c223]")
         .unwrap();
-    assert_eq!(p.filter, Some(Box::new(eq("value", "2819c223"))));
+    assert_eq!(p.filter, Some(eq("value", "2819c223")));
 }
 
 #[test]

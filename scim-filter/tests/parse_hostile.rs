@@ -1,7 +1,7 @@
 //! Hostile inputs: wide chains, deep nests, and trees at the budget depth, each on a thread
 //! with a small stack to show that nothing recurses on the input's depth.
 
-use scim_filter::{Filter, ParseErrorKind, Parser, parse};
+use scim_filter::{Node, ParseErrorKind, Parser, parse};
 
 /// A stack far too small for recursion per input level on a 10,000-deep input.
 const SMALL_STACK: usize = 256 * 1024;
@@ -22,7 +22,7 @@ fn wide_or_chain_of_100_000_terms() {
         let input = vec!["userName eq \"x\""; n].join(" or ");
         let p = Parser::new().max_comparisons(n).max_len(input.len());
         let f = p.parse(&input).expect("wide chain");
-        let Filter::Or(terms) = &f else {
+        let Node::Or(terms) = f.root() else {
             panic!("not an or")
         };
         assert_eq!(terms.len(), n);
@@ -54,7 +54,7 @@ fn wide_mixed_chain() {
             .max_len(input.len())
             .parse(&input)
             .unwrap();
-        let Filter::And(terms) = &f else { panic!() };
+        let Node::And(terms) = f.root() else { panic!() };
         assert_eq!(terms.len(), n);
     });
 }

@@ -4,11 +4,11 @@ use std::borrow::Cow;
 
 use proptest::prelude::*;
 use scim_filter::{
-    AttrPath, CompValue, CompareOp, Comparison, Filter, Number, Parser, Path, ValuePath, parse,
+    AttrPath, CompValue, CompareOp, Comparison, Filter, Number, Parser, Path, parse,
 };
 
 fn present(name: &str) -> Filter<'_> {
-    Filter::Present(AttrPath::new(name))
+    Filter::present(AttrPath::new(name))
 }
 
 #[test]
@@ -34,7 +34,7 @@ fn strings_escape_only_what_json_requires() {
 
 #[test]
 fn numbers_and_names_as_written() {
-    let f = Filter::Compare(Comparison {
+    let f = Filter::from(Comparison {
         attr: AttrPath::new("Manager")
             .with_urn("URN:ietf:params:scim:schemas:extension:enterprise:2.0:User")
             .with_sub_attr("$Ref"),
@@ -50,14 +50,11 @@ fn numbers_and_names_as_written() {
 
 #[test]
 fn every_nested_group_is_parenthesised() {
-    let f = Filter::Or(vec![
-        Filter::And(vec![present("a"), present("b")]),
-        Filter::Or(vec![present("c"), present("d")]),
-        Filter::Not(Box::new(Filter::And(vec![present("e"), present("f")]))),
-        Filter::ValuePath(ValuePath {
-            attr: AttrPath::new("x"),
-            filter: Box::new(Filter::Or(vec![present("g"), present("h")])),
-        }),
+    let f = Filter::or([
+        Filter::and([present("a"), present("b")]),
+        Filter::or([present("c"), present("d")]),
+        Filter::not(Filter::and([present("e"), present("f")])),
+        Filter::value_path(AttrPath::new("x"), Filter::or([present("g"), present("h")])),
     ]);
     let printed = f.to_string();
     assert_eq!(
@@ -73,7 +70,7 @@ fn paths() {
         attr: AttrPath::new("emails")
             .with_urn("urn:a:b")
             .with_sub_attr("value"),
-        filter: Some(Box::new(Filter::Not(Box::new(present("primary"))))),
+        filter: Some(Filter::not(present("primary"))),
     };
     assert_eq!(p.to_string(), "urn:a:b:emails[not (primary pr)].value");
     let p = Path {

@@ -5,8 +5,7 @@ use std::borrow::Cow;
 
 use proptest::prelude::*;
 use scim_filter::{
-    AttrPath, CompValue, CompareOp, Comparison, Filter, Number, Parser, Path, ValuePath, parse,
-    parse_path,
+    AttrPath, CompValue, CompareOp, Comparison, Filter, Number, Parser, Path, parse, parse_path,
 };
 
 fn name() -> impl Strategy<Value = String> {
@@ -72,13 +71,13 @@ fn comp_value() -> impl Strategy<Value = CompValue<'static>> {
 
 fn leaf() -> impl Strategy<Value = Filter<'static>> {
     prop_oneof![
-        attr_path(true).prop_map(Filter::Present),
+        attr_path(true).prop_map(Filter::present),
         (
             attr_path(true),
             prop::sample::select(CompareOp::ALL.to_vec()),
             comp_value()
         )
-            .prop_map(|(attr, op, value)| Filter::Compare(Comparison { attr, op, value })),
+            .prop_map(|(attr, op, value)| Filter::from(Comparison { attr, op, value })),
     ]
 }
 
@@ -86,20 +85,15 @@ fn leaf() -> impl Strategy<Value = Filter<'static>> {
 fn value_filter() -> impl Strategy<Value = Filter<'static>> {
     leaf().prop_recursive(4, 32, 4, |inner| {
         prop_oneof![
-            prop::collection::vec(inner.clone(), 2..5).prop_map(Filter::And),
-            prop::collection::vec(inner.clone(), 2..5).prop_map(Filter::Or),
-            inner.prop_map(|f| Filter::Not(Box::new(f))),
+            prop::collection::vec(inner.clone(), 2..5).prop_map(Filter::and),
+            prop::collection::vec(inner.clone(), 2..5).prop_map(Filter::or),
+            inner.prop_map(Filter::not),
         ]
     })
 }
 
 fn value_path() -> impl Strategy<Value = Filter<'static>> {
-    (attr_path(false), value_filter()).prop_map(|(attr, f)| {
-        Filter::ValuePath(ValuePath {
-            attr,
-            filter: Box::new(f),
-        })
-    })
+    (attr_path(false), value_filter()).prop_map(|(attr, f)| Filter::value_path(attr, f))
 }
 
 /// Any filter the parser could produce: `and`/`or` with two or more children, no value path
@@ -107,18 +101,16 @@ fn value_path() -> impl Strategy<Value = Filter<'static>> {
 fn filter() -> impl Strategy<Value = Filter<'static>> {
     prop_oneof![3 => leaf(), 1 => value_path()].prop_recursive(5, 48, 4, |inner| {
         prop_oneof![
-            prop::collection::vec(inner.clone(), 2..5).prop_map(Filter::And),
-            prop::collection::vec(inner.clone(), 2..5).prop_map(Filter::Or),
-            inner.prop_map(|f| Filter::Not(Box::new(f))),
+            prop::collection::vec(inner.clone(), 2..5).prop_map(Filter::and),
+            prop::collection::vec(inner.clone(), 2..5).prop_map(Filter::or),
+            inner.prop_map(Filter::not),
         ]
     })
 }
 
 fn path() -> impl Strategy<Value = Path<'static>> {
-    (attr_path(true), prop::option::of(value_filter())).prop_map(|(attr, filter)| Path {
-        attr,
-        filter: filter.map(Box::new),
-    })
+    (attr_path(true), prop::option::of(value_filter()))
+        .prop_map(|(attr, filter)| Path { attr, filter })
 }
 
 /// Text that is often a filter: clauses of the language with random groups, connectives,

@@ -259,7 +259,7 @@ impl<'r, 'm> Engine<'r, 'm> {
                     )));
                 }
                 check_filter(attr, f, text)?;
-                Some(&**f)
+                Some(f)
             }
             None => None,
         };

@@ -1,7 +1,7 @@
 //! Selecting the elements of a multi-valued attribute that a value path's filter matches,
 //! and building the element an unmatched `eq` filter describes.
 
-use scim_filter::{AttrSchema, Characteristics, CompValue, CompareOp, Filter};
+use scim_filter::{AttrSchema, Characteristics, CompValue, CompareOp, Filter, FilterRef, Node};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, quote_input};
@@ -81,7 +81,7 @@ pub(super) fn check_filter(
     path_text: &str,
 ) -> Result<(), Error> {
     let schema = ElementSchema::new(attr);
-    if let Some(name) = unknown_name(&schema, filter) {
+    if let Some(name) = unknown_name(&schema, filter.as_ref()) {
         return Err(Error::invalid_path(format!(
             "the filter in path {} names {}, which is not a sub-attribute of {}",
             quote_input(path_text),
@@ -96,20 +96,20 @@ pub(super) fn check_filter(
 
 /// The first name in the filter the element schema does not know. Recursion is bounded by
 /// the parser's nesting budget.
-fn unknown_name(schema: &ElementSchema<'_>, filter: &Filter<'_>) -> Option<String> {
+fn unknown_name(schema: &ElementSchema<'_>, filter: FilterRef<'_, '_>) -> Option<String> {
     let check = |p: &scim_filter::AttrPath<'_>| {
         schema
             .characteristics(p.urn(), p.name(), p.sub_attr())
             .is_none()
             .then(|| attr_path_text(p))
     };
-    match filter {
-        Filter::Compare(c) => check(&c.attr),
-        Filter::Present(p) => check(p),
-        Filter::Not(f) => unknown_name(schema, f),
-        Filter::And(fs) | Filter::Or(fs) => fs.iter().find_map(|f| unknown_name(schema, f)),
+    match filter.node() {
+        Node::Compare(c) => check(&c.attr),
+        Node::Present(p) => check(p),
+        Node::Not(f) => unknown_name(schema, f),
+        Node::And(mut fs) | Node::Or(mut fs) => fs.find_map(|f| unknown_name(schema, f)),
         // The grammar allows no value path inside a value path.
-        Filter::ValuePath(v) => Some(attr_path_text(&v.attr)),
+        Node::ValuePath(attr, _) => Some(attr_path_text(attr)),
     }
 }
 
@@ -162,17 +162,17 @@ pub(super) fn element_from_filter(
     filter: &Filter<'_>,
 ) -> Option<Map<String, Value>> {
     let mut out = Map::new();
-    collect_eq(attr, filter, &mut out)?;
+    collect_eq(attr, filter.as_ref(), &mut out)?;
     Some(out)
 }
 
 fn collect_eq(
     attr: &AttributeDef,
-    filter: &Filter<'_>,
+    filter: FilterRef<'_, '_>,
     out: &mut Map<String, Value>,
 ) -> Option<()> {
-    match filter {
-        Filter::Compare(c) if c.op == CompareOp::Eq && c.attr.urn().is_none() => {
+    match filter.node() {
+        Node::Compare(c) if c.op == CompareOp::Eq && c.attr.urn().is_none() => {
             let def = ElementSchema::new(attr).def(c.attr.name(), c.attr.sub_attr())?;
             if std::ptr::eq(def, attr) {
                 // `value` of a simple multi-valued attribute: not an object member.
@@ -192,7 +192,7 @@ fn collect_eq(
                 }
             }
         }
-        Filter::And(fs) => fs.iter().try_for_each(|f| collect_eq(attr, f, out)),
+        Node::And(mut fs) => fs.try_for_each(|f| collect_eq(attr, f, out)),
         _ => None,
     }
 }
@@ -205,7 +205,7 @@ mod tests {
     use serde_json::json;
 
     fn eq<'a>(name: &'a str, value: CompValue<'a>) -> Filter<'a> {
-        Filter::Compare(Comparison {
+        Filter::from(Comparison {
             attr: AttrPath::new(name),
             op: CompareOp::Eq,
             value,
@@ -250,27 +250,27 @@ mod tests {
             element_from_filter(emails, &f).map(Value::Object),
             Some(json!({"type": "work"}))
         );
-        let f = Filter::And(vec![
+        let f = Filter::and([
             eq("type", CompValue::String("work".into())),
-            Filter::And(vec![eq("primary", CompValue::Bool(true))]),
+            Filter::and([eq("primary", CompValue::Bool(true))]),
         ]);
         assert_eq!(
             element_from_filter(emails, &f).map(Value::Object),
             Some(json!({"type": "work", "primary": true}))
         );
         // Contradiction, other operators, or, unknown names: nothing to build.
-        let f = Filter::And(vec![
+        let f = Filter::and([
             eq("type", CompValue::String("work".into())),
             eq("type", CompValue::String("home".into())),
         ]);
         assert!(element_from_filter(emails, &f).is_none());
-        let f = Filter::Or(vec![eq("type", CompValue::String("work".into()))]);
+        let f = Filter::or([eq("type", CompValue::String("work".into()))]);
         assert!(element_from_filter(emails, &f).is_none());
         assert!(element_from_filter(emails, &eq("bogus", CompValue::Bool(true))).is_none());
         assert!(element_from_filter(emails, &eq("type", CompValue::Null)).is_none());
-        let f = Filter::Present(AttrPath::new("type"));
+        let f = Filter::present(AttrPath::new("type"));
         assert!(element_from_filter(emails, &f).is_none());
-        let f = Filter::Compare(Comparison {
+        let f = Filter::from(Comparison {
             attr: AttrPath::new("value"),
             op: CompareOp::Co,
             value: CompValue::String("x".into()),
@@ -287,7 +287,7 @@ mod tests {
             .expect("emails")
             .attr
             .expect("attr");
-        let f = Filter::Not(Box::new(eq("nope", CompValue::Bool(true))));
+        let f = Filter::not(eq("nope", CompValue::Bool(true)));
         let e = check_filter(emails, &f, "emails[not (nope eq true)]").expect_err("unknown");
         assert_eq!(e.scim_type, Some(crate::ScimType::InvalidPath));
         assert!(e.detail.contains("nope"), "{}", e.detail);

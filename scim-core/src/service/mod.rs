@@ -1377,8 +1377,8 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                         && p.attr
                             .urn()
                             .is_none_or(|u| u.eq_ignore_ascii_case(&schema.core.id));
-                    match (members_attr, p.filter.as_deref()) {
-                        (true, Some(Filter::Compare(c)))
+                    match (members_attr, p.filter.as_ref().and_then(Filter::as_compare)) {
+                        (true, Some(c))
                             if c.op == CompareOp::Eq
                                 && c.attr.name().eq_ignore_ascii_case("value")
                                 && c.attr.sub_attr().is_none()

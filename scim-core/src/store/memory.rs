@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use scim_filter::{CompValue, CompareOp, Filter};
+use scim_filter::{CompValue, CompareOp, Filter, FilterRef, Node};
 use serde_json::{Map, Value};
 
 use super::sort::SortKey;
@@ -180,9 +180,9 @@ enum Indexed {
 }
 
 /// Finds an indexable `eq` term: the filter itself or a term of a top-level `and`.
-fn indexed_term<'f>(filter: &'f Filter<'_>, user: bool) -> Option<(Indexed, &'f str)> {
-    match filter {
-        Filter::Compare(c) if c.op == CompareOp::Eq && c.attr.sub_attr().is_none() => {
+fn indexed_term<'f>(filter: FilterRef<'f, '_>, user: bool) -> Option<(Indexed, &'f str)> {
+    match filter.node() {
+        Node::Compare(c) if c.op == CompareOp::Eq && c.attr.sub_attr().is_none() => {
             if let Some(urn) = c.attr.urn() {
                 let core_ok = urn.eq_ignore_ascii_case(USER_SCHEMA)
                     || urn.eq_ignore_ascii_case(crate::schema::GROUP_SCHEMA);
@@ -205,33 +205,33 @@ fn indexed_term<'f>(filter: &'f Filter<'_>, user: bool) -> Option<(Indexed, &'f 
             };
             Some((which, s.as_ref()))
         }
-        Filter::And(terms) => terms.iter().find_map(|t| indexed_term(t, user)),
+        Node::And(mut terms) => terms.find_map(|t| indexed_term(t, user)),
         _ => None,
     }
 }
 
 /// Whether the filter mentions the attribute `name` anywhere.
 fn mentions(filter: &Filter<'_>, name: &str) -> bool {
-    let mut stack = vec![filter];
+    let mut stack = vec![filter.as_ref()];
     while let Some(f) = stack.pop() {
-        match f {
-            Filter::Compare(c) => {
+        match f.node() {
+            Node::Compare(c) => {
                 if c.attr.name().eq_ignore_ascii_case(name) {
                     return true;
                 }
             }
-            Filter::Present(p) => {
+            Node::Present(p) => {
                 if p.name().eq_ignore_ascii_case(name) {
                     return true;
                 }
             }
-            Filter::ValuePath(vp) => {
-                if vp.attr.name().eq_ignore_ascii_case(name) {
+            Node::ValuePath(attr, _) => {
+                if attr.name().eq_ignore_ascii_case(name) {
                     return true;
                 }
             }
-            Filter::Not(inner) => stack.push(inner),
-            Filter::And(v) | Filter::Or(v) => stack.extend(v.iter()),
+            Node::Not(inner) => stack.push(inner),
+            Node::And(v) | Node::Or(v) => stack.extend(v),
         }
     }
     false
@@ -661,7 +661,7 @@ impl ResourceStore for MemoryStore {
         // Candidates, in creation order.
         let candidates: Vec<(&String, &Record)> = match query
             .filter
-            .and_then(|f| indexed_term(f, resource_type == USER))
+            .and_then(|f| indexed_term(f.as_ref(), resource_type == USER))
         {
             Some((which, value)) => {
                 let ids: Vec<&String> = match which {
@@ -847,24 +847,33 @@ mod tests {
     fn index_detection() {
         let p = scim_filter::Parser::new().bare_words(true);
         let f = p.parse(r#"userName eq "Bob""#).expect("f");
-        assert_eq!(indexed_term(&f, true), Some((Indexed::UserName, "Bob")));
-        assert_eq!(indexed_term(&f, false), None);
+        assert_eq!(
+            indexed_term(f.as_ref(), true),
+            Some((Indexed::UserName, "Bob"))
+        );
+        assert_eq!(indexed_term(f.as_ref(), false), None);
         let f = p
             .parse(r#"active eq true and externalId eq "x" "#)
             .expect("f");
-        assert_eq!(indexed_term(&f, true), Some((Indexed::ExternalId, "x")));
+        assert_eq!(
+            indexed_term(f.as_ref(), true),
+            Some((Indexed::ExternalId, "x"))
+        );
         let f = p.parse("id eq abc and manager eq x").expect("f");
-        assert_eq!(indexed_term(&f, true), Some((Indexed::Id, "abc")));
+        assert_eq!(indexed_term(f.as_ref(), true), Some((Indexed::Id, "abc")));
         let f = p.parse(r#"userName eq "a" or userName eq "b""#).expect("f");
-        assert_eq!(indexed_term(&f, true), None);
+        assert_eq!(indexed_term(f.as_ref(), true), None);
         let f = p.parse(r#"userName ne "a""#).expect("f");
-        assert_eq!(indexed_term(&f, true), None);
+        assert_eq!(indexed_term(f.as_ref(), true), None);
         let f = p.parse(r#"name.givenName eq "a""#).expect("f");
-        assert_eq!(indexed_term(&f, true), None);
+        assert_eq!(indexed_term(f.as_ref(), true), None);
         let f = p
             .parse(r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "a""#)
             .expect("f");
-        assert_eq!(indexed_term(&f, true), Some((Indexed::UserName, "a")));
+        assert_eq!(
+            indexed_term(f.as_ref(), true),
+            Some((Indexed::UserName, "a"))
+        );
     }
 
     #[test]

@@ -78,7 +78,7 @@ fn select<S: AttrSchema + ?Sized>(
     for group in groups.by_ref() {
         warm(ahead.next());
         for (i, resource) in group.iter().enumerate() {
-            if eval.filter(filter, Scope::Resource(resource))? {
+            if eval.filter(filter.as_ref(), Scope::Resource(resource))? {
                 selected.push(start + i);
             }
         }
