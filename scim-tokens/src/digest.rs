@@ -282,18 +282,7 @@ pub(crate) fn sha256(secret: &[u8]) -> SecretDigest {
     // The length in bits, big-endian; at most 440, so it fits the last two bytes.
     let bits = (len as u64) * 8;
     block[0][56..].copy_from_slice(&bits.to_be_bytes());
-    let mut state = SHA256_IV;
-    sha2::block_api::compress256(&mut state, &block);
-    // Erase the copy of the secret: plain stores (a few wide ones, not 64 volatile byte
-    // stores) that the barrier keeps the compiler from dropping, as `zeroize` documents for
-    // flat data.
-    block = [[0u8; 64]];
-    zeroize::optimization_barrier(&block);
-    let mut out = [0u8; 32];
-    for (bytes, word) in out.as_chunks_mut::<4>().0.iter_mut().zip(state) {
-        *bytes = word.to_be_bytes();
-    }
-    SecretDigest(out)
+    compress_and_erase(&mut block)
 }
 
 /// The plain SHA-256 digest of a token's secret: [`sha256`] of the first [`SECRET_LEN`]
@@ -332,10 +321,20 @@ pub(crate) fn sha256_secret(
     out_words[1] = words[1];
     out_words[2] = std::array::from_fn(|i| (words[2][i] & end.keep[i]) | end.end[i]);
     out_words[3] = LENGTH;
+    compress_and_erase(&mut block)
+}
+
+/// The digest of one padded `block` (the only block of its message); the block, which
+/// holds a copy of the secret, is zeroed after.
+#[inline(always)]
+fn compress_and_erase(block: &mut [[u8; 64]; 1]) -> SecretDigest {
     let mut state = SHA256_IV;
-    sha2::block_api::compress256(&mut state, &block);
-    block = [[0u8; 64]];
-    zeroize::optimization_barrier(&block);
+    sha2::block_api::compress256(&mut state, block);
+    // Erase the copy of the secret: plain stores (a few wide ones, not 64 volatile byte
+    // stores) that the barrier keeps the compiler from dropping, as `zeroize` documents for
+    // flat data.
+    *block = [[0u8; 64]];
+    zeroize::optimization_barrier(block);
     let mut out = [0u8; 32];
     for (bytes, word) in out.as_chunks_mut::<4>().0.iter_mut().zip(state) {
         *bytes = word.to_be_bytes();
