@@ -161,4 +161,23 @@ mod tests {
             );
         }
     }
+
+    proptest::proptest! {
+        /// The token path (a register carried over from the constant part, then the fixed
+        /// 60 bytes in slicing steps) against the bit-by-bit definition, on arbitrary bytes
+        /// (not only base62) after a constant part of any length.
+        #[test]
+        fn token_body_matches_the_definition(
+            head in proptest::collection::vec(proptest::num::u8::ANY, 0..48),
+            first in proptest::array::uniform32(proptest::num::u8::ANY),
+            second in proptest::array::uniform28(proptest::num::u8::ANY),
+        ) {
+            let mut message = head.clone();
+            message.extend_from_slice(&first);
+            message.extend_from_slice(&second);
+            let rest: &[u8; 60] = message[head.len()..].try_into().unwrap();
+            proptest::prop_assert_eq!(finish_token_body(start(&head), rest), reference(&message));
+            proptest::prop_assert_eq!(crc32(&[&head, rest]), reference(&message));
+        }
+    }
 }
