@@ -350,6 +350,7 @@ impl Writer {
     fn run_group(&self, mut conn: MutexGuard<'_, Connection>, mut group: Vec<Box<dyn GroupJob>>) {
         #[cfg(test)]
         self.groups.fetch_add(1, Ordering::SeqCst);
+        let traced = crate::trace::now();
         if !conn.is_autocommit() {
             // A transaction left open by a failed end: never nest.
             let _ = conn.execute_batch("ROLLBACK");
@@ -395,6 +396,8 @@ impl Writer {
                 break;
             }
         }
+        let commit = traced.and(crate::trace::now());
+        let sched = traced.and_then(|_| crate::trace::thread_sched());
         let failed = match failed {
             Some(e) => {
                 drop(tx);
@@ -403,6 +406,11 @@ impl Writer {
             None => tx.commit().err(),
         };
         drop(conn);
+        if let (Some(t0), Some(c0), Some(c1)) = (traced, commit, crate::trace::now()) {
+            let n = group.len();
+            let (run, wait) = sched_since(sched);
+            crate::trace::event("g", t0, true, format_args!("{n} {} {run} {wait}", c1 - c0));
+        }
         for job in group {
             job.answer(failed.as_ref());
         }
@@ -570,11 +578,20 @@ fn checkpoint_loop(
         // The pages copied since the last restart go to the disk now, while the writes
         // go on; the restart's own sync of the database file then has little left to do.
         let presync = std::time::Instant::now();
+        let traced = crate::trace::now();
         if let Some(file) = db_file {
             // On failure the restart's checkpoint syncs (and reports) as before.
             let _ = file.sync_data();
         }
         let presync = presync.elapsed();
+        if let Some(t0) = traced {
+            crate::trace::event(
+                "c",
+                t0,
+                true,
+                format_args!("presync {log} {backfilled} 0 0"),
+            );
+        }
         // And one more copy of what the writes added meanwhile, so that the pause has
         // little to copy as well.
         if let Ok(seen) = passive_checkpoint(conn) {
@@ -592,6 +609,7 @@ fn checkpoint_loop(
             continue;
         }
         let started = std::time::Instant::now();
+        let traced = crate::trace::now();
         // The copy first (with its syncs), then the wait for the readers.
         let copied = passive_checkpoint(conn);
         let copy = started.elapsed();
@@ -599,6 +617,9 @@ fn checkpoint_loop(
             Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
         });
         let paused = started.elapsed();
+        if let Some(t0) = traced {
+            crate::trace::event("c", t0, true, format_args!("pause {log} {backfilled} 0 0"));
+        }
         // The writes queued meanwhile run here, then the lead is free again.
         writer.lead();
         tracing::debug!(
@@ -628,9 +649,30 @@ fn restart_busy(waits: i32) -> bool {
 /// A `PASSIVE` checkpoint: the frames in the WAL and, of these, the frames copied into the
 /// database file.
 fn passive_checkpoint(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
-    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+    let traced = crate::trace::now();
+    let sched = traced.and_then(|_| crate::trace::thread_sched());
+    let out = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
         Ok((r.get(1)?, r.get(2)?))
-    })
+    });
+    if let (Some(t0), Ok((log, backfilled))) = (traced, &out) {
+        let (run, wait) = sched_since(sched);
+        crate::trace::event(
+            "c",
+            t0,
+            true,
+            format_args!("passive {log} {backfilled} {run} {wait}"),
+        );
+    }
+    out
+}
+
+/// The calling thread's run time and run-queue wait since `before` (the trace's
+/// [`thread_sched`](crate::trace::thread_sched)); zeros without it.
+fn sched_since(before: Option<(u64, u64)>) -> (u64, u64) {
+    match (before, crate::trace::thread_sched()) {
+        (Some((r0, w0)), Some((r1, w1))) => (r1.saturating_sub(r0), w1.saturating_sub(w0)),
+        _ => (0, 0),
+    }
 }
 
 /// A SQLite failure with primary code `code` and message `message`.
@@ -927,6 +969,8 @@ impl Database {
         E: Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E> + Send + 'static,
     {
+        let traced = crate::trace::now();
+        let mut led = false;
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = Box::new(Pending {
             work: Some(f),
@@ -943,15 +987,22 @@ impl Database {
             // Leads here, or when dropped with this future if it is dropped while it
             // yields: either way the queued writes run.
             lead.lead();
+            led = true;
         }
         let mut answer = answer;
         loop {
             match answer.await {
-                Ok(Reply::Done(out)) => return out,
+                Ok(Reply::Done(out)) => {
+                    if let Some(t0) = traced {
+                        crate::trace::event("w", t0, true, format_args!("{}", u8::from(led)));
+                    }
+                    return out;
+                }
                 // A leader handed this write the lead: run the queued writes (this one
                 // among them) on this thread, then take the answer.
                 Ok(Reply::Lead(token, next)) => {
                     token.lead();
+                    led = true;
                     answer = next;
                 }
                 // Dropped unanswered (cannot happen: every queued write is answered).
