@@ -15,7 +15,7 @@
 # and the log thread apart), bytes written per PATCH, the load average before.
 #
 # Environment: CKPT (the checkpoint thread's scheduling for this run: `nice` = nice 19,
-# `idle` = SCHED_IDLE, empty = as the binary sets it), PERF_SCHED (seconds of `perf sched
+# `idle` = SCHED_IDLE, `normal` = nice 0, empty = as the binary sets it), PERF_SCHED (seconds of `perf sched
 # record` in the middle of the run, written to RUN_DIR/perf.data), SERVER_ENV (extra
 # environment for the server, e.g. `SCIM_DB_TRACE=/path`).
 set -euo pipefail
@@ -56,8 +56,9 @@ tid_of() { # thread name prefix -> tids
 case "$CKPT" in
 nice) for t in $(tid_of scim-checkpoint); do renice -n 19 -p "$t" >/dev/null; done ;;
 idle) for t in $(tid_of scim-checkpoint); do chrt -i -p 0 "$t"; done ;;
+normal) for t in $(tid_of scim-checkpoint); do renice -n 0 -p "$t" >/dev/null; done ;;
 "") ;;
-*) echo "CKPT: nice, idle or empty" >&2; exit 2 ;;
+*) echo "CKPT: nice, idle, normal or empty" >&2; exit 2 ;;
 esac
 
 snap() { # -> "name run_ns wait_ns" per thread, then "cpu TICKS", "wbytes N"
