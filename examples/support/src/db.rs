@@ -701,8 +701,9 @@ fn restart_loop(
 }
 
 /// The environment variable that lowers the checkpoint thread's priority: a nice value
-/// from 1 to 19 (see [`lower_priority`]). Unset (the default), the thread keeps the
-/// process's priority.
+/// from 1 to 19 (Linux: `setpriority` on that thread's id; the WAL restart, which holds
+/// the writes' lead, runs on another thread and keeps the process's priority). Unset (the
+/// default), the checkpoint thread keeps the process's priority.
 pub const CHECKPOINT_NICE_ENV: &str = "SCIM_CHECKPOINT_NICE";
 
 /// The nice value [`CHECKPOINT_NICE_ENV`] asks for, if any (read once).
