@@ -350,6 +350,7 @@ impl Writer {
     fn run_group(&self, mut conn: MutexGuard<'_, Connection>, mut group: Vec<Box<dyn GroupJob>>) {
         #[cfg(test)]
         self.groups.fetch_add(1, Ordering::SeqCst);
+        let traced = crate::trace::now();
         if !conn.is_autocommit() {
             // A transaction left open by a failed end: never nest.
             let _ = conn.execute_batch("ROLLBACK");
@@ -395,6 +396,8 @@ impl Writer {
                 break;
             }
         }
+        let commit = traced.and(crate::trace::now());
+        let sched = traced.and_then(|_| crate::trace::thread_sched());
         let failed = match failed {
             Some(e) => {
                 drop(tx);
@@ -403,6 +406,11 @@ impl Writer {
             None => tx.commit().err(),
         };
         drop(conn);
+        if let (Some(t0), Some(c0), Some(c1)) = (traced, commit, crate::trace::now()) {
+            let n = group.len();
+            let (run, wait) = sched_since(sched);
+            crate::trace::event("g", t0, true, format_args!("{n} {} {run} {wait}", c1 - c0));
+        }
         for job in group {
             job.answer(failed.as_ref());
         }
@@ -532,6 +540,7 @@ fn checkpoint_loop(
     db_file: Option<&std::fs::File>,
     writer: &Weak<Writer>,
     stop: &mpsc::Receiver<()>,
+    restarter: Option<&RestartThread>,
 ) {
     let mut period = CHECKPOINT_IDLE_PERIOD;
     // The WAL's length at the last look: a change means writes arrived.
@@ -570,11 +579,20 @@ fn checkpoint_loop(
         // The pages copied since the last restart go to the disk now, while the writes
         // go on; the restart's own sync of the database file then has little left to do.
         let presync = std::time::Instant::now();
+        let traced = crate::trace::now();
         if let Some(file) = db_file {
             // On failure the restart's checkpoint syncs (and reports) as before.
             let _ = file.sync_data();
         }
         let presync = presync.elapsed();
+        if let Some(t0) = traced {
+            crate::trace::event(
+                "c",
+                t0,
+                true,
+                format_args!("presync {log} {backfilled} 0 0"),
+            );
+        }
         // And one more copy of what the writes added meanwhile, so that the pause has
         // little to copy as well.
         if let Ok(seen) = passive_checkpoint(conn) {
@@ -587,20 +605,24 @@ fn checkpoint_loop(
         let Some(writer) = writer.upgrade() else {
             return;
         };
-        // The writes queue while the lead is held here: no thread waits for it.
-        if !writer.pause() {
+        // On the restart thread (normal priority) while this one waits, so the two never
+        // checkpoint at once; here when that thread is gone.
+        let restarted = match restarter {
+            Some((run, done)) => match run.send(writer) {
+                Ok(()) => done.recv().ok().flatten(),
+                Err(mpsc::SendError(writer)) => restart(conn, &writer),
+            },
+            None => restart(conn, &writer),
+        };
+        let Some(Restarted {
+            copied,
+            done,
+            copy,
+            paused,
+        }) = restarted
+        else {
             continue;
-        }
-        let started = std::time::Instant::now();
-        // The copy first (with its syncs), then the wait for the readers.
-        let copied = passive_checkpoint(conn);
-        let copy = started.elapsed();
-        let done = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-        });
-        let paused = started.elapsed();
-        // The writes queued meanwhile run here, then the lead is free again.
-        writer.lead();
+        };
         tracing::debug!(
             ?done,
             log,
@@ -612,6 +634,107 @@ fn checkpoint_loop(
             "WAL checkpoint before its restart"
         );
     }
+}
+
+/// The channels to the restart thread: the writer to restart the WAL of, and the answer.
+type RestartThread = (mpsc::Sender<Arc<Writer>>, mpsc::Receiver<Option<Restarted>>);
+
+/// What a WAL restart did (for the debug line).
+struct Restarted {
+    /// The last passive copy, done in the pause: frames in the WAL, frames copied.
+    copied: rusqlite::Result<(i64, i64)>,
+    /// The `RESTART` checkpoint's busy flag and frames.
+    done: rusqlite::Result<(i64, i64)>,
+    /// How long the copy took, and the whole pause.
+    copy: Duration,
+    paused: Duration,
+}
+
+/// Starts the WAL over: takes the lead from the writes (they queue meanwhile, no thread
+/// waits), copies the frames left with a passive checkpoint (and its syncs), then waits for
+/// the readers still in the WAL with a `RESTART` checkpoint, so the next write starts the
+/// WAL over; then runs the writes queued meanwhile and lets go of the lead. `None` when the
+/// leader did not hand over the lead in time.
+fn restart(conn: &Connection, writer: &Arc<Writer>) -> Option<Restarted> {
+    if !writer.pause() {
+        return None;
+    }
+    let started = std::time::Instant::now();
+    let traced = crate::trace::now();
+    // The copy first (with its syncs), then the wait for the readers.
+    let copied = passive_checkpoint(conn);
+    let copy = started.elapsed();
+    let done = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+    });
+    let paused = started.elapsed();
+    if let Some(t0) = traced {
+        crate::trace::event("c", t0, true, format_args!("pause 0 0 0 0"));
+    }
+    // The writes queued meanwhile run here, then the lead is free again.
+    writer.lead();
+    Some(Restarted {
+        copied,
+        done,
+        copy,
+        paused,
+    })
+}
+
+/// The restart thread: runs [`restart`] for the checkpoint thread, on a connection of its
+/// own, at the process's normal priority: it holds the lead (the writes wait for it), so
+/// it must not wait for a core behind the workers the way the checkpoint thread's copies
+/// may. Ends when the checkpoint thread does.
+fn restart_loop(
+    conn: &Connection,
+    runs: &mpsc::Receiver<Arc<Writer>>,
+    done: &mpsc::Sender<Option<Restarted>>,
+) {
+    for writer in runs {
+        let out = restart(conn, &writer);
+        // Not kept: the database ends when its last handle goes.
+        drop(writer);
+        if done.send(out).is_err() {
+            return;
+        }
+    }
+}
+
+/// The environment variable that lowers the checkpoint thread's priority: a nice value
+/// from 1 to 19 (Linux: `setpriority` on that thread's id; the WAL restart, which holds
+/// the writes' lead, runs on another thread and keeps the process's priority). Unset (the
+/// default), the checkpoint thread keeps the process's priority.
+pub const CHECKPOINT_NICE_ENV: &str = "SCIM_CHECKPOINT_NICE";
+
+/// The nice value [`CHECKPOINT_NICE_ENV`] asks for, if any (read once).
+fn checkpoint_nice() -> Option<i32> {
+    static NICE: std::sync::OnceLock<Option<i32>> = std::sync::OnceLock::new();
+    *NICE.get_or_init(|| {
+        let text = std::env::var(CHECKPOINT_NICE_ENV).ok()?;
+        text.trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|n| (1..=19).contains(n))
+    })
+}
+
+/// Lowers the calling thread's scheduling priority to `nice` (Linux: `setpriority` on its
+/// thread id, which changes that thread only; elsewhere nothing changes). For the
+/// checkpoint thread when [`CHECKPOINT_NICE_ENV`] is set: its copies of the WAL (a few
+/// hundred microseconds to milliseconds of CPU every [`CHECKPOINT_PERIOD`] under steady
+/// writes) then take the time the worker threads leave instead of preempting one of them
+/// (and the requests in flight on it) each time the thread wakes; measured under load, it
+/// also falls behind (see BENCHMARKS.md, session 8), hence off by default. A thread cannot
+/// raise its priority again without privileges, so whatever holds the writes' lead (the
+/// WAL restart) runs on another thread ([`restart_loop`]).
+fn lower_priority(nice: i32) {
+    #[cfg(target_os = "linux")]
+    {
+        // On failure the thread keeps its priority, as before.
+        let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), nice);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
 }
 
 /// The busy handler of the checkpoint connection (only its `RESTART` checkpoint waits):
@@ -628,9 +751,30 @@ fn restart_busy(waits: i32) -> bool {
 /// A `PASSIVE` checkpoint: the frames in the WAL and, of these, the frames copied into the
 /// database file.
 fn passive_checkpoint(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
-    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+    let traced = crate::trace::now();
+    let sched = traced.and_then(|_| crate::trace::thread_sched());
+    let out = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
         Ok((r.get(1)?, r.get(2)?))
-    })
+    });
+    if let (Some(t0), Ok((log, backfilled))) = (traced, &out) {
+        let (run, wait) = sched_since(sched);
+        crate::trace::event(
+            "c",
+            t0,
+            true,
+            format_args!("passive {log} {backfilled} {run} {wait}"),
+        );
+    }
+    out
+}
+
+/// The calling thread's run time and run-queue wait since `before` (the trace's
+/// [`thread_sched`](crate::trace::thread_sched)); zeros without it.
+fn sched_since(before: Option<(u64, u64)>) -> (u64, u64) {
+    match (before, crate::trace::thread_sched()) {
+        (Some((r0, w0)), Some((r1, w1))) => (r1.saturating_sub(r0), w1.saturating_sub(w0)),
+        _ => (0, 0),
+    }
 }
 
 /// A SQLite failure with primary code `code` and message `message`.
@@ -788,9 +932,32 @@ impl Database {
         let db_file = kept_open(path);
         let (stop, stopped) = mpsc::channel();
         let writer = Arc::downgrade(&db.writer);
+        // The WAL restart on a thread of its own, at normal priority (see `lower_priority`).
+        let restart_conn = Connection::open(path)?;
+        configure(&restart_conn)?;
+        restart_conn.pragma_update(None, "synchronous", sync)?;
+        restart_conn.busy_handler(Some(restart_busy))?;
+        let (run, runs) = mpsc::channel();
+        let (done, done_rx) = mpsc::channel();
+        let restarter = std::thread::Builder::new()
+            .name("scim-restart".to_owned())
+            .spawn(move || restart_loop(&restart_conn, &runs, &done))
+            .ok()
+            .map(|_| (run, done_rx));
         let spawned = std::thread::Builder::new()
             .name("scim-checkpoint".to_owned())
-            .spawn(move || checkpoint_loop(&conn, db_file.as_deref(), &writer, &stopped));
+            .spawn(move || {
+                if let Some(nice) = checkpoint_nice() {
+                    lower_priority(nice);
+                }
+                checkpoint_loop(
+                    &conn,
+                    db_file.as_deref(),
+                    &writer,
+                    &stopped,
+                    restarter.as_ref(),
+                );
+            });
         if spawned.is_ok() {
             let writer = db.lock();
             writer.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -927,6 +1094,8 @@ impl Database {
         E: Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E> + Send + 'static,
     {
+        let traced = crate::trace::now();
+        let mut led = false;
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = Box::new(Pending {
             work: Some(f),
@@ -943,15 +1112,22 @@ impl Database {
             // Leads here, or when dropped with this future if it is dropped while it
             // yields: either way the queued writes run.
             lead.lead();
+            led = true;
         }
         let mut answer = answer;
         loop {
             match answer.await {
-                Ok(Reply::Done(out)) => return out,
+                Ok(Reply::Done(out)) => {
+                    if let Some(t0) = traced {
+                        crate::trace::event("w", t0, true, format_args!("{}", u8::from(led)));
+                    }
+                    return out;
+                }
                 // A leader handed this write the lead: run the queued writes (this one
                 // among them) on this thread, then take the answer.
                 Ok(Reply::Lead(token, next)) => {
                     token.lead();
+                    led = true;
                     answer = next;
                 }
                 // Dropped unanswered (cannot happen: every queued write is answered).
@@ -1486,6 +1662,89 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM blobs", [], |r| r.get(0))
             .expect("count");
         assert_eq!(n, rows);
+        drop(db);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The nice value of each thread of this process named `name` (Linux).
+    #[cfg(target_os = "linux")]
+    fn nice_of(name: &str) -> Vec<i64> {
+        let mut found = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task")
+            .expect("tasks")
+            .flatten()
+        {
+            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            if comm.trim_end() != name {
+                continue;
+            }
+            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+            // The fields after the name (in parentheses) start with the third, the state;
+            // the nice value is the nineteenth.
+            let Some((_, rest)) = stat.rsplit_once(')') else {
+                continue;
+            };
+            if let Some(nice) = rest.split_whitespace().nth(16) {
+                found.push(nice.parse().expect("nice"));
+            }
+        }
+        found
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn lower_priority_lowers_the_calling_thread_only() {
+        let own = |name: &str| nice_of(name).first().copied();
+        let (ready, lowered) = std::sync::mpsc::channel();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let t = std::thread::Builder::new()
+            .name("scim-nice-test".to_owned())
+            .spawn(move || {
+                // The lowest: allowed whatever the thread's priority was.
+                lower_priority(19);
+                ready.send(()).expect("ready");
+                let _ = stopped.recv();
+            })
+            .expect("spawn");
+        lowered.recv().expect("lowered");
+        let before = nice_of("scim-nice-test");
+        stop.send(()).expect("stop");
+        t.join().expect("join");
+        // The process's (the main thread's) priority is unchanged.
+        let main = std::fs::read_to_string("/proc/self/stat").expect("stat");
+        let main: i64 = main
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(16)?.parse().ok())
+            .expect("nice");
+        assert_eq!(before, [19]);
+        assert_ne!(main, 19, "run the tests at a nice value under 19");
+        assert_eq!(own("scim-nice-test"), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_restart_runs_on_a_thread_of_its_own_at_the_process_s_priority() {
+        let (dir, path) = scratch("scim-db-nice-", "n.db");
+        let db = Database::open(&path, Durability::Normal).expect("open");
+        let main = std::fs::read_to_string("/proc/self/stat").expect("stat");
+        let main: i64 = main
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(16)?.parse().ok())
+            .expect("nice");
+        // The restart thread holds the writes' lead: never lowered.
+        let restart = nice_of("scim-restart");
+        assert!(
+            !restart.is_empty() && restart.iter().all(|&n| n == main),
+            "{restart:?}"
+        );
+        if checkpoint_nice().is_none() {
+            // Without the setting, the checkpoint thread keeps the process's priority.
+            let copier = nice_of("scim-checkpoint");
+            assert!(
+                !copier.is_empty() && copier.iter().all(|&n| n == main),
+                "{copier:?}"
+            );
+        }
         drop(db);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -11,6 +11,7 @@
 //! - [`net`]: binding the listeners ([`Server::bind`]), waiting for Ctrl-C or SIGTERM.
 //! - [`serve`]: the listeners, TLS, timeouts and graceful stop of the examples on hyper 1
 //!   (hyper, axum).
+//! - [`trace`]: an optional timing trace of requests, group commits and checkpoints.
 //! - [`app::App`]: authentication, the request log line, the body limit, the first-start
 //!   bootstrap; [`start`] ties it together for a `main`.
 //!
@@ -38,6 +39,7 @@ pub mod serve;
 pub mod store;
 pub mod tls;
 pub mod tokens;
+pub mod trace;
 
 use std::sync::Arc;
 

@@ -73,7 +73,12 @@ pub fn worker_runtimes() -> std::io::Result<Vec<tokio::runtime::Handle>> {
                     crate::held::enable_on_this_thread();
                     match tokio::runtime::Builder::new_current_thread()
                         .enable_all()
-                        .on_thread_park(crate::held::release)
+                        .on_thread_park(|| {
+                            crate::held::release();
+                            if let Some(t) = crate::trace::now() {
+                                crate::trace::event("k", t, false, format_args!(""));
+                            }
+                        })
                         .build()
                     {
                         Ok(rt) => {

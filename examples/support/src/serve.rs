@@ -34,6 +34,8 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 pub struct Site {
     target: Target,
     timeout: Duration,
+    /// The connection's number (for the timing trace).
+    conn: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -46,6 +48,19 @@ impl Site {
     /// Reads the body of `req` up to the site's limit (413 past it) within the request
     /// timeout (408 after it) and answers through [`App`] or [`Admin`].
     pub async fn answer<B>(&self, req: Request<B>) -> Response<Bytes>
+    where
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        let traced = crate::trace::now();
+        let answer = self.answer_untraced(req).await;
+        if let Some(t0) = traced {
+            crate::trace::event("r", t0, true, format_args!("{}", self.conn));
+        }
+        answer
+    }
+
+    async fn answer_untraced<B>(&self, req: Request<B>) -> Response<Bytes>
     where
         B: Body,
         B::Error: Into<BoxError>,
@@ -113,6 +128,7 @@ where
             Site {
                 target: Target::Admin(a),
                 timeout,
+                conn: 0,
             },
         )),
         (Some(Err(e)), _) => {
@@ -124,6 +140,7 @@ where
     let scim = Site {
         target: Target::Scim(server.app),
         timeout,
+        conn: 0,
     };
     let tls = server.tls.map(tokio_rustls::TlsAcceptor::from);
     let mut builder = Builder::new(TokioExecutor::new());
@@ -146,7 +163,10 @@ where
             },
             () = &mut shutdown => break,
         };
-        let service = make(site);
+        let service = make(Site {
+            conn: n as u64,
+            ..site
+        });
         let watcher = graceful.watcher();
         let (tls, builder) = (tls.clone(), builder.clone());
         // The connection runs on one of the per-core runtimes, round robin.
