@@ -568,6 +568,20 @@ fn may_be_immutable(def: &AttributeDef) -> bool {
             && def.sub_attributes.iter().any(may_be_immutable))
 }
 
+/// Whether [`validate_resource`] compares anything of a PATCH or PUT with the stored
+/// resource for `schema`: only attributes that may be immutable are compared (for the core
+/// User and Group schemas: none). When `false`, passing the stored resource as `existing`
+/// in [`Mode::Patch`] changes nothing, so a caller need not keep a copy of it.
+pub fn compares_with_existing(schema: &ResourceSchema<'_>) -> bool {
+    common_attributes()
+        .iter()
+        .chain(&schema.core.attributes)
+        .any(|def| def.mutability != Mutability::ReadOnly && may_be_immutable(def))
+        || schema
+            .extensions()
+            .any(|(ext, _)| ext.attributes.iter().any(may_be_immutable))
+}
+
 fn check_immutable(
     def: &AttributeDef,
     old: Option<&Value>,

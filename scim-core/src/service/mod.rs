@@ -104,7 +104,8 @@ use crate::store::{
     StoredResource, UpdateError, Updated,
 };
 use crate::validate::{
-    Mode, ValidateOptions, ValueContext, normalize_value_with, validate_resource,
+    Mode, ValidateOptions, ValueContext, compares_with_existing, normalize_value_with,
+    validate_resource,
 };
 
 #[cfg(feature = "tokens")]
@@ -1340,7 +1341,9 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                     (self.registry.clone(), op.clone(), if_match.cloned());
                 let rt = rt.to_owned();
                 let (options, validate) = (self.patch_options(), self.validate_options());
-                move |current: &StoredResource| -> Result<Edit<Option<Password>>, Error> {
+                // The events need the resource as it was: then the edit patches a copy.
+                let keep_before = self.events.is_some();
+                move |current: &mut StoredResource| -> Result<Edit<Option<Password>>, Error> {
                     let schema = registry
                         .resource_type(&rt)
                         .ok_or_else(|| Error::status(404, "unknown resource type"))?;
@@ -1349,17 +1352,45 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                     {
                         return Err(precondition_failed());
                     }
-                    // One copy, patched in place; validation compares it with the stored
-                    // attributes (`id`, read-only, is not compared).
-                    let mut patched = Self::full(current);
+                    // The attributes are patched in place: taken out of `current` unless
+                    // something needs them as they were (the events, or validation when an
+                    // attribute may be immutable), else a copy. Validation compares with the
+                    // stored attributes (`id`, read-only, is not compared).
+                    let compare = compares_with_existing(&schema);
+                    if keep_before || compare {
+                        let mut patched = Self::full(current);
+                        if !apply_patch_in_place(&schema, &mut patched, &op, &options)? {
+                            return Ok(Edit::Unchanged);
+                        }
+                        let existing = compare.then_some(&current.attributes);
+                        let mut attrs = validate_resource(
+                            &schema,
+                            Value::Object(patched),
+                            Mode::Patch,
+                            existing,
+                            &validate,
+                        )?;
+                        let password = take_password(&mut attrs);
+                        return Ok(Edit::Write(attrs, password));
+                    }
+                    let mut patched = std::mem::take(&mut current.attributes);
+                    let stored_id =
+                        patched.insert("id".to_owned(), Value::from(current.id.as_str()));
+                    // On an error the patch left `patched` as it was; `current` is dropped.
                     if !apply_patch_in_place(&schema, &mut patched, &op, &options)? {
+                        // Unchanged: `current` is the answer, as it was read.
+                        match stored_id {
+                            Some(v) => patched.insert("id".to_owned(), v),
+                            None => patched.remove("id"),
+                        };
+                        current.attributes = patched;
                         return Ok(Edit::Unchanged);
                     }
                     let mut attrs = validate_resource(
                         &schema,
                         Value::Object(patched),
                         Mode::Patch,
-                        Some(&current.attributes),
+                        None,
                         &validate,
                     )?;
                     let password = take_password(&mut attrs);
