@@ -31,7 +31,9 @@ use serde_json::{Map, Number, Value};
 use crate::dialects::Dialects;
 use crate::error::{Error, ScimType, quote_input};
 use crate::registry::{ResourceSchema, common_attributes};
-use crate::schema::{AttrType, AttributeDef, Mutability, Returned, SCIM1_CORE_SCHEMA, Schema};
+use crate::schema::{
+    AttrType, AttributeDef, Mutability, Returned, SCIM1_CORE_SCHEMA, Schema, is_urn,
+};
 
 /// The request context a resource body is validated in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -831,11 +833,8 @@ pub fn validate_resource(
             }
             continue;
         }
-        let def = common_attributes()
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(&key))
-            .or_else(|| schema.core.attribute(&key));
-        if let Some(def) = def {
+        // The common attribute, else the core one (through the schema's name table).
+        if let Some(def) = schema.core_attribute(&key) {
             put(&mut core_asserted, def, value, &def.name)?;
             continue;
         }
@@ -963,6 +962,113 @@ pub fn validate_resource(
         }
     }
     Ok(out)
+}
+
+/// [`validate_resource`] in [`Mode::Patch`] with no `existing` resource, for a resource
+/// that PATCH operations changed in at most the top-level attributes named in `touched`
+/// (compared case-insensitively; [`PatchOp::top_level_names`](crate::patch::PatchOp::top_level_names)),
+/// starting from a resource this validation accepted and normalised with the same schema
+/// and options (what a store keeps), plus read-only members such as `id`.
+///
+/// Only the touched members are normalised again; the others are taken as they are,
+/// since normalising them again would give them back unchanged. The result and the errors
+/// are those of [`validate_resource`] for such a resource: the first error in member order
+/// (an untouched member has none), the required attributes checked over the whole result,
+/// `schemas` listing the extensions present. Whenever the resource does not have the shape
+/// that argument needs (a member that is not a schema attribute in its canonical spelling,
+/// an untouched member that is null, a touched extension or `schemas`, a touched name that
+/// is no core or common attribute), or the schema has attributes that may be immutable
+/// ([`compares_with_existing`]), it runs [`validate_resource`] itself.
+///
+/// # Errors
+///
+/// As [`validate_resource`].
+pub fn validate_patched(
+    schema: &ResourceSchema<'_>,
+    resource: Map<String, Value>,
+    touched: &[&str],
+    options: &ValidateOptions,
+) -> Result<Map<String, Value>, Error> {
+    if compares_with_existing(schema) {
+        return validate_resource(schema, Value::Object(resource), Mode::Patch, None, options);
+    }
+    validate_patched_unchecked(schema, resource, touched, options)
+}
+
+/// [`validate_patched`] once its caller knows that `compares_with_existing(schema)` is false.
+pub(crate) fn validate_patched_unchecked(
+    schema: &ResourceSchema<'_>,
+    mut resource: Map<String, Value>,
+    touched: &[&str],
+    options: &ValidateOptions,
+) -> Result<Map<String, Value>, Error> {
+    let is_touched = |k: &str| touched.iter().any(|t| t.eq_ignore_ascii_case(k));
+    // The common attribute, else the core one (the scan `validate_resource` makes, through
+    // the schema's name table).
+    let def_of = |k: &str| schema.core_attribute(k);
+    let shaped = !touched
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case("schemas") || is_urn(t) || def_of(t).is_none())
+        && resource.iter().all(|(k, v)| {
+            if k == "schemas" {
+                return true;
+            }
+            if is_urn(k) {
+                return !is_touched(k)
+                    && schema.extensions().any(|(e, _)| e.id == *k)
+                    && v.as_object().is_some_and(|o| !o.is_empty());
+            }
+            def_of(k).is_some_and(|d| d.name == *k) && (is_touched(k) || !v.is_null())
+        });
+    if !shaped {
+        return validate_resource(schema, Value::Object(resource), Mode::Patch, None, options);
+    }
+    let ctx = ValueContext {
+        dialects: options.dialects,
+        drop_read_only: false,
+        keep_unknown: options.keep_unknown_attributes,
+    };
+    // In member order, as `validate_resource` meets them.
+    let names: Vec<String> = resource.keys().filter(|k| is_touched(k)).cloned().collect();
+    for k in names {
+        let Some(def) = def_of(&k) else { continue };
+        let Some(value) = resource.remove(&k) else {
+            continue;
+        };
+        let v = normalize_at(def, value, &ctx, &def.name)?;
+        if !v.is_null() {
+            resource.insert(k, v);
+        }
+    }
+    let mut schemas = vec![Value::String(schema.core.id.clone())];
+    for (ext, _) in schema.extensions() {
+        if resource.contains_key(&ext.id) {
+            schemas.push(Value::String(ext.id.clone()));
+        }
+    }
+    resource.insert("schemas".to_owned(), Value::Array(schemas));
+    for def in common_attributes().iter().chain(&schema.core.attributes) {
+        check_required(def, resource.get(&def.name), Mode::Patch, &def.name)?;
+    }
+    for (ext, required) in schema.extensions() {
+        match resource.get(&ext.id) {
+            None if required => {
+                return Err(required_error(Mode::Patch, &ext.id));
+            }
+            None => {}
+            Some(obj) => {
+                for def in &ext.attributes {
+                    check_required(
+                        def,
+                        obj.get(&def.name),
+                        Mode::Patch,
+                        &Joined(&ext.id, ':', &def.name),
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(resource)
 }
 
 fn get_ci<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {

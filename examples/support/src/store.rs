@@ -737,6 +737,22 @@ impl SqliteStore {
             }
             Some((_, old)) => {
                 let changed = changed_columns(resource_type, attributes, &old);
+                let tenant = ctx.tenant();
+                if changed.is_empty() {
+                    // The usual PATCH (`active`): no indexed column, one fixed statement.
+                    return match tx
+                        .prepare_cached(
+                            "UPDATE resources SET version = ?, last_modified = ?, data = ? \
+                             WHERE tenant = ? AND resource_type = ? AND id = ?",
+                        )
+                        .and_then(|mut s| {
+                            s.execute(params![version, ts, data, tenant, resource_type, id])
+                        }) {
+                        Ok(_) => Ok((version, ts)),
+                        Err(e) if is_unique_violation(&e) => Err(uniqueness(resource_type)),
+                        Err(e) => Err(backend(e)),
+                    };
+                }
                 let mut sql =
                     String::from("UPDATE resources SET version = ?, last_modified = ?, data = ?");
                 let mut binds: Vec<&dyn rusqlite::ToSql> = vec![&version, &ts, &data];
@@ -747,7 +763,6 @@ impl SqliteStore {
                     binds.push(new);
                 }
                 sql.push_str(" WHERE tenant = ? AND resource_type = ? AND id = ?");
-                let tenant = ctx.tenant();
                 binds.extend([&tenant as &dyn rusqlite::ToSql, &resource_type, &id]);
                 tx.prepare_cached(&sql)
                     .and_then(|mut s| s.execute(binds.as_slice()))

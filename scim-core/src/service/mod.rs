@@ -105,7 +105,7 @@ use crate::store::{
 };
 use crate::validate::{
     Mode, ValidateOptions, ValueContext, compares_with_existing, normalize_value_with,
-    validate_resource,
+    validate_patched_unchecked, validate_resource,
 };
 
 #[cfg(feature = "tokens")]
@@ -1386,13 +1386,21 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                         current.attributes = patched;
                         return Ok(Edit::Unchanged);
                     }
-                    let mut attrs = validate_resource(
-                        &schema,
-                        Value::Object(patched),
-                        Mode::Patch,
-                        None,
-                        &validate,
-                    )?;
+                    // The stored attributes were validated when written: only those the
+                    // operations name are validated again (`validate_patched` falls back to
+                    // the whole resource when it cannot tell).
+                    let mut attrs = match op.top_level_names() {
+                        Some(touched) => {
+                            validate_patched_unchecked(&schema, patched, &touched, &validate)?
+                        }
+                        None => validate_resource(
+                            &schema,
+                            Value::Object(patched),
+                            Mode::Patch,
+                            None,
+                            &validate,
+                        )?,
+                    };
                     let password = take_password(&mut attrs);
                     Ok(Edit::Write(attrs, password))
                 }
