@@ -628,6 +628,13 @@ fn required_error(mode: Mode, path: PathRef<'_>) -> Error {
     )
 }
 
+/// Whether [`check_required`] can refuse anything for `def`: it is required, or complex
+/// with a required sub-attribute (the only ones it looks into). The others need no lookup.
+fn may_be_required(def: &AttributeDef) -> bool {
+    def.required
+        || (def.attr_type == AttrType::Complex && def.sub_attributes.iter().any(|s| s.required))
+}
+
 /// Required attributes (and required sub-attributes of present complex values).
 fn check_required(
     def: &AttributeDef,
@@ -941,7 +948,9 @@ pub fn validate_resource(
 
     // Required attributes.
     for def in common_attributes().iter().chain(&schema.core.attributes) {
-        check_required(def, out.get(&def.name), mode, &def.name)?;
+        if may_be_required(def) {
+            check_required(def, out.get(&def.name), mode, &def.name)?;
+        }
     }
     for (ext, required) in schema.extensions() {
         match out.get(&ext.id) {
@@ -1048,7 +1057,9 @@ pub(crate) fn validate_patched_unchecked(
     }
     resource.insert("schemas".to_owned(), Value::Array(schemas));
     for def in common_attributes().iter().chain(&schema.core.attributes) {
-        check_required(def, resource.get(&def.name), Mode::Patch, &def.name)?;
+        if may_be_required(def) {
+            check_required(def, resource.get(&def.name), Mode::Patch, &def.name)?;
+        }
     }
     for (ext, required) in schema.extensions() {
         match resource.get(&ext.id) {
@@ -1544,6 +1555,48 @@ mod tests {
 
     /// `check_immutable` refuses nothing for an attribute `may_be_immutable` rules out
     /// (whatever the old and new values), and `may_be_immutable` admits the ones it refuses.
+    /// `check_required` refuses nothing for an attribute `may_be_required` rules out,
+    /// whatever the value (absent, null, empty, elements missing every sub-attribute).
+    #[test]
+    fn may_be_required_rules_out_only_what_check_required_accepts() {
+        let reg = Registry::core();
+        let mut defs: Vec<AttributeDef> = common_attributes().to_vec();
+        for rt in ["User", "Group"] {
+            let rs = reg.resource_type(rt).expect("type");
+            defs.extend(rs.core.attributes.iter().cloned());
+            for (ext, _) in rs.extensions() {
+                defs.extend(ext.attributes.iter().cloned());
+            }
+        }
+        defs.push(AttributeDef::new("must", AttrType::String).required());
+        defs.push(
+            AttributeDef::new("card", AttrType::Complex)
+                .multi_valued()
+                .sub_attributes(vec![
+                    AttributeDef::new("serial", AttrType::String).required(),
+                ]),
+        );
+        let values = [
+            None,
+            Some(Value::Null),
+            Some(Value::from("")),
+            Some(serde_json::json!([])),
+            Some(serde_json::json!([{}])),
+            Some(serde_json::json!({})),
+        ];
+        let mut refused = 0;
+        for def in &defs {
+            for v in &values {
+                let r = check_required(def, v.as_ref(), Mode::Create, &def.name);
+                if r.is_err() {
+                    refused += 1;
+                    assert!(may_be_required(def), "{} refused {v:?}", def.name);
+                }
+            }
+        }
+        assert!(refused > 0, "the table reaches a refusal");
+    }
+
     #[test]
     fn may_be_immutable_rules_out_only_what_check_immutable_accepts() {
         let reg = Registry::core();
