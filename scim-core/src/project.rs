@@ -19,7 +19,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{Error, quote_input};
-use crate::registry::{ResourceSchema, common_attributes};
+use crate::registry::ResourceSchema;
 use crate::schema::{AttributeDef, Returned, Schema};
 
 /// The most names one `attributes` or `excludedAttributes` list may hold.
@@ -137,11 +137,8 @@ impl<'r> Projection<'r> {
                 });
                 return (!obj.is_empty()).then_some(Name::Canonical(&ext.id));
             }
-            let def = common_attributes()
-                .iter()
-                .find(|a| a.name.eq_ignore_ascii_case(key))
-                .or_else(|| self.schema.core.attribute(key));
-            match def {
+            // The common attribute, else the core one (through the schema's name table).
+            match self.schema.core_attribute(key) {
                 Some(def) => self
                     .project(None, def, value)
                     .then_some(Name::Canonical(&def.name)),
@@ -709,7 +706,7 @@ use check::TopLevel;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::Registry;
+    use crate::registry::{Registry, common_attributes};
     use crate::schema::{ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
     use proptest::prelude::*;
     use serde_json::json;

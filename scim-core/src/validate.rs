@@ -31,7 +31,9 @@ use serde_json::{Map, Number, Value};
 use crate::dialects::Dialects;
 use crate::error::{Error, ScimType, quote_input};
 use crate::registry::{ResourceSchema, common_attributes};
-use crate::schema::{AttrType, AttributeDef, Mutability, Returned, SCIM1_CORE_SCHEMA, Schema};
+use crate::schema::{
+    AttrType, AttributeDef, Mutability, Returned, SCIM1_CORE_SCHEMA, Schema, is_urn,
+};
 
 /// The request context a resource body is validated in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -568,6 +570,20 @@ fn may_be_immutable(def: &AttributeDef) -> bool {
             && def.sub_attributes.iter().any(may_be_immutable))
 }
 
+/// Whether [`validate_resource`] compares anything of a PATCH or PUT with the stored
+/// resource for `schema`: only attributes that may be immutable are compared (for the core
+/// User and Group schemas: none). When `false`, passing the stored resource as `existing`
+/// in [`Mode::Patch`] changes nothing, so a caller need not keep a copy of it.
+pub fn compares_with_existing(schema: &ResourceSchema<'_>) -> bool {
+    common_attributes()
+        .iter()
+        .chain(&schema.core.attributes)
+        .any(|def| def.mutability != Mutability::ReadOnly && may_be_immutable(def))
+        || schema
+            .extensions()
+            .any(|(ext, _)| ext.attributes.iter().any(may_be_immutable))
+}
+
 fn check_immutable(
     def: &AttributeDef,
     old: Option<&Value>,
@@ -610,6 +626,13 @@ fn required_error(mode: Mode, path: PathRef<'_>) -> Error {
             quote_input(&path.to_string())
         ),
     )
+}
+
+/// Whether [`check_required`] can refuse anything for `def`: it is required, or complex
+/// with a required sub-attribute (the only ones it looks into). The others need no lookup.
+fn may_be_required(def: &AttributeDef) -> bool {
+    def.required
+        || (def.attr_type == AttrType::Complex && def.sub_attributes.iter().any(|s| s.required))
 }
 
 /// Required attributes (and required sub-attributes of present complex values).
@@ -817,11 +840,8 @@ pub fn validate_resource(
             }
             continue;
         }
-        let def = common_attributes()
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(&key))
-            .or_else(|| schema.core.attribute(&key));
-        if let Some(def) = def {
+        // The common attribute, else the core one (through the schema's name table).
+        if let Some(def) = schema.core_attribute(&key) {
             put(&mut core_asserted, def, value, &def.name)?;
             continue;
         }
@@ -928,7 +948,9 @@ pub fn validate_resource(
 
     // Required attributes.
     for def in common_attributes().iter().chain(&schema.core.attributes) {
-        check_required(def, out.get(&def.name), mode, &def.name)?;
+        if may_be_required(def) {
+            check_required(def, out.get(&def.name), mode, &def.name)?;
+        }
     }
     for (ext, required) in schema.extensions() {
         match out.get(&ext.id) {
@@ -949,6 +971,115 @@ pub fn validate_resource(
         }
     }
     Ok(out)
+}
+
+/// [`validate_resource`] in [`Mode::Patch`] with no `existing` resource, for a resource
+/// that PATCH operations changed in at most the top-level attributes named in `touched`
+/// (compared case-insensitively; [`PatchOp::top_level_names`](crate::patch::PatchOp::top_level_names)),
+/// starting from a resource this validation accepted and normalised with the same schema
+/// and options (what a store keeps), plus read-only members such as `id`.
+///
+/// Only the touched members are normalised again; the others are taken as they are,
+/// since normalising them again would give them back unchanged. The result and the errors
+/// are those of [`validate_resource`] for such a resource: the first error in member order
+/// (an untouched member has none), the required attributes checked over the whole result,
+/// `schemas` listing the extensions present. Whenever the resource does not have the shape
+/// that argument needs (a member that is not a schema attribute in its canonical spelling,
+/// an untouched member that is null, a touched extension or `schemas`, a touched name that
+/// is no core or common attribute), or the schema has attributes that may be immutable
+/// ([`compares_with_existing`]), it runs [`validate_resource`] itself.
+///
+/// # Errors
+///
+/// As [`validate_resource`].
+pub fn validate_patched(
+    schema: &ResourceSchema<'_>,
+    resource: Map<String, Value>,
+    touched: &[&str],
+    options: &ValidateOptions,
+) -> Result<Map<String, Value>, Error> {
+    if compares_with_existing(schema) {
+        return validate_resource(schema, Value::Object(resource), Mode::Patch, None, options);
+    }
+    validate_patched_unchecked(schema, resource, touched, options)
+}
+
+/// [`validate_patched`] once its caller knows that `compares_with_existing(schema)` is false.
+pub(crate) fn validate_patched_unchecked(
+    schema: &ResourceSchema<'_>,
+    mut resource: Map<String, Value>,
+    touched: &[&str],
+    options: &ValidateOptions,
+) -> Result<Map<String, Value>, Error> {
+    let is_touched = |k: &str| touched.iter().any(|t| t.eq_ignore_ascii_case(k));
+    // The common attribute, else the core one (the scan `validate_resource` makes, through
+    // the schema's name table).
+    let def_of = |k: &str| schema.core_attribute(k);
+    let shaped = !touched
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case("schemas") || is_urn(t) || def_of(t).is_none())
+        && resource.iter().all(|(k, v)| {
+            if k == "schemas" {
+                return true;
+            }
+            if is_urn(k) {
+                return !is_touched(k)
+                    && schema.extensions().any(|(e, _)| e.id == *k)
+                    && v.as_object().is_some_and(|o| !o.is_empty());
+            }
+            def_of(k).is_some_and(|d| d.name == *k) && (is_touched(k) || !v.is_null())
+        });
+    if !shaped {
+        return validate_resource(schema, Value::Object(resource), Mode::Patch, None, options);
+    }
+    let ctx = ValueContext {
+        dialects: options.dialects,
+        drop_read_only: false,
+        keep_unknown: options.keep_unknown_attributes,
+    };
+    // In member order, as `validate_resource` meets them.
+    let names: Vec<String> = resource.keys().filter(|k| is_touched(k)).cloned().collect();
+    for k in names {
+        let Some(def) = def_of(&k) else { continue };
+        let Some(value) = resource.remove(&k) else {
+            continue;
+        };
+        let v = normalize_at(def, value, &ctx, &def.name)?;
+        if !v.is_null() {
+            resource.insert(k, v);
+        }
+    }
+    let mut schemas = vec![Value::String(schema.core.id.clone())];
+    for (ext, _) in schema.extensions() {
+        if resource.contains_key(&ext.id) {
+            schemas.push(Value::String(ext.id.clone()));
+        }
+    }
+    resource.insert("schemas".to_owned(), Value::Array(schemas));
+    for def in common_attributes().iter().chain(&schema.core.attributes) {
+        if may_be_required(def) {
+            check_required(def, resource.get(&def.name), Mode::Patch, &def.name)?;
+        }
+    }
+    for (ext, required) in schema.extensions() {
+        match resource.get(&ext.id) {
+            None if required => {
+                return Err(required_error(Mode::Patch, &ext.id));
+            }
+            None => {}
+            Some(obj) => {
+                for def in &ext.attributes {
+                    check_required(
+                        def,
+                        obj.get(&def.name),
+                        Mode::Patch,
+                        &Joined(&ext.id, ':', &def.name),
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(resource)
 }
 
 fn get_ci<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
@@ -1424,6 +1555,48 @@ mod tests {
 
     /// `check_immutable` refuses nothing for an attribute `may_be_immutable` rules out
     /// (whatever the old and new values), and `may_be_immutable` admits the ones it refuses.
+    /// `check_required` refuses nothing for an attribute `may_be_required` rules out,
+    /// whatever the value (absent, null, empty, elements missing every sub-attribute).
+    #[test]
+    fn may_be_required_rules_out_only_what_check_required_accepts() {
+        let reg = Registry::core();
+        let mut defs: Vec<AttributeDef> = common_attributes().to_vec();
+        for rt in ["User", "Group"] {
+            let rs = reg.resource_type(rt).expect("type");
+            defs.extend(rs.core.attributes.iter().cloned());
+            for (ext, _) in rs.extensions() {
+                defs.extend(ext.attributes.iter().cloned());
+            }
+        }
+        defs.push(AttributeDef::new("must", AttrType::String).required());
+        defs.push(
+            AttributeDef::new("card", AttrType::Complex)
+                .multi_valued()
+                .sub_attributes(vec![
+                    AttributeDef::new("serial", AttrType::String).required(),
+                ]),
+        );
+        let values = [
+            None,
+            Some(Value::Null),
+            Some(Value::from("")),
+            Some(serde_json::json!([])),
+            Some(serde_json::json!([{}])),
+            Some(serde_json::json!({})),
+        ];
+        let mut refused = 0;
+        for def in &defs {
+            for v in &values {
+                let r = check_required(def, v.as_ref(), Mode::Create, &def.name);
+                if r.is_err() {
+                    refused += 1;
+                    assert!(may_be_required(def), "{} refused {v:?}", def.name);
+                }
+            }
+        }
+        assert!(refused > 0, "the table reaches a refusal");
+    }
+
     #[test]
     fn may_be_immutable_rules_out_only_what_check_immutable_accepts() {
         let reg = Registry::core();

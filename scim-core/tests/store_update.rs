@@ -28,7 +28,7 @@ fn user(name: &str) -> Map<String, Value> {
         .expect("object")
 }
 
-fn deactivate(current: &StoredResource) -> Result<Edit<u8>, Error> {
+fn deactivate(current: &mut StoredResource) -> Result<Edit<u8>, Error> {
     let mut attrs = current.attributes.clone();
     attrs.insert("active".to_owned(), Value::Bool(false));
     Ok(Edit::Write(attrs, 7))
@@ -50,7 +50,7 @@ fn the_default_update_reads_edits_and_replaces() {
         after
     );
 
-    let same = block_on(store.update(&ctx, "User", &u.id, |_: &StoredResource| {
+    let same = block_on(store.update(&ctx, "User", &u.id, |_: &mut StoredResource| {
         Ok(Edit::<u8>::Unchanged)
     }))
     .expect("unchanged");
@@ -59,7 +59,7 @@ fn the_default_update_reads_edits_and_replaces() {
         (after.clone(), None, None)
     );
 
-    let refused = block_on(store.update(&ctx, "User", &u.id, |_: &StoredResource| {
+    let refused = block_on(store.update(&ctx, "User", &u.id, |_: &mut StoredResource| {
         Err::<Edit<u8>, _>(Error::status(412, "no"))
     }));
     assert!(matches!(&refused, Err(UpdateError::Edit(e)) if e.status == 412));

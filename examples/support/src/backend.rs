@@ -171,7 +171,7 @@ impl ResourceStore for AnyStore {
     ) -> Result<Updated<T>, UpdateError>
     where
         T: Send + 'static,
-        F: FnOnce(&StoredResource) -> Result<Edit<T>, scim_core::Error> + Send + 'static,
+        F: FnOnce(&mut StoredResource) -> Result<Edit<T>, scim_core::Error> + Send + 'static,
     {
         forward!(self, s => s.update(ctx, resource_type, id, edit))
     }

@@ -85,11 +85,30 @@ struct Columns {
     display_name_folded: Option<String>,
 }
 
-/// What a row held before a rewrite: its indexed columns as stored, or the attributes
-/// they were computed from.
+/// What a row held before a rewrite: its indexed columns as stored, or the values of the
+/// attributes they were computed from.
 enum Old<'a> {
     Columns(&'a Columns),
-    Attributes(&'a Map<String, Value>),
+    Attributes(IndexedValues),
+}
+
+/// The values of the attributes behind the indexed columns (`userName`, `externalId`,
+/// `displayName`; text only, as [`columns`] reads them).
+struct IndexedValues {
+    user_name: Option<String>,
+    external_id: Option<String>,
+    display_name: Option<String>,
+}
+
+impl IndexedValues {
+    fn of(attrs: &Map<String, Value>) -> Self {
+        let text = |name| str_attr(attrs, name).map(str::to_owned);
+        IndexedValues {
+            user_name: text("userName"),
+            external_id: text("externalId"),
+            display_name: text("displayName"),
+        }
+    }
 }
 
 /// The indexed columns whose value `attributes` change, with their new value. Against the
@@ -127,19 +146,19 @@ fn changed_columns(
             }
         }
         Old::Attributes(old) => {
-            let differs = |name| str_attr(attributes, name) != str_attr(old, name);
-            if resource_type == USER && differs("userName") {
+            let differs = |name, old: &Option<String>| str_attr(attributes, name) != old.as_deref();
+            if resource_type == USER && differs("userName", &old.user_name) {
                 changed.push((
                     "user_name_folded",
                     str_attr(attributes, "userName").map(fold),
                 ));
             }
-            if differs("externalId") {
+            if differs("externalId", &old.external_id) {
                 let ext = str_attr(attributes, "externalId");
                 changed.push(("external_id", ext.map(str::to_owned)));
                 changed.push(("external_id_folded", ext.map(fold)));
             }
-            if differs("displayName") {
+            if differs("displayName", &old.display_name) {
                 changed.push((
                     "display_name_folded",
                     str_attr(attributes, "displayName").map(fold),
@@ -718,6 +737,22 @@ impl SqliteStore {
             }
             Some((_, old)) => {
                 let changed = changed_columns(resource_type, attributes, &old);
+                let tenant = ctx.tenant();
+                if changed.is_empty() {
+                    // The usual PATCH (`active`): no indexed column, one fixed statement.
+                    return match tx
+                        .prepare_cached(
+                            "UPDATE resources SET version = ?, last_modified = ?, data = ? \
+                             WHERE tenant = ? AND resource_type = ? AND id = ?",
+                        )
+                        .and_then(|mut s| {
+                            s.execute(params![version, ts, data, tenant, resource_type, id])
+                        }) {
+                        Ok(_) => Ok((version, ts)),
+                        Err(e) if is_unique_violation(&e) => Err(uniqueness(resource_type)),
+                        Err(e) => Err(backend(e)),
+                    };
+                }
                 let mut sql =
                     String::from("UPDATE resources SET version = ?, last_modified = ?, data = ?");
                 let mut binds: Vec<&dyn rusqlite::ToSql> = vec![&version, &ts, &data];
@@ -728,7 +763,6 @@ impl SqliteStore {
                     binds.push(new);
                 }
                 sql.push_str(" WHERE tenant = ? AND resource_type = ? AND id = ?");
-                let tenant = ctx.tenant();
                 binds.extend([&tenant as &dyn rusqlite::ToSql, &resource_type, &id]);
                 tx.prepare_cached(&sql)
                     .and_then(|mut s| s.execute(binds.as_slice()))
@@ -1071,7 +1105,7 @@ impl ResourceStore for SqliteStore {
     ) -> Result<Updated<T>, UpdateError>
     where
         T: Send + 'static,
-        F: FnOnce(&StoredResource) -> Result<Edit<T>, scim_core::Error> + Send + 'static,
+        F: FnOnce(&mut StoredResource) -> Result<Edit<T>, scim_core::Error> + Send + 'static,
     {
         let (ctx, resource_type, id) = (ctx.clone(), resource_type.to_owned(), id.to_owned());
         self.db
@@ -1081,7 +1115,7 @@ impl ResourceStore for SqliteStore {
                     let (tenant, resource_type, id) =
                         (ctx.tenant(), resource_type.as_str(), id.as_str());
                     // Read where it is written: no other write comes between.
-                    let before = if resource_type == USER {
+                    let mut before = if resource_type == USER {
                         user_with_groups(tx, tenant, id, &[])
                     } else {
                         get_row(tx, tenant, resource_type, id)
@@ -1089,16 +1123,22 @@ impl ResourceStore for SqliteStore {
                             .and_then(|row| render(tx, tenant, resource_type, row, &[]))
                     }
                     .map_err(UpdateError::Store)?;
-                    let (mut attributes, extra) = match edit(&before).map_err(UpdateError::Edit)? {
-                        Edit::Unchanged => {
-                            return Ok(Updated {
-                                before,
-                                after: None,
-                                extra: None,
-                            });
-                        }
-                        Edit::Write(attributes, extra) => (attributes, extra),
-                    };
+                    // What the rewrite needs of the old attributes, read before the edit
+                    // (which may take them): the values behind the indexed columns (only
+                    // those of changed attributes are folded again) and a user's groups.
+                    let indexed = IndexedValues::of(&before.attributes);
+                    let groups = before.attributes.get("groups").cloned();
+                    let (mut attributes, extra) =
+                        match edit(&mut before).map_err(UpdateError::Edit)? {
+                            Edit::Unchanged => {
+                                return Ok(Updated {
+                                    before,
+                                    after: None,
+                                    extra: None,
+                                });
+                            }
+                            Edit::Write(attributes, extra) => (attributes, extra),
+                        };
                     strip_unstored(resource_type, &mut attributes);
                     let members = take_members(resource_type, &mut attributes);
                     let version = before
@@ -1110,8 +1150,8 @@ impl ResourceStore for SqliteStore {
                     let previous = Previous {
                         version,
                         created: before.created.clone(),
-                        columns: Old::Attributes(&before.attributes),
-                        groups: Some(before.attributes.get("groups").cloned()),
+                        columns: Old::Attributes(indexed),
+                        groups: Some(groups),
                     };
                     let after =
                         Self::rewrite(tx, &ctx, resource_type, id, attributes, members, previous)
@@ -1322,7 +1362,8 @@ mod tests {
                 for new in &variants {
                     let (old, new) = (old.as_object().expect("o"), new.as_object().expect("o"));
                     let (before, after) = (columns(rt, old), columns(rt, new));
-                    let by_attrs = changed_columns(rt, new, &Old::Attributes(old));
+                    let by_attrs =
+                        changed_columns(rt, new, &Old::Attributes(IndexedValues::of(old)));
                     let by_columns = changed_columns(rt, new, &Old::Columns(&before));
                     for name in names {
                         let set = by_attrs.iter().find(|(c, _)| *c == name);

@@ -41,7 +41,7 @@ fn file_store(name: &str) -> (SqliteStore, std::path::PathBuf) {
 fn set(
     attribute: &'static str,
     value: Value,
-) -> impl FnOnce(&StoredResource) -> Result<Edit<&'static str>, Error> + Send + 'static {
+) -> impl FnOnce(&mut StoredResource) -> Result<Edit<&'static str>, Error> + Send + 'static {
     move |current| {
         let mut attrs = current.attributes.clone();
         attrs.insert(attribute.to_owned(), value);
@@ -81,7 +81,7 @@ fn an_update_writes_once_and_keeps_the_groups_in_its_answer() {
     );
 
     // Unchanged: nothing written, the version stays.
-    let same = block_on(store.update(&ctx, "User", &u.id, |_: &StoredResource| {
+    let same = block_on(store.update(&ctx, "User", &u.id, |_: &mut StoredResource| {
         Ok(Edit::<()>::Unchanged)
     }))
     .expect("update");
@@ -124,7 +124,7 @@ fn a_refused_update_writes_nothing() {
     block_on(store.create(&ctx, "User", user("carol"))).expect("create");
 
     // The edit's own error comes back as it is.
-    let refused = block_on(store.update(&ctx, "User", &u.id, |_: &StoredResource| {
+    let refused = block_on(store.update(&ctx, "User", &u.id, |_: &mut StoredResource| {
         Err::<Edit<()>, _>(Error::status(412, "precondition failed"))
     }));
     assert!(
@@ -170,6 +170,89 @@ fn a_refused_update_writes_nothing() {
     ))
     .expect("list");
     assert_eq!(page.total, 2);
+}
+
+/// An edit that takes the attributes out of the resource it is given (as the service's
+/// PATCH does) and writes them changed: the indexed columns follow the new values (found
+/// by them, the old ones free again, a taken one refused), the groups stay in the answer;
+/// one that puts them back and answers `Unchanged` leaves the resource as read.
+#[test]
+fn an_edit_that_takes_the_attributes_is_indexed_by_what_it_writes() {
+    let store = SqliteStore::new(Arc::new(Database::open_in_memory().expect("db")));
+    let ctx = RequestContext::new("default", "i", "test");
+    let u = block_on(store.create(&ctx, "User", user("dan"))).expect("create");
+    block_on(store.create(&ctx, "User", user("erin"))).expect("create");
+    let g = block_on(store.create(
+        &ctx,
+        "Group",
+        object(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "staff",
+            "members": [{"value": u.id}],
+        })),
+    ))
+    .expect("group");
+    let take_and_set = |name: &'static str, value: &'static str| {
+        move |current: &mut StoredResource| {
+            let mut attrs = std::mem::take(&mut current.attributes);
+            attrs.insert(name.to_owned(), Value::from(value));
+            attrs.insert("externalId".to_owned(), Value::from(format!("x-{value}")));
+            Ok::<_, Error>(Edit::Write(attrs, ()))
+        }
+    };
+    let done = block_on(store.update(&ctx, "User", &u.id, take_and_set("userName", "Dora")))
+        .expect("update");
+    assert!(done.before.attributes.is_empty(), "the edit took them");
+    let after = done.after.expect("written");
+    assert_eq!(after.attributes["userName"], "Dora");
+    assert_eq!(after.attributes["groups"][0]["value"], g.id.as_str());
+    assert_eq!(
+        block_on(store.get(&ctx, "User", &u.id)).expect("get"),
+        after
+    );
+    let registry = scim_core::Registry::core();
+    let schema = registry.resource_type("User").expect("User");
+    let found = |filter: &str| {
+        let filter = scim_filter::parse(filter).expect("filter");
+        let page = block_on(store.list(
+            &ctx,
+            &ListQuery {
+                schema,
+                filter: Some(&filter),
+                sort_by: None,
+                sort_order: Default::default(),
+                start_index: 1,
+                count: 10,
+                omit: &[],
+            },
+        ))
+        .expect("list");
+        page.resources.into_iter().map(|r| r.id).collect::<Vec<_>>()
+    };
+    assert_eq!(found("userName eq \"DORA\""), vec![u.id.clone()]);
+    assert_eq!(found("externalId eq \"x-Dora\""), vec![u.id.clone()]);
+    assert!(found("userName eq \"dan\"").is_empty());
+    // The old userName is free again; the new one is taken (folded).
+    block_on(store.create(&ctx, "User", user("DAN"))).expect("the old name is free");
+    let taken = block_on(store.update(&ctx, "User", &u.id, take_and_set("userName", "ERIN")));
+    assert!(
+        matches!(
+            taken,
+            Err(UpdateError::Store(StoreError::Uniqueness { .. }))
+        ),
+        "{taken:?}"
+    );
+
+    // Taken and put back: unchanged, the answer is the resource as read.
+    let same = block_on(
+        store.update(&ctx, "User", &u.id, |current: &mut StoredResource| {
+            let attrs = std::mem::take(&mut current.attributes);
+            current.attributes = attrs;
+            Ok::<_, Error>(Edit::<()>::Unchanged)
+        }),
+    )
+    .expect("update");
+    assert_eq!(same.before, after);
 }
 
 #[test]

@@ -41,6 +41,38 @@ pub struct PatchOp {
 }
 
 impl PatchOp {
+    /// The top-level attributes the operations may change, as spelled in the request (the
+    /// first name of each path, or each member of a path-less operation's value); `None`
+    /// when that cannot be told without schema knowledge: a path or member that is a URN
+    /// (an extension, or a fully qualified name), a path-less operation whose value is not
+    /// an object, or a name that is not a plain attribute name. Compare them with the
+    /// resource's member names case-insensitively.
+    pub fn top_level_names(&self) -> Option<Vec<&str>> {
+        fn name(path: &str) -> Option<&str> {
+            let end = path.find(['.', '[']).unwrap_or(path.len());
+            let name = path.get(..end)?.trim();
+            let plain = !name.is_empty()
+                && !crate::schema::is_urn(name)
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'$'));
+            plain.then_some(name)
+        }
+        let mut names = Vec::new();
+        for op in &self.operations {
+            match (&op.path, &op.value) {
+                (Some(path), _) => names.push(name(path)?),
+                (None, Some(Value::Object(members))) => {
+                    for key in members.keys() {
+                        names.push(name(key)?);
+                    }
+                }
+                (None, _) => return None,
+            }
+        }
+        Some(names)
+    }
+
     /// A PatchOp with `schemas` set to [`PATCH_OP_SCHEMA`].
     pub fn new(operations: Vec<PatchOperation>) -> Self {
         PatchOp {

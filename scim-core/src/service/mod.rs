@@ -95,7 +95,7 @@ use crate::Dialects;
 use crate::discovery::{self, ServiceProviderConfig};
 use crate::error::{Error, quote_input};
 use crate::message::{ListResponse, SEARCH_REQUEST_SCHEMA, SearchRequest, SortOrder, parse_body};
-use crate::patch::{PatchOp, PatchOpKind, PatchOptions, apply_patch};
+use crate::patch::{PatchOp, PatchOpKind, PatchOptions, apply_patch_in_place};
 use crate::project::Projection;
 use crate::registry::{Registry, ResourceSchema};
 use crate::resource::Password;
@@ -104,7 +104,8 @@ use crate::store::{
     StoredResource, UpdateError, Updated,
 };
 use crate::validate::{
-    Mode, ValidateOptions, ValueContext, normalize_value_with, validate_resource,
+    Mode, ValidateOptions, ValueContext, compares_with_existing, normalize_value_with,
+    validate_patched_unchecked, validate_resource,
 };
 
 #[cfg(feature = "tokens")]
@@ -915,6 +916,91 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
         })
     }
 
+    /// What [`present`](Self::present) and `respond` give for `stored` (200), written into
+    /// the body directly: the members in key order as the map would serialise them, with
+    /// `id` and `meta` written piece by piece at their places (no map built for `meta`, no
+    /// `location` or version `String` put together first). The attributes are moved out of
+    /// `stored`.
+    fn present_written(
+        &self,
+        schema: &ResourceSchema<'_>,
+        stored: &mut StoredResource,
+        projection: &Projection<'_>,
+    ) -> Answer {
+        let base = self.base_url();
+        let mut m = std::mem::take(&mut stored.attributes);
+        if !m.contains_key("schemas") {
+            m.insert(
+                "schemas".to_owned(),
+                Value::Array(vec![Value::from(schema.core.id.as_str())]),
+            );
+        }
+        absolute_refs(base, &mut m);
+        // `present` inserts `id` and `meta` before projecting; what the projection keeps
+        // of them is theirs whatever the map held under those names (a member renamed to
+        // `id` or `meta` sorts before it and yields), and `all` keeps both whole.
+        let m = projection.apply_owned(m);
+        let mut body = Vec::with_capacity(1024);
+        body.push(b'{');
+        let (mut id_done, mut meta_done) = (false, false);
+        for (k, v) in &m {
+            let k = k.as_str();
+            if k == "id" || k == "meta" {
+                continue;
+            }
+            if !id_done && k > "id" {
+                self.write_id(&mut body, stored);
+                id_done = true;
+            }
+            if !meta_done && k > "meta" {
+                self.write_meta(&mut body, schema, stored);
+                meta_done = true;
+            }
+            write_member(&mut body, k, v);
+        }
+        if !id_done {
+            self.write_id(&mut body, stored);
+        }
+        if !meta_done {
+            self.write_meta(&mut body, schema, stored);
+        }
+        body.push(b'}');
+        // `write_member` starts every member with a comma: the first one has none.
+        if body.get(1) == Some(&b',') {
+            body.remove(1);
+        }
+        Answer::Written {
+            body,
+            etag: etag(&stored.version),
+        }
+    }
+
+    /// `,"id":"..."`.
+    fn write_id(&self, body: &mut Vec<u8>, stored: &StoredResource) {
+        body.extend_from_slice(b",\"id\":\"");
+        push_json_text(body, &stored.id);
+        body.push(b'"');
+    }
+
+    /// `,"meta":{...}` as `present` builds it (a map: its members in key order).
+    fn write_meta(&self, body: &mut Vec<u8>, schema: &ResourceSchema<'_>, stored: &StoredResource) {
+        body.extend_from_slice(b",\"meta\":{\"created\":\"");
+        push_json_text(body, &stored.created);
+        body.extend_from_slice(b"\",\"lastModified\":\"");
+        push_json_text(body, &stored.last_modified);
+        body.extend_from_slice(b"\",\"location\":\"");
+        push_json_text(body, self.base_url());
+        body.push(b'/');
+        push_json_text(body, schema.resource_type.endpoint.trim_matches('/'));
+        body.push(b'/');
+        push_json_text(body, &stored.id);
+        body.extend_from_slice(b"\",\"resourceType\":\"");
+        push_json_text(body, &schema.resource_type.name);
+        body.extend_from_slice(b"\",\"version\":\"W/\\\"");
+        push_json_text(body, &stored.version);
+        body.extend_from_slice(b"\\\"\"}");
+    }
+
     fn location(&self, schema: &ResourceSchema<'_>, id: &str) -> String {
         format!(
             "{}/{}/{}",
@@ -1050,6 +1136,9 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                     return Ok(Answer::NoContent {
                         version: Some(stored.version),
                     });
+                }
+                if projection.is_all() {
+                    return Ok(self.present_written(&schema, &mut stored, &projection));
                 }
                 Ok(Answer::Resource {
                     status,
@@ -1252,7 +1341,9 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                     (self.registry.clone(), op.clone(), if_match.cloned());
                 let rt = rt.to_owned();
                 let (options, validate) = (self.patch_options(), self.validate_options());
-                move |current: &StoredResource| -> Result<Edit<Option<Password>>, Error> {
+                // The events need the resource as it was: then the edit patches a copy.
+                let keep_before = self.events.is_some();
+                move |current: &mut StoredResource| -> Result<Edit<Option<Password>>, Error> {
                     let schema = registry
                         .resource_type(&rt)
                         .ok_or_else(|| Error::status(404, "unknown resource type"))?;
@@ -1261,18 +1352,55 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
                     {
                         return Err(precondition_failed());
                     }
-                    let existing = Self::full(current);
-                    let outcome = apply_patch(&schema, &existing, &op, &options)?;
-                    if !outcome.changed {
+                    // The attributes are patched in place: taken out of `current` unless
+                    // something needs them as they were (the events, or validation when an
+                    // attribute may be immutable), else a copy. Validation compares with the
+                    // stored attributes (`id`, read-only, is not compared).
+                    let compare = compares_with_existing(&schema);
+                    if keep_before || compare {
+                        let mut patched = Self::full(current);
+                        if !apply_patch_in_place(&schema, &mut patched, &op, &options)? {
+                            return Ok(Edit::Unchanged);
+                        }
+                        let existing = compare.then_some(&current.attributes);
+                        let mut attrs = validate_resource(
+                            &schema,
+                            Value::Object(patched),
+                            Mode::Patch,
+                            existing,
+                            &validate,
+                        )?;
+                        let password = take_password(&mut attrs);
+                        return Ok(Edit::Write(attrs, password));
+                    }
+                    let mut patched = std::mem::take(&mut current.attributes);
+                    let stored_id =
+                        patched.insert("id".to_owned(), Value::from(current.id.as_str()));
+                    // On an error the patch left `patched` as it was; `current` is dropped.
+                    if !apply_patch_in_place(&schema, &mut patched, &op, &options)? {
+                        // Unchanged: `current` is the answer, as it was read.
+                        match stored_id {
+                            Some(v) => patched.insert("id".to_owned(), v),
+                            None => patched.remove("id"),
+                        };
+                        current.attributes = patched;
                         return Ok(Edit::Unchanged);
                     }
-                    let mut attrs = validate_resource(
-                        &schema,
-                        Value::Object(outcome.resource),
-                        Mode::Patch,
-                        Some(&existing),
-                        &validate,
-                    )?;
+                    // The stored attributes were validated when written: only those the
+                    // operations name are validated again (`validate_patched` falls back to
+                    // the whole resource when it cannot tell).
+                    let mut attrs = match op.top_level_names() {
+                        Some(touched) => {
+                            validate_patched_unchecked(&schema, patched, &touched, &validate)?
+                        }
+                        None => validate_resource(
+                            &schema,
+                            Value::Object(patched),
+                            Mode::Patch,
+                            None,
+                            &validate,
+                        )?,
+                    };
                     let password = take_password(&mut attrs);
                     Ok(Edit::Write(attrs, password))
                 }
@@ -1676,4 +1804,68 @@ fn contention() -> Error {
         503,
         "the resource is being modified by too many concurrent requests; retry",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+    use serde_json::json;
+
+    /// `present_written` writes the bytes `present` and `respond` give, whatever the map
+    /// holds: members sorting before and after `id` and `meta`, other spellings of those
+    /// names, relative `$ref`s, no `schemas`, an attribute never returned, text to escape.
+    #[test]
+    fn present_written_writes_what_present_and_respond_give() {
+        let svc = ScimService::new(
+            MemoryStore::new(),
+            FixedContext(RequestContext::new("t", "i", "I")),
+        )
+        .with_settings(ServiceSettings::new().base_url("https://h.example/scim/v2"));
+        let cases = [
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a", "active": true}),
+            json!({"userName": "b", "displayName": "B \"q\" \u{1}", "name": {"givenName": "G"}}),
+            json!({"userName": "c", "Id": "x", "META": {"a": 1}, "id": "y", "meta": {"b": 2}, "zzz": 1, "aaa": [1]}),
+            json!({"userName": "d", "password": "secret", "emails": [], "groups": [{"value": "g1", "$ref": "/Groups/g1", "display": "G1"}]}),
+            json!({"userName": "e", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "D"}, "USERNAME": "E"}),
+            json!({"ids": 1, "i": 2, "metb": 3, "mets": 4, "userName": "f"}),
+        ];
+        for (i, case) in cases.into_iter().enumerate() {
+            for rt in ["User", "Group"] {
+                let schema = svc.registry.resource_type(rt).expect("schema");
+                let projection = Projection::all(&schema);
+                let Value::Object(attributes) = case.clone() else {
+                    panic!("object")
+                };
+                let stored = StoredResource {
+                    id: format!("id-{i}\"\\"),
+                    version: format!("{i}"),
+                    created: "2026-11-29T00:00:00Z".to_owned(),
+                    last_modified: "2026-11-29T00:00:01.5Z".to_owned(),
+                    attributes,
+                };
+                let mut a = stored.clone();
+                let body = svc.present(&schema, &mut a, &projection);
+                let expected = svc.respond(
+                    Answer::Resource {
+                        status: StatusCode::OK,
+                        body,
+                        version: a.version,
+                        location: None,
+                    },
+                    false,
+                );
+                let mut b = stored.clone();
+                let written = svc.present_written(&schema, &mut b, &projection);
+                let got = svc.respond(written, false);
+                assert_eq!(
+                    String::from_utf8_lossy(got.body()),
+                    String::from_utf8_lossy(expected.body()),
+                    "case {i} as {rt}"
+                );
+                assert_eq!(got.status(), expected.status());
+                assert_eq!(got.headers(), expected.headers(), "case {i} as {rt}");
+            }
+        }
+    }
 }

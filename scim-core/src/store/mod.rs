@@ -222,7 +222,8 @@ pub enum Edit<T> {
 /// What [`ResourceStore::update`] did.
 #[derive(Debug)]
 pub struct Updated<T> {
-    /// The resource the edit was given.
+    /// The resource the edit was given, as the edit left it (it may have taken the
+    /// attributes out).
     pub before: StoredResource,
     /// The resource as written; `None` when the edit left it [`Edit::Unchanged`].
     pub after: Option<StoredResource>,
@@ -402,7 +403,11 @@ pub trait ResourceStore: Send + Sync {
     /// concurrent writers (the service retries with a new edit).
     ///
     /// `edit` runs at most once, on any thread (hence `'static`); its error ends the call
-    /// with nothing written.
+    /// with nothing written. It gets the resource as read and may take what it needs out of
+    /// its attributes (so that a PATCH edits them without copying them first):
+    /// [`Updated::before`] is what the edit left of it. A store must therefore read anything
+    /// it needs of the old attributes (e.g. indexed values) before calling `edit`, and the
+    /// edit must put the attributes back when it answers [`Edit::Unchanged`].
     ///
     /// # Errors
     ///
@@ -416,14 +421,14 @@ pub trait ResourceStore: Send + Sync {
     ) -> impl Future<Output = Result<Updated<T>, UpdateError>> + Send
     where
         T: Send + 'static,
-        F: FnOnce(&StoredResource) -> Result<Edit<T>, Error> + Send + 'static,
+        F: FnOnce(&mut StoredResource) -> Result<Edit<T>, Error> + Send + 'static,
     {
         async move {
-            let before = self
+            let mut before = self
                 .get(ctx, resource_type, id)
                 .await
                 .map_err(UpdateError::Store)?;
-            match edit(&before).map_err(UpdateError::Edit)? {
+            match edit(&mut before).map_err(UpdateError::Edit)? {
                 Edit::Unchanged => Ok(Updated {
                     before,
                     after: None,
