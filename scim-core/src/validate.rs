@@ -1553,8 +1553,6 @@ mod tests {
         );
     }
 
-    /// `check_immutable` refuses nothing for an attribute `may_be_immutable` rules out
-    /// (whatever the old and new values), and `may_be_immutable` admits the ones it refuses.
     /// `check_required` refuses nothing for an attribute `may_be_required` rules out,
     /// whatever the value (absent, null, empty, elements missing every sub-attribute).
     #[test]
@@ -1597,6 +1595,8 @@ mod tests {
         assert!(refused > 0, "the table reaches a refusal");
     }
 
+    /// `check_immutable` refuses nothing for an attribute `may_be_immutable` rules out
+    /// (whatever the old and new values), and `may_be_immutable` admits the ones it refuses.
     #[test]
     fn may_be_immutable_rules_out_only_what_check_immutable_accepts() {
         let reg = Registry::core();
