@@ -565,7 +565,18 @@ impl<'a> State<'a> {
         let b = self.b;
         let start = self.pos;
         let mut i = start;
-        let mut shared = !0;
+        // Attribute names are mostly letters: eight bytes at a time while they are.
+        while let Some(chunk) = b.get(i..i + 8) {
+            let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+                break;
+            };
+            let n = leading_letters(u64::from_le_bytes(bytes));
+            i += n;
+            if n < 8 {
+                break;
+            }
+        }
+        let mut shared = if i > start { CLASS[b'a' as usize] } else { !0 };
         while let Some(&c) = b.get(i) {
             let class = CLASS[c as usize];
             if class & RUN == 0 {
@@ -1500,6 +1511,24 @@ fn plain_end(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// How many of the eight bytes of `w` (little-endian: the first byte lowest) are ASCII
+/// letters before the first that is not (8 if all are).
+///
+/// Each byte is lowercased (`| 0x20`) and its high bit cleared, so adding 0x1f sets the
+/// high bit exactly for bytes at or above `a`, and adding 0x05 exactly for those above `z`,
+/// with no carry into the next byte; bytes that had the high bit set (not ASCII) are
+/// excluded by `!w`.
+#[inline(always)]
+fn leading_letters(w: u64) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    let x = (w | (ONES * 0x20)) & !HIGH;
+    let at_least_a = x.wrapping_add(ONES * (0x80 - u64::from(b'a')));
+    let above_z = x.wrapping_add(ONES * (0x80 - u64::from(b'z') - 1));
+    let letters = at_least_a & !above_z & !w & HIGH;
+    ((!letters & HIGH).trailing_zeros() / 8) as usize
+}
+
 /// The error for an unescaped control character at `i` in a string.
 fn control(i: usize) -> Fault {
     Fault::new(ParseErrorKind::ControlCharacter, i..i + 1, Expected::ESCAPE)
@@ -1638,6 +1667,53 @@ mod tests {
             }
         }
         assert_eq!(checked, 256 * 20 * 21);
+    }
+
+    #[test]
+    fn leading_letters_against_the_byte_test() {
+        // Every byte value at every position, after a prefix of letters of each length.
+        for pos in 0..8 {
+            for x in 0..=255u8 {
+                let mut bytes = *b"aBcDeFgH";
+                bytes[pos] = x;
+                let expected = bytes
+                    .iter()
+                    .position(|c| !c.is_ascii_alphabetic())
+                    .unwrap_or(8);
+                assert_eq!(
+                    leading_letters(u64::from_le_bytes(bytes)),
+                    expected,
+                    "{bytes:?}"
+                );
+            }
+        }
+        // Bytes that border the letters, or are non-ASCII, after the letters.
+        for x in [b'@', b'[', b'`', b'{', 0x80, 0xc1, 0xda, 0xff, b'A' | 0x80] {
+            let bytes = [b'z', b'Z', b'a', x, x, b'a', b'a', b'a'];
+            assert_eq!(leading_letters(u64::from_le_bytes(bytes)), 3, "{x:#x}");
+        }
+    }
+
+    #[test]
+    fn whitespace_runs_between_tokens() {
+        // One space, several, tabs, and mixes: all read alike.
+        let one = parse(r#"title pr and userType eq "Employee""#).unwrap();
+        for spaced in [
+            "title  pr and userType eq \"Employee\"",
+            "title\tpr and\t\tuserType  eq\t \"Employee\"",
+            " \t title pr  and userType eq \"Employee\"\t ",
+            "title pr \tand userType \t eq \"Employee\"  ",
+        ] {
+            assert_eq!(parse(spaced).unwrap(), one, "{spaced:?}");
+        }
+        // Names longer than eight letters, and names that stop in the middle of a word.
+        let long = parse(r#"abcdefghijklmnopq eq 1 and abcdefgh1 pr and x_y-z pr"#).unwrap();
+        assert_eq!(
+            long.to_string(),
+            "abcdefghijklmnopq eq 1 and abcdefgh1 pr and x_y-z pr"
+        );
+        assert_eq!(kind("abcdefgh\u{e9} pr"), ParseErrorKind::InvalidAttrName);
+        assert_eq!(kind("abcdefghij: pr"), ParseErrorKind::InvalidUrn);
     }
 
     #[test]
