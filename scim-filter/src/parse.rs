@@ -872,17 +872,18 @@ impl<'a> State<'a> {
                         // `and ` / `or `: recognised from their bytes (`| 0x20` lowercases).
                         let b = self.b;
                         if let Some(&[c0, c1, c2]) = b.get(at..at + 3) {
+                            // The whitespace byte after the keyword is skipped with it.
                             if [c0 | 0x20, c1 | 0x20] == *b"or" && is(c2, WS) {
-                                self.pos = at + 2;
                                 let d = groups.close_and(depth);
-                                self.check_depth(d, at..self.pos)?;
+                                self.check_depth(d, at..at + 2)?;
+                                self.pos = at + 3;
                                 groups.push_or(d);
                                 break;
                             }
                             if [c0 | 0x20, c1 | 0x20, c2 | 0x20] == *b"and"
                                 && b.get(at + 3).is_some_and(|&c| is(c, WS))
                             {
-                                self.pos = at + 3;
+                                self.pos = at + 4;
                                 groups.push_and(depth);
                                 break;
                             }
@@ -979,6 +980,39 @@ impl<'a> State<'a> {
     /// started at `start`). Returns the leaf and whether it is `pr`.
     #[inline(always)]
     fn attr_exp(&mut self, attr: AttrPath<'a>, start: usize) -> PResult<(SlotKind<'a>, bool)> {
+        // Fastest path: the grammar's form, one space on each side of a two-letter word
+        // (` eq `, ` pr `), read as one four-byte word. Anything else takes the path below.
+        let p = self.pos;
+        if let Some(&[b' ', c0, c1, b' ']) = self.b.get(p..p + 4) {
+            let op = match [c0 | 0x20, c1 | 0x20] {
+                [b'e', b'q'] => Some(Some(CompareOp::Eq)),
+                [b'n', b'e'] => Some(Some(CompareOp::Ne)),
+                [b'c', b'o'] => Some(Some(CompareOp::Co)),
+                [b's', b'w'] => Some(Some(CompareOp::Sw)),
+                [b'e', b'w'] => Some(Some(CompareOp::Ew)),
+                [b'g', b't'] => Some(Some(CompareOp::Gt)),
+                [b'l', b't'] => Some(Some(CompareOp::Lt)),
+                [b'g', b'e'] => Some(Some(CompareOp::Ge)),
+                [b'l', b'e'] => Some(Some(CompareOp::Le)),
+                [b'p', b'r'] => Some(None),
+                _ => None,
+            };
+            match op {
+                Some(Some(op)) => {
+                    self.pos = p + 4;
+                    self.skip_ws();
+                    let value = self.comp_value()?;
+                    self.count(start..self.pos)?;
+                    return Ok((SlotKind::Compare(Comparison { attr, op, value }), false));
+                }
+                Some(None) => {
+                    self.pos = p + 3;
+                    self.count(start..self.pos)?;
+                    return Ok((SlotKind::Present(attr), true));
+                }
+                None => {}
+            }
+        }
         self.skip_ws();
         let at = self.pos;
         // Fast path: a two-letter operator ended by a delimiter, recognised from its bytes
@@ -1706,6 +1740,22 @@ mod tests {
         ] {
             assert_eq!(parse(spaced).unwrap(), one, "{spaced:?}");
         }
+        // The four-byte operator word and the keyword with its space, beside their slow paths.
+        let or = parse(r#"title pr or userType eq "Employee""#).unwrap();
+        for spaced in [
+            "title PR Or\tuserType EQ \"Employee\"",
+            "title pr or  userType eq  \"Employee\"",
+            "title pr\tor userType\teq\t\"Employee\"",
+            "title pr OR userType Eq\"Employee\"",
+        ] {
+            assert_eq!(parse(spaced).unwrap(), or, "{spaced:?}");
+        }
+        assert_eq!(kind("title pr or "), ParseErrorKind::UnexpectedEnd);
+        assert_eq!(kind("title pr and "), ParseErrorKind::UnexpectedEnd);
+        assert_eq!(kind("title  eq "), ParseErrorKind::MissingValue);
+        assert_eq!(kind("title eq  "), ParseErrorKind::MissingValue);
+        assert_eq!(kind("title eqq 1"), ParseErrorKind::UnknownOperator);
+        assert_eq!(kind("title pr  1"), ParseErrorKind::PresentWithValue);
         // Names longer than eight letters, and names that stop in the middle of a word.
         let long = parse(r#"abcdefghijklmnopq eq 1 and abcdefgh1 pr and x_y-z pr"#).unwrap();
         assert_eq!(
