@@ -389,8 +389,9 @@ struct Groups<'a> {
     cur: Frame,
     /// How many groups enclose `cur`.
     saved: usize,
-    /// The first enclosing groups, set up when the first group opens.
-    inline: Option<[Frame; INLINE_FRAMES]>,
+    /// The first enclosing groups (each set when its group opens: only a tag to start
+    /// with, not four frames).
+    inline: [Option<Frame>; INLINE_FRAMES],
     spill: Vec<Frame>,
 }
 
@@ -400,7 +401,7 @@ impl<'a> Groups<'a> {
             slots: Vec::with_capacity(capacity),
             cur: Frame::new(opener, at),
             saved: 0,
-            inline: None,
+            inline: [None; INLINE_FRAMES],
             spill: Vec::new(),
         }
     }
@@ -409,9 +410,8 @@ impl<'a> Groups<'a> {
     #[inline]
     fn open(&mut self, opener: Opener, at: usize) {
         let parent = mem::replace(&mut self.cur, Frame::new(opener, at));
-        let inline = self.inline.get_or_insert([parent; INLINE_FRAMES]);
-        if let Some(slot) = inline.get_mut(self.saved) {
-            *slot = parent;
+        if let Some(slot) = self.inline.get_mut(self.saved) {
+            *slot = Some(parent);
         } else {
             self.spill.push(parent);
         }
@@ -423,8 +423,10 @@ impl<'a> Groups<'a> {
     #[inline]
     fn close(&mut self) -> Option<Frame> {
         let i = self.saved.checked_sub(1)?;
-        let parent = match self.inline.as_ref().and_then(|f| f.get(i)) {
-            Some(&p) => p,
+        let parent = match self.inline.get(i) {
+            Some(&Some(p)) => p,
+            // Set by `open` for every saved group below `INLINE_FRAMES`.
+            Some(None) => return None,
             None => self.spill.pop()?,
         };
         self.saved = i;
@@ -772,7 +774,7 @@ impl<'a> State<'a> {
                         Opener::Top => {
                             let d = groups.finish(depth);
                             self.check_depth(d, at..at)?;
-                            Ok((Filter::from_slots(mem::take(&mut groups.slots)), d))
+                            Ok((Filter::from_slots(groups.slots), d))
                         }
                         Opener::Paren | Opener::Not => Err(Fault::new(
                             ParseErrorKind::UnclosedParen,
@@ -830,7 +832,7 @@ impl<'a> State<'a> {
                                 self.pos += 1;
                                 let d = groups.finish(depth);
                                 self.check_depth(d, groups.cur.at..self.pos)?;
-                                return Ok((Filter::from_slots(mem::take(&mut groups.slots)), d));
+                                return Ok((Filter::from_slots(groups.slots), d));
                             }
                             Opener::Paren | Opener::Not if in_bracket => {
                                 return Err(Fault::new(
@@ -999,7 +1001,20 @@ impl<'a> State<'a> {
             };
             match op {
                 Some(Some(op)) => {
-                    self.pos = p + 4;
+                    // And most often a string without escapes right after the space.
+                    let b = self.b;
+                    let open = p + 4;
+                    if b.get(open) == Some(&b'"') {
+                        let end = plain_end(b, open + 1);
+                        if b.get(end) == Some(&b'"') {
+                            self.pos = end + 1;
+                            let text = self.src.get(open + 1..end).unwrap_or_default();
+                            let value = CompValue::String(Cow::Borrowed(text));
+                            self.count(start..self.pos)?;
+                            return Ok((SlotKind::Compare(Comparison { attr, op, value }), false));
+                        }
+                    }
+                    self.pos = open;
                     self.skip_ws();
                     let value = self.comp_value()?;
                     self.count(start..self.pos)?;
@@ -1586,6 +1601,10 @@ mod tests {
         CompValue::String(Cow::Borrowed(v))
     }
 
+    fn parse_err_span(input: &str) -> std::ops::Range<usize> {
+        parse(input).unwrap_err().span()
+    }
+
     fn kind(input: &str) -> ParseErrorKind {
         *parse(input).unwrap_err().kind()
     }
@@ -1756,6 +1775,12 @@ mod tests {
         assert_eq!(kind("title eq  "), ParseErrorKind::MissingValue);
         assert_eq!(kind("title eqq 1"), ParseErrorKind::UnknownOperator);
         assert_eq!(kind("title pr  1"), ParseErrorKind::PresentWithValue);
+        // A string right after ` eq ` is read in place unless it has an escape or a fault.
+        let escaped = parse(r#"a eq "x\"y" and b eq "z""#).unwrap();
+        assert_eq!(escaped.to_string(), r#"a eq "x\"y" and b eq "z""#);
+        assert_eq!(kind("a eq \"x\u{1}\""), ParseErrorKind::ControlCharacter);
+        assert_eq!(kind("a eq \"x"), ParseErrorKind::UnterminatedString);
+        assert_eq!(parse_err_span("a eq \"x"), 5..6);
         // Names longer than eight letters, and names that stop in the middle of a word.
         let long = parse(r#"abcdefghijklmnopq eq 1 and abcdefgh1 pr and x_y-z pr"#).unwrap();
         assert_eq!(
