@@ -1775,6 +1775,14 @@ mod tests {
         assert_eq!(kind("title eq  "), ParseErrorKind::MissingValue);
         assert_eq!(kind("title eqq 1"), ParseErrorKind::UnknownOperator);
         assert_eq!(kind("title pr  1"), ParseErrorKind::PresentWithValue);
+        // The budget error at an `or` has the same span on both paths.
+        for input in ["a pr and b pr or c pr", "a pr and b pr\tor c pr"] {
+            let e = Parser::new().max_depth(1).parse(input).unwrap_err();
+            assert_eq!(
+                (*e.kind(), e.span()),
+                (ParseErrorKind::TooDeep { max: 1 }, 14..16)
+            );
+        }
         // A string right after ` eq ` is read in place unless it has an escape or a fault.
         let escaped = parse(r#"a eq "x\"y" and b eq "z""#).unwrap();
         assert_eq!(escaped.to_string(), r#"a eq "x\"y" and b eq "z""#);
