@@ -1028,6 +1028,15 @@ impl<'a> State<'a> {
                 None => {}
             }
         }
+        // ` pr` at the end or before a delimiter (`title pr`, `(title pr)`).
+        if let Some(&[b' ', c0, c1]) = self.b.get(p..p + 3)
+            && [c0 | 0x20, c1 | 0x20] == *b"pr"
+            && self.b.get(p + 3).is_none_or(|&c| !is(c, RUN))
+        {
+            self.pos = p + 3;
+            self.count(start..self.pos)?;
+            return Ok((SlotKind::Present(attr), true));
+        }
         self.skip_ws();
         let at = self.pos;
         // Fast path: a two-letter operator ended by a delimiter, recognised from its bytes
@@ -1775,6 +1784,18 @@ mod tests {
         assert_eq!(kind("title eq  "), ParseErrorKind::MissingValue);
         assert_eq!(kind("title eqq 1"), ParseErrorKind::UnknownOperator);
         assert_eq!(kind("title pr  1"), ParseErrorKind::PresentWithValue);
+        // ` pr` at the end or before a delimiter, beside `pr` after other whitespace.
+        for (fast, slow) in [
+            ("title pr", "title\tpr"),
+            ("(title pr)", "(title  pr)"),
+            ("a[title pr]", "a[title\tpr]"),
+            ("not (title PR)", "not (title\tPR)"),
+        ] {
+            assert_eq!(parse(fast).unwrap(), parse(slow).unwrap(), "{fast:?}");
+        }
+        assert_eq!(kind("title pr)"), ParseErrorKind::UnmatchedParen);
+        assert_eq!(kind("title prx"), ParseErrorKind::UnknownOperator);
+        assert_eq!(kind("title pr\"x\""), ParseErrorKind::PresentWithValue);
         // The budget error at an `or` has the same span on both paths.
         for input in ["a pr and b pr or c pr", "a pr and b pr\tor c pr"] {
             let e = Parser::new().max_depth(1).parse(input).unwrap_err();
