@@ -389,8 +389,9 @@ struct Groups<'a> {
     cur: Frame,
     /// How many groups enclose `cur`.
     saved: usize,
-    /// The first enclosing groups, set up when the first group opens.
-    inline: Option<[Frame; INLINE_FRAMES]>,
+    /// The first enclosing groups (each set when its group opens: only a tag to start
+    /// with, not four frames).
+    inline: [Option<Frame>; INLINE_FRAMES],
     spill: Vec<Frame>,
 }
 
@@ -400,7 +401,7 @@ impl<'a> Groups<'a> {
             slots: Vec::with_capacity(capacity),
             cur: Frame::new(opener, at),
             saved: 0,
-            inline: None,
+            inline: [None; INLINE_FRAMES],
             spill: Vec::new(),
         }
     }
@@ -409,9 +410,8 @@ impl<'a> Groups<'a> {
     #[inline]
     fn open(&mut self, opener: Opener, at: usize) {
         let parent = mem::replace(&mut self.cur, Frame::new(opener, at));
-        let inline = self.inline.get_or_insert([parent; INLINE_FRAMES]);
-        if let Some(slot) = inline.get_mut(self.saved) {
-            *slot = parent;
+        if let Some(slot) = self.inline.get_mut(self.saved) {
+            *slot = Some(parent);
         } else {
             self.spill.push(parent);
         }
@@ -423,8 +423,10 @@ impl<'a> Groups<'a> {
     #[inline]
     fn close(&mut self) -> Option<Frame> {
         let i = self.saved.checked_sub(1)?;
-        let parent = match self.inline.as_ref().and_then(|f| f.get(i)) {
-            Some(&p) => p,
+        let parent = match self.inline.get(i) {
+            Some(&Some(p)) => p,
+            // Set by `open` for every saved group below `INLINE_FRAMES`.
+            Some(None) => return None,
             None => self.spill.pop()?,
         };
         self.saved = i;
@@ -565,7 +567,18 @@ impl<'a> State<'a> {
         let b = self.b;
         let start = self.pos;
         let mut i = start;
-        let mut shared = !0;
+        // Attribute names are mostly letters: eight bytes at a time while they are.
+        while let Some(chunk) = b.get(i..i + 8) {
+            let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+                break;
+            };
+            let n = leading_letters(u64::from_le_bytes(bytes));
+            i += n;
+            if n < 8 {
+                break;
+            }
+        }
+        let mut shared = if i > start { CLASS[b'a' as usize] } else { !0 };
         while let Some(&c) = b.get(i) {
             let class = CLASS[c as usize];
             if class & RUN == 0 {
@@ -761,7 +774,7 @@ impl<'a> State<'a> {
                         Opener::Top => {
                             let d = groups.finish(depth);
                             self.check_depth(d, at..at)?;
-                            Ok((Filter::from_slots(mem::take(&mut groups.slots)), d))
+                            Ok((Filter::from_slots(groups.slots), d))
                         }
                         Opener::Paren | Opener::Not => Err(Fault::new(
                             ParseErrorKind::UnclosedParen,
@@ -819,7 +832,7 @@ impl<'a> State<'a> {
                                 self.pos += 1;
                                 let d = groups.finish(depth);
                                 self.check_depth(d, groups.cur.at..self.pos)?;
-                                return Ok((Filter::from_slots(mem::take(&mut groups.slots)), d));
+                                return Ok((Filter::from_slots(groups.slots), d));
                             }
                             Opener::Paren | Opener::Not if in_bracket => {
                                 return Err(Fault::new(
@@ -861,17 +874,18 @@ impl<'a> State<'a> {
                         // `and ` / `or `: recognised from their bytes (`| 0x20` lowercases).
                         let b = self.b;
                         if let Some(&[c0, c1, c2]) = b.get(at..at + 3) {
+                            // The whitespace byte after the keyword is skipped with it.
                             if [c0 | 0x20, c1 | 0x20] == *b"or" && is(c2, WS) {
-                                self.pos = at + 2;
                                 let d = groups.close_and(depth);
-                                self.check_depth(d, at..self.pos)?;
+                                self.check_depth(d, at..at + 2)?;
+                                self.pos = at + 3;
                                 groups.push_or(d);
                                 break;
                             }
                             if [c0 | 0x20, c1 | 0x20, c2 | 0x20] == *b"and"
                                 && b.get(at + 3).is_some_and(|&c| is(c, WS))
                             {
-                                self.pos = at + 3;
+                                self.pos = at + 4;
                                 groups.push_and(depth);
                                 break;
                             }
@@ -968,6 +982,61 @@ impl<'a> State<'a> {
     /// started at `start`). Returns the leaf and whether it is `pr`.
     #[inline(always)]
     fn attr_exp(&mut self, attr: AttrPath<'a>, start: usize) -> PResult<(SlotKind<'a>, bool)> {
+        // Fastest path: the grammar's form, one space on each side of a two-letter word
+        // (` eq `, ` pr `), read as one four-byte word. Anything else takes the path below.
+        let p = self.pos;
+        if let Some(&[b' ', c0, c1, b' ']) = self.b.get(p..p + 4) {
+            let op = match [c0 | 0x20, c1 | 0x20] {
+                [b'e', b'q'] => Some(Some(CompareOp::Eq)),
+                [b'n', b'e'] => Some(Some(CompareOp::Ne)),
+                [b'c', b'o'] => Some(Some(CompareOp::Co)),
+                [b's', b'w'] => Some(Some(CompareOp::Sw)),
+                [b'e', b'w'] => Some(Some(CompareOp::Ew)),
+                [b'g', b't'] => Some(Some(CompareOp::Gt)),
+                [b'l', b't'] => Some(Some(CompareOp::Lt)),
+                [b'g', b'e'] => Some(Some(CompareOp::Ge)),
+                [b'l', b'e'] => Some(Some(CompareOp::Le)),
+                [b'p', b'r'] => Some(None),
+                _ => None,
+            };
+            match op {
+                Some(Some(op)) => {
+                    // And most often a string without escapes right after the space.
+                    let b = self.b;
+                    let open = p + 4;
+                    if b.get(open) == Some(&b'"') {
+                        let end = plain_end(b, open + 1);
+                        if b.get(end) == Some(&b'"') {
+                            self.pos = end + 1;
+                            let text = self.src.get(open + 1..end).unwrap_or_default();
+                            let value = CompValue::String(Cow::Borrowed(text));
+                            self.count(start..self.pos)?;
+                            return Ok((SlotKind::Compare(Comparison { attr, op, value }), false));
+                        }
+                    }
+                    self.pos = open;
+                    self.skip_ws();
+                    let value = self.comp_value()?;
+                    self.count(start..self.pos)?;
+                    return Ok((SlotKind::Compare(Comparison { attr, op, value }), false));
+                }
+                Some(None) => {
+                    self.pos = p + 3;
+                    self.count(start..self.pos)?;
+                    return Ok((SlotKind::Present(attr), true));
+                }
+                None => {}
+            }
+        }
+        // ` pr` at the end or before a delimiter (`title pr`, `(title pr)`).
+        if let Some(&[b' ', c0, c1]) = self.b.get(p..p + 3)
+            && [c0 | 0x20, c1 | 0x20] == *b"pr"
+            && self.b.get(p + 3).is_none_or(|&c| !is(c, RUN))
+        {
+            self.pos = p + 3;
+            self.count(start..self.pos)?;
+            return Ok((SlotKind::Present(attr), true));
+        }
         self.skip_ws();
         let at = self.pos;
         // Fast path: a two-letter operator ended by a delimiter, recognised from its bytes
@@ -1500,6 +1569,24 @@ fn plain_end(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// How many of the eight bytes of `w` (little-endian: the first byte lowest) are ASCII
+/// letters before the first that is not (8 if all are).
+///
+/// Each byte is lowercased (`| 0x20`) and its high bit cleared, so adding 0x1f sets the
+/// high bit exactly for bytes at or above `a`, and adding 0x05 exactly for those above `z`,
+/// with no carry into the next byte; bytes that had the high bit set (not ASCII) are
+/// excluded by `!w`.
+#[inline(always)]
+fn leading_letters(w: u64) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    let x = (w | (ONES * 0x20)) & !HIGH;
+    let at_least_a = x.wrapping_add(ONES * (0x80 - u64::from(b'a')));
+    let above_z = x.wrapping_add(ONES * (0x80 - u64::from(b'z') - 1));
+    let letters = at_least_a & !above_z & !w & HIGH;
+    ((!letters & HIGH).trailing_zeros() / 8) as usize
+}
+
 /// The error for an unescaped control character at `i` in a string.
 fn control(i: usize) -> Fault {
     Fault::new(ParseErrorKind::ControlCharacter, i..i + 1, Expected::ESCAPE)
@@ -1521,6 +1608,10 @@ mod tests {
 
     fn s(v: &str) -> CompValue<'_> {
         CompValue::String(Cow::Borrowed(v))
+    }
+
+    fn parse_err_span(input: &str) -> std::ops::Range<usize> {
+        parse(input).unwrap_err().span()
     }
 
     fn kind(input: &str) -> ParseErrorKind {
@@ -1638,6 +1729,95 @@ mod tests {
             }
         }
         assert_eq!(checked, 256 * 20 * 21);
+    }
+
+    #[test]
+    fn leading_letters_against_the_byte_test() {
+        // Every byte value at every position, after a prefix of letters of each length.
+        for pos in 0..8 {
+            for x in 0..=255u8 {
+                let mut bytes = *b"aBcDeFgH";
+                bytes[pos] = x;
+                let expected = bytes
+                    .iter()
+                    .position(|c| !c.is_ascii_alphabetic())
+                    .unwrap_or(8);
+                assert_eq!(
+                    leading_letters(u64::from_le_bytes(bytes)),
+                    expected,
+                    "{bytes:?}"
+                );
+            }
+        }
+        // Bytes that border the letters, or are non-ASCII, after the letters.
+        for x in [b'@', b'[', b'`', b'{', 0x80, 0xc1, 0xda, 0xff, b'A' | 0x80] {
+            let bytes = [b'z', b'Z', b'a', x, x, b'a', b'a', b'a'];
+            assert_eq!(leading_letters(u64::from_le_bytes(bytes)), 3, "{x:#x}");
+        }
+    }
+
+    #[test]
+    fn whitespace_runs_between_tokens() {
+        // One space, several, tabs, and mixes: all read alike.
+        let one = parse(r#"title pr and userType eq "Employee""#).unwrap();
+        for spaced in [
+            "title  pr and userType eq \"Employee\"",
+            "title\tpr and\t\tuserType  eq\t \"Employee\"",
+            " \t title pr  and userType eq \"Employee\"\t ",
+            "title pr \tand userType \t eq \"Employee\"  ",
+        ] {
+            assert_eq!(parse(spaced).unwrap(), one, "{spaced:?}");
+        }
+        // The four-byte operator word and the keyword with its space, beside their slow paths.
+        let or = parse(r#"title pr or userType eq "Employee""#).unwrap();
+        for spaced in [
+            "title PR Or\tuserType EQ \"Employee\"",
+            "title pr or  userType eq  \"Employee\"",
+            "title pr\tor userType\teq\t\"Employee\"",
+            "title pr OR userType Eq\"Employee\"",
+        ] {
+            assert_eq!(parse(spaced).unwrap(), or, "{spaced:?}");
+        }
+        assert_eq!(kind("title pr or "), ParseErrorKind::UnexpectedEnd);
+        assert_eq!(kind("title pr and "), ParseErrorKind::UnexpectedEnd);
+        assert_eq!(kind("title  eq "), ParseErrorKind::MissingValue);
+        assert_eq!(kind("title eq  "), ParseErrorKind::MissingValue);
+        assert_eq!(kind("title eqq 1"), ParseErrorKind::UnknownOperator);
+        assert_eq!(kind("title pr  1"), ParseErrorKind::PresentWithValue);
+        // ` pr` at the end or before a delimiter, beside `pr` after other whitespace.
+        for (fast, slow) in [
+            ("title pr", "title\tpr"),
+            ("(title pr)", "(title  pr)"),
+            ("a[title pr]", "a[title\tpr]"),
+            ("not (title PR)", "not (title\tPR)"),
+        ] {
+            assert_eq!(parse(fast).unwrap(), parse(slow).unwrap(), "{fast:?}");
+        }
+        assert_eq!(kind("title pr)"), ParseErrorKind::UnmatchedParen);
+        assert_eq!(kind("title prx"), ParseErrorKind::UnknownOperator);
+        assert_eq!(kind("title pr\"x\""), ParseErrorKind::PresentWithValue);
+        // The budget error at an `or` has the same span on both paths.
+        for input in ["a pr and b pr or c pr", "a pr and b pr\tor c pr"] {
+            let e = Parser::new().max_depth(1).parse(input).unwrap_err();
+            assert_eq!(
+                (*e.kind(), e.span()),
+                (ParseErrorKind::TooDeep { max: 1 }, 14..16)
+            );
+        }
+        // A string right after ` eq ` is read in place unless it has an escape or a fault.
+        let escaped = parse(r#"a eq "x\"y" and b eq "z""#).unwrap();
+        assert_eq!(escaped.to_string(), r#"a eq "x\"y" and b eq "z""#);
+        assert_eq!(kind("a eq \"x\u{1}\""), ParseErrorKind::ControlCharacter);
+        assert_eq!(kind("a eq \"x"), ParseErrorKind::UnterminatedString);
+        assert_eq!(parse_err_span("a eq \"x"), 5..6);
+        // Names longer than eight letters, and names that stop in the middle of a word.
+        let long = parse(r#"abcdefghijklmnopq eq 1 and abcdefgh1 pr and x_y-z pr"#).unwrap();
+        assert_eq!(
+            long.to_string(),
+            "abcdefghijklmnopq eq 1 and abcdefgh1 pr and x_y-z pr"
+        );
+        assert_eq!(kind("abcdefgh\u{e9} pr"), ParseErrorKind::InvalidAttrName);
+        assert_eq!(kind("abcdefghij: pr"), ParseErrorKind::InvalidUrn);
     }
 
     #[test]
