@@ -830,14 +830,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
         projection: &Projection<'_>,
     ) -> Map<String, Value> {
         let base = self.base_url();
-        let mut m = std::mem::take(&mut stored.attributes);
-        if !m.contains_key("schemas") {
-            m.insert(
-                "schemas".to_owned(),
-                Value::Array(vec![Value::from(schema.core.id.as_str())]),
-            );
-        }
-        absolute_refs(base, &mut m);
+        let mut m = take_for_answer(schema, stored, base);
         m.insert("id".to_owned(), Value::from(stored.id.as_str()));
         let mut meta = Map::new();
         meta.insert(
@@ -928,14 +921,7 @@ impl<S: ResourceStore, A: Authenticator> ScimService<S, A> {
         projection: &Projection<'_>,
     ) -> Answer {
         let base = self.base_url();
-        let mut m = std::mem::take(&mut stored.attributes);
-        if !m.contains_key("schemas") {
-            m.insert(
-                "schemas".to_owned(),
-                Value::Array(vec![Value::from(schema.core.id.as_str())]),
-            );
-        }
-        absolute_refs(base, &mut m);
+        let m = take_for_answer(schema, stored, base);
         // `present` inserts `id` and `meta` before projecting; what the projection keeps
         // of them is theirs whatever the map held under those names (a member renamed to
         // `id` or `meta` sorts before it and yields), and `all` keeps both whole.
@@ -1738,6 +1724,25 @@ fn to_body<T: serde::Serialize>(v: &T) -> Vec<u8> {
         bytes.clear();
     }
     bytes
+}
+
+/// The attributes of `stored`, moved out (left empty), with `schemas` (the core schema's id
+/// when the stored resource has none) and the relative `$ref`s made absolute under `base`:
+/// what `present` and `present_written` start from.
+fn take_for_answer(
+    schema: &ResourceSchema<'_>,
+    stored: &mut StoredResource,
+    base: &str,
+) -> Map<String, Value> {
+    let mut m = std::mem::take(&mut stored.attributes);
+    if !m.contains_key("schemas") {
+        m.insert(
+            "schemas".to_owned(),
+            Value::Array(vec![Value::from(schema.core.id.as_str())]),
+        );
+    }
+    absolute_refs(base, &mut m);
+    m
 }
 
 /// Makes the relative `$ref`s of the `members` and `groups` in `m` absolute under `base`.
