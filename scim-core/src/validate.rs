@@ -1553,10 +1553,9 @@ mod tests {
         );
     }
 
-    /// `check_required` refuses nothing for an attribute `may_be_required` rules out,
-    /// whatever the value (absent, null, empty, elements missing every sub-attribute).
-    #[test]
-    fn may_be_required_rules_out_only_what_check_required_accepts() {
+    /// Every attribute of the core registry: the common ones, then User's and Group's core
+    /// and extension attributes.
+    fn core_attribute_defs() -> Vec<AttributeDef> {
         let reg = Registry::core();
         let mut defs: Vec<AttributeDef> = common_attributes().to_vec();
         for rt in ["User", "Group"] {
@@ -1566,6 +1565,14 @@ mod tests {
                 defs.extend(ext.attributes.iter().cloned());
             }
         }
+        defs
+    }
+
+    /// `check_required` refuses nothing for an attribute `may_be_required` rules out,
+    /// whatever the value (absent, null, empty, elements missing every sub-attribute).
+    #[test]
+    fn may_be_required_rules_out_only_what_check_required_accepts() {
+        let mut defs = core_attribute_defs();
         defs.push(AttributeDef::new("must", AttrType::String).required());
         defs.push(
             AttributeDef::new("card", AttrType::Complex)
@@ -1599,15 +1606,7 @@ mod tests {
     /// (whatever the old and new values), and `may_be_immutable` admits the ones it refuses.
     #[test]
     fn may_be_immutable_rules_out_only_what_check_immutable_accepts() {
-        let reg = Registry::core();
-        let mut defs: Vec<AttributeDef> = common_attributes().to_vec();
-        for rt in ["User", "Group"] {
-            let rs = reg.resource_type(rt).expect("type");
-            defs.extend(rs.core.attributes.iter().cloned());
-            for (ext, _) in rs.extensions() {
-                defs.extend(ext.attributes.iter().cloned());
-            }
-        }
+        let mut defs = core_attribute_defs();
         let immutable = |name: &str| {
             AttributeDef::new(name, AttrType::String).mutability(Mutability::Immutable)
         };

@@ -10,6 +10,30 @@ use scim_core::patch::{PatchOp, PatchOptions, apply_patch_in_place};
 use scim_core::validate::{Mode, ValidateOptions, validate_patched, validate_resource};
 use serde_json::{Map, Value, json};
 
+/// Asserts that the full and the partial validation agree: the same resource, or the same
+/// error (status, scimType, detail). `true` when both refused.
+fn assert_same(
+    full: Result<Map<String, Value>, scim_core::Error>,
+    partial: Result<Map<String, Value>, scim_core::Error>,
+    what: &str,
+) -> bool {
+    match (full, partial) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a, b, "{what}");
+            false
+        }
+        (Err(a), Err(b)) => {
+            assert_eq!(
+                (a.status, a.scim_type, &a.detail),
+                (b.status, b.scim_type, &b.detail),
+                "{what}"
+            );
+            true
+        }
+        (a, b) => panic!("{what}: full {a:?}, partial {b:?}"),
+    }
+}
+
 fn stored_users(options: &ValidateOptions) -> Vec<Map<String, Value>> {
     let registry = Registry::core();
     let schema = registry.resource_type("User").expect("User");
@@ -135,18 +159,7 @@ fn validate_patched_gives_what_validate_resource_gives() {
                 let partial =
                     validate_patched(&schema, patched, names.as_deref().unwrap_or(&[]), &validate);
                 let what = format!("{operations} on {stored:?}");
-                match (full, partial) {
-                    (Ok(a), Ok(b)) => assert_eq!(a, b, "{what}"),
-                    (Err(a), Err(b)) => {
-                        errors += 1;
-                        assert_eq!(
-                            (a.status, a.scim_type, &a.detail),
-                            (b.status, b.scim_type, &b.detail),
-                            "{what}"
-                        );
-                    }
-                    (a, b) => panic!("{what}: full {a:?}, partial {b:?}"),
-                }
+                errors += usize::from(assert_same(full, partial, &what));
                 compared += 1;
             }
         }
@@ -222,18 +235,7 @@ fn validate_patched_refuses_what_validate_resource_refuses() {
                 );
                 let partial = validate_patched(&schema, patched, &touched, &validate);
                 let what = format!("{set:?} on {stored:?}");
-                match (full, partial) {
-                    (Ok(a), Ok(b)) => assert_eq!(a, b, "{what}"),
-                    (Err(a), Err(b)) => {
-                        errors += 1;
-                        assert_eq!(
-                            (a.status, a.scim_type, &a.detail),
-                            (b.status, b.scim_type, &b.detail),
-                            "{what}"
-                        );
-                    }
-                    (a, b) => panic!("{what}: full {a:?}, partial {b:?}"),
-                }
+                errors += usize::from(assert_same(full, partial, &what));
             }
         }
     }

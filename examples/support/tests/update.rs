@@ -28,6 +28,20 @@ fn user(name: &str) -> Map<String, Value> {
     }))
 }
 
+/// Creates the group "staff" with the one member `member`.
+fn staff_group(store: &SqliteStore, ctx: &RequestContext, member: &str) -> StoredResource {
+    block_on(store.create(
+        ctx,
+        "Group",
+        object(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "staff",
+            "members": [{"value": member}],
+        })),
+    ))
+    .expect("group")
+}
+
 fn file_store(name: &str) -> (SqliteStore, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("scim-update-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
@@ -54,16 +68,7 @@ fn an_update_writes_once_and_keeps_the_groups_in_its_answer() {
     let store = SqliteStore::new(Arc::new(Database::open_in_memory().expect("db")));
     let ctx = RequestContext::new("default", "i", "test");
     let u = block_on(store.create(&ctx, "User", user("ann"))).expect("create");
-    let g = block_on(store.create(
-        &ctx,
-        "Group",
-        object(json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-            "displayName": "staff",
-            "members": [{"value": u.id}],
-        })),
-    ))
-    .expect("group");
+    let g = staff_group(&store, &ctx, &u.id);
     let before = block_on(store.get(&ctx, "User", &u.id)).expect("get");
     let done = block_on(store.update(&ctx, "User", &u.id, set("active", Value::Bool(false))))
         .expect("update");
@@ -182,16 +187,7 @@ fn an_edit_that_takes_the_attributes_is_indexed_by_what_it_writes() {
     let ctx = RequestContext::new("default", "i", "test");
     let u = block_on(store.create(&ctx, "User", user("dan"))).expect("create");
     block_on(store.create(&ctx, "User", user("erin"))).expect("create");
-    let g = block_on(store.create(
-        &ctx,
-        "Group",
-        object(json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-            "displayName": "staff",
-            "members": [{"value": u.id}],
-        })),
-    ))
-    .expect("group");
+    let g = staff_group(&store, &ctx, &u.id);
     let take_and_set = |name: &'static str, value: &'static str| {
         move |current: &mut StoredResource| {
             let mut attrs = std::mem::take(&mut current.attributes);
