@@ -17,6 +17,10 @@ use hyper_util::service::TowerToHyperService;
 use scim_example_support::serve::{self, Site};
 use scim_example_support::{Start, start};
 
+// mimalloc: 8 to 10% less CPU per request than the C library's allocator (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The axum app of one listener: every path answered by `site`.
 fn router(site: Site) -> axum::Router {
     axum::Router::new()

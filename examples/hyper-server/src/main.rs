@@ -18,6 +18,10 @@ use hyper::service::service_fn;
 use scim_example_support::serve::{self, Site};
 use scim_example_support::{Start, start};
 
+// mimalloc: 8 to 10% less CPU per request than the C library's allocator (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 // Accepts on this thread; the connections run on the per-core runtimes of `serve::run`.
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
