@@ -17,7 +17,8 @@
 # Environment: CKPT (the checkpoint thread's scheduling for this run: `nice` = nice 19,
 # `idle` = SCHED_IDLE, `normal` = nice 0, empty = as the binary sets it), PERF_SCHED (seconds of `perf sched
 # record` in the middle of the run, written to RUN_DIR/perf.data), SERVER_ENV (extra
-# environment for the server, e.g. `SCIM_DB_TRACE=/path`).
+# environment for the server, e.g. `SCIM_DB_TRACE=/path`), WRK_PREFIX (a command wrk runs
+# under, e.g. `nice -n 10`).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -78,7 +79,7 @@ if [ -n "$PERF_SCHED" ]; then
         perf sched record -o "$RUN_DIR/perf.data" -- sleep "$PERF_SCHED" >/dev/null 2>&1) &
     perf_pid=$!
 fi
-line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s -s "$here/scim.lua" \
+line=$(${WRK_PREFIX:-} wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s -s "$here/scim.lua" \
     "http://127.0.0.1:$PORT" -- patch "$seed/users" "$token" /scim/v2 "$THREADS" | grep '^RESULT')
 snap >"$RUN_DIR/after"
 [ -z "$perf_pid" ] || wait "$perf_pid"
