@@ -233,6 +233,7 @@ impl App {
             integration = %who.as_ref().map_or("-", |c| c.integration_name()),
             "request"
         );
+        crate::net::fair_share();
         response
     }
 }
