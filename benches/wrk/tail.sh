@@ -18,7 +18,7 @@
 # `idle` = SCHED_IDLE, `normal` = nice 0, empty = as the binary sets it), PERF_SCHED (seconds of `perf sched
 # record` in the middle of the run, written to RUN_DIR/perf.data), SERVER_ENV (extra
 # environment for the server, e.g. `SCIM_DB_TRACE=/path`), WRK_PREFIX (a command wrk runs
-# under, e.g. `nice -n 10`).
+# under, e.g. `nice -n 10`), PIN (set: worker thread N pinned to CPU N, with taskset).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -61,6 +61,12 @@ normal) for t in $(tid_of scim-checkpoint); do renice -n 0 -p "$t" >/dev/null; d
 "") ;;
 *) echo "CKPT: nice, idle, normal or empty" >&2; exit 2 ;;
 esac
+if [ -n "${PIN:-}" ]; then # worker N on CPU N
+    for t in $(tid_of scim-worker); do
+        n=$(sed 's/^scim-worker-//' "/proc/$pid/task/$t/comm")
+        taskset -p -c "$n" "$t" >/dev/null
+    done
+fi
 
 snap() { # -> "name run_ns wait_ns" per thread, then "cpu TICKS", "wbytes N"
     for t in /proc/$pid/task/*; do
