@@ -635,6 +635,39 @@ fn may_be_required(def: &AttributeDef) -> bool {
         || (def.attr_type == AttrType::Complex && def.sub_attributes.iter().any(|s| s.required))
 }
 
+/// The required attributes of `schema` (core, common and each extension's) in `resource`,
+/// and a required extension's object itself.
+fn check_all_required(
+    schema: &ResourceSchema<'_>,
+    resource: &Map<String, Value>,
+    mode: Mode,
+) -> Result<(), Error> {
+    for def in common_attributes().iter().chain(&schema.core.attributes) {
+        if may_be_required(def) {
+            check_required(def, resource.get(&def.name), mode, &def.name)?;
+        }
+    }
+    for (ext, required) in schema.extensions() {
+        match resource.get(&ext.id) {
+            None if required => {
+                return Err(required_error(mode, &ext.id));
+            }
+            None => {}
+            Some(obj) => {
+                for def in &ext.attributes {
+                    check_required(
+                        def,
+                        obj.get(&def.name),
+                        mode,
+                        &Joined(&ext.id, ':', &def.name),
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Required attributes (and required sub-attributes of present complex values).
 fn check_required(
     def: &AttributeDef,
@@ -946,30 +979,7 @@ pub fn validate_resource(
         }
     }
 
-    // Required attributes.
-    for def in common_attributes().iter().chain(&schema.core.attributes) {
-        if may_be_required(def) {
-            check_required(def, out.get(&def.name), mode, &def.name)?;
-        }
-    }
-    for (ext, required) in schema.extensions() {
-        match out.get(&ext.id) {
-            None if required => {
-                return Err(required_error(mode, &ext.id));
-            }
-            None => {}
-            Some(obj) => {
-                for def in &ext.attributes {
-                    check_required(
-                        def,
-                        obj.get(&def.name),
-                        mode,
-                        &Joined(&ext.id, ':', &def.name),
-                    )?;
-                }
-            }
-        }
-    }
+    check_all_required(schema, &out, mode)?;
     Ok(out)
 }
 
@@ -1056,29 +1066,7 @@ pub(crate) fn validate_patched_unchecked(
         }
     }
     resource.insert("schemas".to_owned(), Value::Array(schemas));
-    for def in common_attributes().iter().chain(&schema.core.attributes) {
-        if may_be_required(def) {
-            check_required(def, resource.get(&def.name), Mode::Patch, &def.name)?;
-        }
-    }
-    for (ext, required) in schema.extensions() {
-        match resource.get(&ext.id) {
-            None if required => {
-                return Err(required_error(Mode::Patch, &ext.id));
-            }
-            None => {}
-            Some(obj) => {
-                for def in &ext.attributes {
-                    check_required(
-                        def,
-                        obj.get(&def.name),
-                        Mode::Patch,
-                        &Joined(&ext.id, ':', &def.name),
-                    )?;
-                }
-            }
-        }
-    }
+    check_all_required(schema, &resource, Mode::Patch)?;
     Ok(resource)
 }
 

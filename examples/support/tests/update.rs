@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use scim_core::Error;
 use scim_core::store::{
-    Edit, ListQuery, MemberChange, RequestContext, ResourceStore, StoreError, StoredResource,
-    UpdateError,
+    Edit, ListPage, ListQuery, MemberChange, RequestContext, ResourceStore, StoreError,
+    StoredResource, UpdateError,
 };
 use scim_example_support::db::{Database, Durability};
 use scim_example_support::pg::block_on;
@@ -40,6 +40,25 @@ fn staff_group(store: &SqliteStore, ctx: &RequestContext, member: &str) -> Store
         })),
     ))
     .expect("group")
+}
+
+/// The first 10 users that match `filter` (all of them without one).
+fn users(
+    store: &SqliteStore,
+    ctx: &RequestContext,
+    filter: Option<&scim_filter::Filter<'_>>,
+) -> ListPage {
+    let registry = scim_core::Registry::core();
+    let query = ListQuery {
+        schema: registry.resource_type("User").expect("User"),
+        filter,
+        sort_by: None,
+        sort_order: Default::default(),
+        start_index: 1,
+        count: 10,
+        omit: &[],
+    };
+    block_on(store.list(ctx, &query)).expect("list")
 }
 
 fn file_store(name: &str) -> (SqliteStore, std::path::PathBuf) {
@@ -159,22 +178,7 @@ fn a_refused_update_writes_nothing() {
     ));
     let now = block_on(store.get(&ctx, "User", &u.id)).expect("get");
     assert_eq!(now, u, "nothing was written");
-    let registry = scim_core::Registry::core();
-    let schema = registry.resource_type("User").expect("User");
-    let page = block_on(store.list(
-        &ctx,
-        &ListQuery {
-            schema,
-            filter: None,
-            sort_by: None,
-            sort_order: Default::default(),
-            start_index: 1,
-            count: 10,
-            omit: &[],
-        },
-    ))
-    .expect("list");
-    assert_eq!(page.total, 2);
+    assert_eq!(users(&store, &ctx, None).total, 2);
 }
 
 /// An edit that takes the attributes out of the resource it is given (as the service's
@@ -206,23 +210,9 @@ fn an_edit_that_takes_the_attributes_is_indexed_by_what_it_writes() {
         block_on(store.get(&ctx, "User", &u.id)).expect("get"),
         after
     );
-    let registry = scim_core::Registry::core();
-    let schema = registry.resource_type("User").expect("User");
     let found = |filter: &str| {
         let filter = scim_filter::parse(filter).expect("filter");
-        let page = block_on(store.list(
-            &ctx,
-            &ListQuery {
-                schema,
-                filter: Some(&filter),
-                sort_by: None,
-                sort_order: Default::default(),
-                start_index: 1,
-                count: 10,
-                omit: &[],
-            },
-        ))
-        .expect("list");
+        let page = users(&store, &ctx, Some(&filter));
         page.resources.into_iter().map(|r| r.id).collect::<Vec<_>>()
     };
     assert_eq!(found("userName eq \"DORA\""), vec![u.id.clone()]);
