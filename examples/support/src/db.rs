@@ -108,6 +108,12 @@ const PAGE_SIZE: i64 = 2048;
 /// with this).
 const WRITER_CACHE_KIB: i64 = 16 * 1024;
 
+/// The WAL length (frames) past which the restart no longer waits for the passive
+/// checkpoints to come close to its end: when the writes outpace them (a slow disk, a
+/// machine busy with other work), the writes then wait while the restart copies all that is
+/// left, a longer pause, rather than the WAL growing without end.
+const FORCE_FRAMES: i64 = 4 * RESTART_FRAMES;
+
 /// How many frames a passive checkpoint may have left uncopied for the restart to begin:
 /// these are copied while the writes wait.
 const RESTART_LAG: i64 = 256;
@@ -546,7 +552,9 @@ pub(crate) fn kept_open(path: &Path) -> Option<Arc<std::fs::File>> {
 /// copies those few frames, syncs the WAL and the database file and waits for the readers
 /// still in the WAL, so that the next write starts the WAL over. The writes wait for that
 /// short checkpoint only, once per WAL of that length (an idle WAL copied to its end is
-/// left for the next write to start over). Ends when the database is dropped.
+/// left for the next write to start over). When the passive checkpoints do not keep up
+/// with the writes and the WAL reaches [`FORCE_FRAMES`], the restart begins at once and the
+/// writes wait while it copies all that is left. Ends when the database is dropped.
 ///
 /// Why the sync before the pause: a passive checkpoint that does not reach the end of the
 /// WAL does not sync the database file (a crash before the restart copies the WAL again),
@@ -581,41 +589,19 @@ fn checkpoint_loop(
             // pauses).
             continue;
         }
-        // Each round copies what the writer added during the one before.
-        for _ in 0..CATCH_UP_ROUNDS {
-            if log - backfilled <= RESTART_LAG {
-                break;
+        // Past FORCE_FRAMES the passive checkpoints are not keeping up: no more rounds of
+        // them (each would let the WAL grow further), the pause copies what is left.
+        let presync = if log < FORCE_FRAMES {
+            match approach_end(conn, db_file, log, backfilled) {
+                Approach::Close(seen, presync) => {
+                    (log, backfilled) = seen;
+                    presync
+                }
+                Approach::Behind => continue,
             }
-            match passive_checkpoint(conn) {
-                Ok(seen) => (log, backfilled) = seen,
-                Err(_) => break,
-            }
-        }
-        if log - backfilled > RESTART_LAG {
-            continue;
-        }
-        // The pages copied since the last restart go to the disk now, while the writes
-        // go on; the restart's own sync of the database file then has little left to do.
-        let presync = std::time::Instant::now();
-        let traced = crate::trace::now();
-        if let Some(file) = db_file {
-            // On failure the restart's checkpoint syncs (and reports) as before.
-            let _ = file.sync_data();
-        }
-        let presync = presync.elapsed();
-        if let Some(t0) = traced {
-            crate::trace::event(
-                "c",
-                t0,
-                true,
-                format_args!("presync {log} {backfilled} 0 0"),
-            );
-        }
-        // And one more copy of what the writes added meanwhile, so that the pause has
-        // little to copy as well.
-        if let Ok(seen) = passive_checkpoint(conn) {
-            (log, backfilled) = seen;
-        }
+        } else {
+            Duration::ZERO
+        };
         if log < RESTART_FRAMES {
             // A write started the WAL over meanwhile.
             continue;
@@ -652,6 +638,60 @@ fn checkpoint_loop(
             "WAL checkpoint before its restart"
         );
     }
+}
+
+/// Where [`approach_end`] left the WAL.
+enum Approach {
+    /// Copied close to its end, the database file synced: the frames in the WAL and the
+    /// frames copied, and how long the sync took.
+    Close((i64, i64), Duration),
+    /// Still more than [`RESTART_LAG`] frames behind: try again next period.
+    Behind,
+}
+
+/// Brings the copy of a WAL of `log` frames (`backfilled` of them copied) close to its end
+/// while the writes go on: passive checkpoints back to back (each copies what the writer
+/// added during the one before), at most [`CATCH_UP_ROUNDS`]; then the pages copied since
+/// the last restart go to the disk (`db_file` synced), so the restart's own sync of the
+/// database file has little left to do; then one more copy of what the writes added
+/// meanwhile, so the pause has little to copy as well.
+fn approach_end(
+    conn: &Connection,
+    db_file: Option<&std::fs::File>,
+    mut log: i64,
+    mut backfilled: i64,
+) -> Approach {
+    for _ in 0..CATCH_UP_ROUNDS {
+        if log - backfilled <= RESTART_LAG {
+            break;
+        }
+        match passive_checkpoint(conn) {
+            Ok(seen) => (log, backfilled) = seen,
+            Err(_) => break,
+        }
+    }
+    if log - backfilled > RESTART_LAG {
+        return Approach::Behind;
+    }
+    let presync = std::time::Instant::now();
+    let traced = crate::trace::now();
+    if let Some(file) = db_file {
+        // On failure the restart's checkpoint syncs (and reports) as before.
+        let _ = file.sync_data();
+    }
+    let presync = presync.elapsed();
+    if let Some(t0) = traced {
+        crate::trace::event(
+            "c",
+            t0,
+            true,
+            format_args!("presync {log} {backfilled} 0 0"),
+        );
+    }
+    if let Ok(seen) = passive_checkpoint(conn) {
+        (log, backfilled) = seen;
+    }
+    Approach::Close((log, backfilled), presync)
 }
 
 /// The channels to the restart thread: the writer to restart the WAL of, and the answer.
@@ -1620,12 +1660,17 @@ mod tests {
                 }
             })
         };
-        // Each write rewrites one row of four overflow pages: at least five frames. Twenty
-        // WALs' worth without a pause; without a restart the WAL would hold them all.
+        // Each write rewrites one row of overflow pages (eight of 2 KiB): at least nine
+        // frames, so 36 WALs' worth without a pause; without a restart the WAL would hold
+        // them all.
         let wal = dir.join("w.db-wal");
-        let frame = 4096 + 24;
+        let page: i64 = db
+            .lock()
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .expect("page size");
+        let frame = page + 24;
         let mut longest = 0;
-        let writes = 20 * RESTART_FRAMES / 5;
+        let writes = 4 * RESTART_FRAMES;
         for i in 0..writes {
             crate::pg::block_on(db.write_grouped(
                 |e| e.to_string(),
@@ -1644,9 +1689,12 @@ mod tests {
         stop.store(true, Ordering::Relaxed);
         reader.join().expect("reader");
         let frames = i64::try_from(longest).unwrap_or(i64::MAX) / frame;
+        // The writes outrun the passive checkpoints here (they copy each frame again and
+        // share the cores): the WAL reaches FORCE_FRAMES and what the writes add until the
+        // next look, never the whole (about 29,000 frames).
         assert!(
-            frames < 8 * RESTART_FRAMES,
-            "the WAL reached {frames} frames (restart at {RESTART_FRAMES})"
+            frames < FORCE_FRAMES + 6 * RESTART_FRAMES,
+            "the WAL reached {frames} frames (restart at {RESTART_FRAMES}, forced at {FORCE_FRAMES})"
         );
         drop(db);
         // Every write is there, after the restarts.
