@@ -554,7 +554,8 @@ pub(crate) fn kept_open(path: &Path) -> Option<Arc<std::fs::File>> {
 /// short checkpoint only, once per WAL of that length (an idle WAL copied to its end is
 /// left for the next write to start over). When the passive checkpoints do not keep up
 /// with the writes and the WAL reaches [`FORCE_FRAMES`], the restart begins at once and the
-/// writes wait while it copies all that is left. Ends when the database is dropped.
+/// writes wait while it copies all that is left (unless a reader is what holds the copies
+/// back). Ends when the database is dropped.
 ///
 /// Why the sync before the pause: a passive checkpoint that does not reach the end of the
 /// WAL does not sync the database file (a crash before the restart copies the WAL again),
@@ -571,18 +572,23 @@ fn checkpoint_loop(
     let mut period = CHECKPOINT_IDLE_PERIOD;
     // The WAL's length at the last look: a change means writes arrived.
     let mut last_log = 0;
+    // The frames copied at the last look: no change means a reader keeps the copies from
+    // going on (its snapshot needs the frames after it in the WAL, not in the file).
+    let mut last_backfilled = 0;
     while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(period) {
         let Ok((mut log, mut backfilled)) = passive_checkpoint(conn) else {
             period = CHECKPOINT_IDLE_PERIOD;
             continue;
         };
         let idle = log == last_log;
+        let copying = backfilled != last_backfilled;
         period = if idle {
             CHECKPOINT_IDLE_PERIOD
         } else {
             CHECKPOINT_PERIOD
         };
         last_log = log;
+        last_backfilled = backfilled;
         if log < RESTART_FRAMES || (idle && log == backfilled) {
             // Short, or copied to its end with no write since: the next write starts it
             // over (or, if a reader kept it from that, the WAL grows and a later round
@@ -590,8 +596,10 @@ fn checkpoint_loop(
             continue;
         }
         // Past FORCE_FRAMES the passive checkpoints are not keeping up: no more rounds of
-        // them (each would let the WAL grow further), the pause copies what is left.
-        let presync = if log < FORCE_FRAMES {
+        // them (each would let the WAL grow further), the pause copies what is left. Not
+        // while a reader holds the copies back: the restart could not finish before it
+        // leaves, and the writes would wait for nothing at every look.
+        let presync = if log < FORCE_FRAMES || !copying {
             match approach_end(conn, db_file, log, backfilled) {
                 Approach::Close(seen, presync) => {
                     (log, backfilled) = seen;
@@ -1712,6 +1720,74 @@ mod tests {
             assert_eq!((n, len), (last, 16000), "row {id}");
         }
         drop(again);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_reader_holding_the_copies_back_does_not_pause_the_writes_at_every_look() {
+        let (dir, path) = scratch("scim-db-pinned-", "p.db");
+        let db = Arc::new(Database::open(&path, Durability::Normal).expect("open"));
+        db.lock()
+            .execute_batch("CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB NOT NULL);")
+            .expect("table");
+        let write = |id: i64| {
+            crate::pg::block_on(db.write_grouped(
+                |e| e.to_string(),
+                move |tx| {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO blobs VALUES (?1, randomblob(16000))",
+                        [id],
+                    )
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+                },
+            ))
+            .expect("write");
+        };
+        // A reader's snapshot from before the writes (another connection's, as another
+        // process would hold it): while it lasts, none of the frames written after it can
+        // be copied into the database file.
+        let reader = rusqlite::Connection::open(&path).expect("reader");
+        reader.execute_batch("BEGIN").expect("begin");
+        let n: i64 = reader
+            .query_row("SELECT COUNT(*) FROM blobs", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(n, 0);
+        // Past FORCE_FRAMES (each write adds at least nine frames of 2 KiB).
+        let writes = (FORCE_FRAMES + RESTART_FRAMES) / 9;
+        for id in 0..writes {
+            write(id);
+        }
+        let pauses = || db.writer.pauses.load(Ordering::SeqCst);
+        let before = pauses();
+        // Ten looks of the checkpoint thread, the reader still there: the writes are not
+        // paused for a restart that the reader would keep from finishing.
+        std::thread::sleep(CHECKPOINT_PERIOD * 10);
+        let held = pauses() - before;
+        assert!(held <= 1, "{held} pauses while the reader held the WAL");
+        // Once the reader is gone, the WAL is copied and started over.
+        drop(reader);
+        write(writes);
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        let mut log = i64::MAX;
+        while std::time::Instant::now() < until {
+            write(writes + 1);
+            log = db
+                .lock()
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+                .expect("log");
+            if log < RESTART_FRAMES {
+                break;
+            }
+            std::thread::sleep(CHECKPOINT_PERIOD);
+        }
+        assert!(log < RESTART_FRAMES, "the WAL still holds {log} frames");
+        let n: i64 = db
+            .lock()
+            .query_row("SELECT COUNT(*) FROM blobs", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(n, writes + 2);
+        drop(db);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
