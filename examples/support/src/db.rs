@@ -600,13 +600,11 @@ fn checkpoint_loop(
         // while a reader holds the copies back: the restart could not finish before it
         // leaves, and the writes would wait for nothing at every look.
         let presync = if log < FORCE_FRAMES || !copying {
-            match approach_end(conn, db_file, log, backfilled) {
-                Approach::Close(seen, presync) => {
-                    (log, backfilled) = seen;
-                    presync
-                }
-                Approach::Behind => continue,
-            }
+            let Some((seen, presync)) = approach_end(conn, db_file, log, backfilled) else {
+                continue;
+            };
+            (log, backfilled) = seen;
+            presync
         } else {
             Duration::ZERO
         };
@@ -648,27 +646,22 @@ fn checkpoint_loop(
     }
 }
 
-/// Where [`approach_end`] left the WAL.
-enum Approach {
-    /// Copied close to its end, the database file synced: the frames in the WAL and the
-    /// frames copied, and how long the sync took.
-    Close((i64, i64), Duration),
-    /// Still more than [`RESTART_LAG`] frames behind: try again next period.
-    Behind,
-}
-
 /// Brings the copy of a WAL of `log` frames (`backfilled` of them copied) close to its end
 /// while the writes go on: passive checkpoints back to back (each copies what the writer
 /// added during the one before), at most [`CATCH_UP_ROUNDS`]; then the pages copied since
 /// the last restart go to the disk (`db_file` synced), so the restart's own sync of the
 /// database file has little left to do; then one more copy of what the writes added
 /// meanwhile, so the pause has little to copy as well.
+///
+/// The frames in the WAL and the frames copied at the end, and how long the sync took;
+/// `None` while the copy is still more than [`RESTART_LAG`] frames behind (to be tried
+/// again next period).
 fn approach_end(
     conn: &Connection,
     db_file: Option<&std::fs::File>,
     mut log: i64,
     mut backfilled: i64,
-) -> Approach {
+) -> Option<((i64, i64), Duration)> {
     for _ in 0..CATCH_UP_ROUNDS {
         if log - backfilled <= RESTART_LAG {
             break;
@@ -679,7 +672,7 @@ fn approach_end(
         }
     }
     if log - backfilled > RESTART_LAG {
-        return Approach::Behind;
+        return None;
     }
     let presync = std::time::Instant::now();
     let traced = crate::trace::now();
@@ -699,7 +692,7 @@ fn approach_end(
     if let Ok(seen) = passive_checkpoint(conn) {
         (log, backfilled) = seen;
     }
-    Approach::Close((log, backfilled), presync)
+    Some(((log, backfilled), presync))
 }
 
 /// The channels to the restart thread: the writer to restart the WAL of, and the answer.
@@ -1430,6 +1423,29 @@ mod tests {
         .map_err(|e| e.to_string())
     }
 
+    /// One statement run as a grouped write, waited for.
+    fn write_sql<P: rusqlite::Params + Send + 'static>(
+        db: &Arc<Database>,
+        sql: &'static str,
+        params: P,
+    ) {
+        crate::pg::block_on(db.write_grouped(
+            |e| e.to_string(),
+            move |tx| tx.execute(sql, params).map(drop).map_err(|e| e.to_string()),
+        ))
+        .expect("write");
+    }
+
+    /// A new database in a scratch directory, with an empty table `blobs (id, data)`.
+    fn blobs_db(tag: &str, file: &str) -> (std::path::PathBuf, std::path::PathBuf, Arc<Database>) {
+        let (dir, path) = scratch(tag, file);
+        let db = Arc::new(Database::open(&path, Durability::Normal).expect("open"));
+        db.lock()
+            .execute_batch("CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB NOT NULL);")
+            .expect("table");
+        (dir, path, db)
+    }
+
     fn counter_names(db: &Database) -> Vec<String> {
         let conn = db.lock();
         let mut s = conn
@@ -1680,18 +1696,11 @@ mod tests {
         let mut longest = 0;
         let writes = 4 * RESTART_FRAMES;
         for i in 0..writes {
-            crate::pg::block_on(db.write_grouped(
-                |e| e.to_string(),
-                move |tx| {
-                    tx.execute(
-                        "UPDATE blobs SET n = ?1, data = randomblob(16000) WHERE id = ?2",
-                        rusqlite::params![i, i % ROWS + 1],
-                    )
-                    .map(drop)
-                    .map_err(|e| e.to_string())
-                },
-            ))
-            .expect("write");
+            write_sql(
+                &db,
+                "UPDATE blobs SET n = ?1, data = randomblob(16000) WHERE id = ?2",
+                (i, i % ROWS + 1),
+            );
             longest = longest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
         }
         stop.store(true, Ordering::Relaxed);
@@ -1725,24 +1734,13 @@ mod tests {
 
     #[test]
     fn a_reader_holding_the_copies_back_does_not_pause_the_writes_at_every_look() {
-        let (dir, path) = scratch("scim-db-pinned-", "p.db");
-        let db = Arc::new(Database::open(&path, Durability::Normal).expect("open"));
-        db.lock()
-            .execute_batch("CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB NOT NULL);")
-            .expect("table");
+        let (dir, path, db) = blobs_db("scim-db-pinned-", "p.db");
         let write = |id: i64| {
-            crate::pg::block_on(db.write_grouped(
-                |e| e.to_string(),
-                move |tx| {
-                    tx.execute(
-                        "INSERT OR REPLACE INTO blobs VALUES (?1, randomblob(16000))",
-                        [id],
-                    )
-                    .map(drop)
-                    .map_err(|e| e.to_string())
-                },
-            ))
-            .expect("write");
+            write_sql(
+                &db,
+                "INSERT OR REPLACE INTO blobs VALUES (?1, randomblob(16000))",
+                [id],
+            );
         };
         // A reader's snapshot from before the writes (another connection's, as another
         // process would hold it): while it lasts, none of the frames written after it can
@@ -1793,26 +1791,15 @@ mod tests {
 
     #[test]
     fn an_idle_wal_copied_to_its_end_pauses_no_write_and_the_next_write_starts_it_over() {
-        let (dir, path) = scratch("scim-db-idle-", "i.db");
-        let db = Arc::new(Database::open(&path, Durability::Normal).expect("open"));
-        db.lock()
-            .execute_batch("CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB NOT NULL);")
-            .expect("table");
+        let (dir, _, db) = blobs_db("scim-db-idle-", "i.db");
         // One write past the restart length (a row of about a page each), then nothing.
         let rows = RESTART_FRAMES + 100;
-        crate::pg::block_on(db.write_grouped(
-            |e| e.to_string(),
-            move |tx| {
-                tx.execute(
-                    "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ?1)
-                     INSERT INTO blobs SELECT i, randomblob(3900) FROM k",
-                    [rows],
-                )
-                .map(drop)
-                .map_err(|e| e.to_string())
-            },
-        ))
-        .expect("write");
+        write_sql(
+            &db,
+            "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ?1)
+             INSERT INTO blobs SELECT i, randomblob(3900) FROM k",
+            [rows],
+        );
         let pauses = || db.writer.pauses.load(Ordering::SeqCst);
         // The checkpoint thread copies it all and takes the lead once (its first look
         // after the write: the WAL grew); then, while nothing is written, it leaves the
@@ -1825,15 +1812,7 @@ mod tests {
         std::thread::sleep(CHECKPOINT_IDLE_PERIOD * 6);
         assert_eq!(pauses(), 1, "paused while idle");
         // The next write starts the WAL over by itself.
-        crate::pg::block_on(db.write_grouped(
-            |e| e.to_string(),
-            |tx| {
-                tx.execute("UPDATE blobs SET data = zeroblob(10) WHERE id = 1", [])
-                    .map(drop)
-                    .map_err(|e| e.to_string())
-            },
-        ))
-        .expect("write");
+        write_sql(&db, "UPDATE blobs SET data = zeroblob(10) WHERE id = 1", []);
         let log: i64 = db
             .lock()
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
