@@ -173,6 +173,31 @@ impl AttrSchema for Schema {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
+    /// The batch API selects what `matches` (and `matches_with`) on each resource would, in
+    /// order, or returns the first error they would; the lists cross `select`'s chunks.
+    #[test]
+    fn select_is_matches_on_each(
+        f in filter(),
+        pool in prop::collection::vec(resource(), 1..8),
+        picks in prop::collection::vec(any::<prop::sample::Index>(), 0..300),
+    ) {
+        let resources: Vec<Value> = picks.iter().map(|i| i.get(&pool).clone()).collect();
+        let each = |m: &dyn Fn(&Value) -> Result<bool, scim_filter::EvalError>| {
+            let mut selected = Vec::new();
+            for (i, r) in resources.iter().enumerate() {
+                if m(r)? {
+                    selected.push(i);
+                }
+            }
+            Ok(selected)
+        };
+        prop_assert_eq!(f.select(&resources), each(&|r| f.matches(r)));
+        prop_assert_eq!(
+            f.select_with(&resources, &Schema),
+            each(&|r| f.matches_with(r, &Schema))
+        );
+    }
+
     /// Evaluation is deterministic, and `not` negates exactly (errors included).
     #[test]
     fn not_negates(f in filter(), r in resource()) {
