@@ -36,7 +36,9 @@
 //!   [`Filter::into_owned`] and [`Path::into_owned`] detach it.
 //! - Tree to answer: [`Filter::matches`] and [`Filter::matches_with`] evaluate a filter
 //!   against a `serde_json::Value`; [`Filter::select`] and [`Filter::select_with`] over a
-//!   slice of them (a store's scan), with the same answers.
+//!   slice of them (a store's scan), with the same answers: over resources that are not in
+//!   cache, several times faster than `matches` on each, since it reads what the filter
+//!   looks at first in many resources at once before evaluating them.
 //!
 //! # Example
 //!
