@@ -168,26 +168,24 @@ impl Parser {
         }
         let mut st = State::new(self, input);
         // A filter that is one comparison (or `pr`) needs none of the group machinery.
-        let first = match st.first_leaf() {
-            Ok(first) => first,
-            Err(e) => return Err(fail(e)),
-        };
-        if let Some(leaf) = first {
+        let mut first = None;
+        if let Err(e) = st.first_leaf(&mut first) {
+            return Err(fail(e));
+        }
+        if first.is_some() {
             st.skip_ws();
             let end = st.pos;
-            if end == st.b.len() {
+            if end == st.b.len()
+                && let Some(leaf) = first
+            {
                 // A leaf's depth is 1.
                 return match st.check_depth(1, end..end) {
-                    Ok(()) => Ok(Filter::leaf(Slot::new(leaf))),
+                    Ok(()) => Ok(Filter::leaf(leaf)),
                     Err(e) => Err(fail(e)),
                 };
             }
-            return match st.filter(Opener::Top, 0, Some(leaf)) {
-                Ok((f, _)) => Ok(f),
-                Err(e) => Err(fail(e)),
-            };
         }
-        match st.filter(Opener::Top, 0, None) {
+        match st.filter(Opener::Top, 0, first) {
             Ok((f, _)) => Ok(f),
             Err(e) => Err(fail(e)),
         }
@@ -349,26 +347,33 @@ impl Chain {
 #[derive(Debug, Clone, Copy)]
 struct Frame {
     opener: Opener,
-    /// Where the opener is in the input.
-    at: usize,
+    /// Where the opener is in the input (at most 4 GiB, see [`Parser::precheck`]).
+    at: u32,
     /// The group's finished `or` terms.
     or: Chain,
     /// The current `and` chain's terms.
     and: Chain,
-    and_depth: usize,
-    or_depth: usize,
+    /// (Depths are at most the number of slots, so 32-bit.)
+    and_depth: u32,
+    or_depth: u32,
 }
 
 impl Frame {
     const fn new(opener: Opener, at: usize) -> Self {
         Frame {
             opener,
-            at,
+            at: at as u32,
             or: Chain::EMPTY,
             and: Chain::EMPTY,
             and_depth: 0,
             or_depth: 0,
         }
+    }
+
+    /// Where the opener is in the input.
+    #[inline(always)]
+    const fn at(&self) -> usize {
+        self.at as usize
     }
 }
 
@@ -456,7 +461,7 @@ impl<'a> Groups<'a> {
     #[inline]
     fn push_and(&mut self, depth: usize) {
         Groups::link(&mut self.slots, &mut self.cur.and);
-        self.cur.and_depth = self.cur.and_depth.max(depth);
+        self.cur.and_depth = self.cur.and_depth.max(depth as u32);
     }
 
     /// Ends the current `and` chain with the term just finished: the depth of the chain's
@@ -467,7 +472,7 @@ impl<'a> Groups<'a> {
             return depth;
         }
         Groups::link(&mut self.slots, &mut self.cur.and);
-        let depth = 1 + self.cur.and_depth.max(depth);
+        let depth = 1 + (self.cur.and_depth as usize).max(depth);
         let chain = mem::replace(&mut self.cur.and, Chain::EMPTY);
         self.cur.and_depth = 0;
         let first = (self.slots.len() as u32).wrapping_sub(chain.first);
@@ -481,7 +486,7 @@ impl<'a> Groups<'a> {
     #[inline]
     fn push_or(&mut self, depth: usize) {
         Groups::link(&mut self.slots, &mut self.cur.or);
-        self.cur.or_depth = self.cur.or_depth.max(depth);
+        self.cur.or_depth = self.cur.or_depth.max(depth as u32);
     }
 
     /// Ends the current group with the term just finished: the depth of the group's node.
@@ -492,7 +497,7 @@ impl<'a> Groups<'a> {
             return depth;
         }
         Groups::link(&mut self.slots, &mut self.cur.or);
-        let depth = 1 + self.cur.or_depth.max(depth);
+        let depth = 1 + (self.cur.or_depth as usize).max(depth);
         let chain = self.cur.or;
         let first = (self.slots.len() as u32).wrapping_sub(chain.first);
         self.push(SlotKind::Or {
@@ -648,25 +653,28 @@ impl<'a> State<'a> {
 
     /// The first operand of a filter when it is a leaf (an attribute path that is not `not`
     /// and has no `[` after it): what [`State::operand`] would read there, without the group
-    /// machinery. `None` (position unchanged) for anything else.
+    /// machinery, put in `out`; `out` stays `None` (position unchanged) for anything else.
     #[inline]
-    fn first_leaf(&mut self) -> PResult<Option<SlotKind<'a>>> {
+    fn first_leaf(&mut self, out: &mut Option<Slot<'a>>) -> PResult<()> {
         self.skip_ws();
         let start = self.pos;
         let Some(c) = self.peek() else {
-            return Ok(None);
+            return Ok(());
         };
         let (run, classes) = self.run_classes();
         if run.is_empty() || run.eq_ignore_ascii_case("not") || self.peek() == Some(b'[') {
             self.pos = start;
-            return Ok(None);
+            return Ok(());
         }
         // What `operand` does with this word (the same errors, at the same place).
         let attr = self.operand_path(run, classes, c, start)?;
-        match self.attr_exp(attr, start) {
-            Ok((leaf, _)) => Ok(Some(leaf)),
-            Err(e) => Err(e),
-        }
+        self.attr_exp(
+            attr,
+            start,
+            #[inline(always)]
+            |leaf| *out = Some(Slot::new(leaf)),
+        )?;
+        Ok(())
     }
 
     /// An operand: opens the groups (`(`, `not (`, a value path's `attr[`) before it, then
@@ -732,9 +740,12 @@ impl<'a> State<'a> {
                 self.pos += 1;
                 continue;
             }
-            let (leaf, present) = self.attr_exp(attr, start)?;
-            groups.push(leaf);
-            return Ok(present);
+            return self.attr_exp(
+                attr,
+                start,
+                #[inline(always)]
+                |leaf| groups.push(leaf),
+            );
         }
     }
 
@@ -746,7 +757,7 @@ impl<'a> State<'a> {
         &mut self,
         base: Opener,
         at: usize,
-        first: Option<SlotKind<'a>>,
+        first: Option<Slot<'a>>,
     ) -> PResult<(Filter<'a>, usize)> {
         // Room for about one node per 10 bytes of input (the reference filter has nine in
         // its 92 bytes), so that the buffer rarely grows.
@@ -756,8 +767,8 @@ impl<'a> State<'a> {
         let mut in_bracket = base == Opener::PathBracket;
         let mut present = match first {
             Some(leaf) => {
-                let present = matches!(leaf, SlotKind::Present(_));
-                groups.push(leaf);
+                let present = matches!(leaf.kind, SlotKind::Present(_));
+                groups.slots.push(leaf);
                 present
             }
             None => self.operand(&mut groups, &mut bracket, &mut in_bracket)?,
@@ -778,12 +789,12 @@ impl<'a> State<'a> {
                         }
                         Opener::Paren | Opener::Not => Err(Fault::new(
                             ParseErrorKind::UnclosedParen,
-                            groups.cur.at..groups.cur.at + 1,
+                            groups.cur.at()..groups.cur.at() + 1,
                             Expected::CLOSE_PAREN,
                         )),
                         Opener::Bracket | Opener::PathBracket => Err(Fault::new(
                             ParseErrorKind::UnclosedBracket,
-                            groups.cur.at..groups.cur.at + 1,
+                            groups.cur.at()..groups.cur.at() + 1,
                             Expected::CLOSE_BRACKET,
                         )),
                     };
@@ -795,7 +806,7 @@ impl<'a> State<'a> {
                             Opener::Bracket | Opener::PathBracket => {
                                 return Err(Fault::new(
                                     ParseErrorKind::UnclosedBracket,
-                                    groups.cur.at..groups.cur.at + 1,
+                                    groups.cur.at()..groups.cur.at() + 1,
                                     Expected::CLOSE_BRACKET,
                                 ));
                             }
@@ -809,7 +820,7 @@ impl<'a> State<'a> {
                         }
                         self.pos += 1;
                         let d = groups.finish(depth);
-                        self.check_depth(d, groups.cur.at..self.pos)?;
+                        self.check_depth(d, groups.cur.at()..self.pos)?;
                         let Some(done) = groups.close() else {
                             // A `Paren` or `Not` frame always has a parent.
                             return Err(self.too_deep(at..at + 1));
@@ -821,7 +832,7 @@ impl<'a> State<'a> {
                             }
                             _ => d,
                         };
-                        self.check_depth(depth, done.at..self.pos)?;
+                        self.check_depth(depth, done.at()..self.pos)?;
                         present = false;
                         after_bracket = false;
                     }
@@ -831,13 +842,13 @@ impl<'a> State<'a> {
                             Opener::PathBracket => {
                                 self.pos += 1;
                                 let d = groups.finish(depth);
-                                self.check_depth(d, groups.cur.at..self.pos)?;
+                                self.check_depth(d, groups.cur.at()..self.pos)?;
                                 return Ok((Filter::from_slots(groups.slots), d));
                             }
                             Opener::Paren | Opener::Not if in_bracket => {
                                 return Err(Fault::new(
                                     ParseErrorKind::UnclosedParen,
-                                    groups.cur.at..groups.cur.at + 1,
+                                    groups.cur.at()..groups.cur.at() + 1,
                                     Expected::CLOSE_PAREN,
                                 ));
                             }
@@ -866,7 +877,7 @@ impl<'a> State<'a> {
                         };
                         groups.push(SlotKind::ValuePath(attr));
                         depth = d + 1;
-                        self.check_depth(depth, done.at..self.pos)?;
+                        self.check_depth(depth, done.at()..self.pos)?;
                         present = false;
                         after_bracket = true;
                     }
@@ -979,9 +990,15 @@ impl<'a> State<'a> {
     }
 
     /// `attrPath SP "pr"` or `attrPath SP compareOp SP compValue`, after the path (which
-    /// started at `start`). Returns the leaf and whether it is `pr`.
+    /// started at `start`). Hands the leaf to `sink` (so that it is built where it goes);
+    /// whether it is `pr`.
     #[inline(always)]
-    fn attr_exp(&mut self, attr: AttrPath<'a>, start: usize) -> PResult<(SlotKind<'a>, bool)> {
+    fn attr_exp(
+        &mut self,
+        attr: AttrPath<'a>,
+        start: usize,
+        sink: impl FnOnce(SlotKind<'a>),
+    ) -> PResult<bool> {
         // Fastest path: the grammar's form, one space on each side of a two-letter word
         // (` eq `, ` pr `), read as one four-byte word. Anything else takes the path below.
         let p = self.pos;
@@ -1011,19 +1028,22 @@ impl<'a> State<'a> {
                             let text = self.src.get(open + 1..end).unwrap_or_default();
                             let value = CompValue::String(Cow::Borrowed(text));
                             self.count(start..self.pos)?;
-                            return Ok((SlotKind::Compare(Comparison { attr, op, value }), false));
+                            sink(SlotKind::Compare(Comparison { attr, op, value }));
+                            return Ok(false);
                         }
                     }
                     self.pos = open;
                     self.skip_ws();
                     let value = self.comp_value()?;
                     self.count(start..self.pos)?;
-                    return Ok((SlotKind::Compare(Comparison { attr, op, value }), false));
+                    sink(SlotKind::Compare(Comparison { attr, op, value }));
+                    return Ok(false);
                 }
                 Some(None) => {
                     self.pos = p + 3;
                     self.count(start..self.pos)?;
-                    return Ok((SlotKind::Present(attr), true));
+                    sink(SlotKind::Present(attr));
+                    return Ok(true);
                 }
                 None => {}
             }
@@ -1035,7 +1055,8 @@ impl<'a> State<'a> {
         {
             self.pos = p + 3;
             self.count(start..self.pos)?;
-            return Ok((SlotKind::Present(attr), true));
+            sink(SlotKind::Present(attr));
+            return Ok(true);
         }
         self.skip_ws();
         let at = self.pos;
@@ -1055,19 +1076,27 @@ impl<'a> State<'a> {
                 [b'g', b'e'] => Some(CompareOp::Ge),
                 [b'l', b'e'] => Some(CompareOp::Le),
                 [b'p', b'r'] => None,
-                _ => return self.attr_exp_slow(attr, start, at),
+                _ => {
+                    let (leaf, present) = self.attr_exp_slow(attr, start, at)?;
+                    sink(leaf);
+                    return Ok(present);
+                }
             };
             self.pos = at + 2;
             let Some(op) = op else {
                 self.count(start..self.pos)?;
-                return Ok((SlotKind::Present(attr), true));
+                sink(SlotKind::Present(attr));
+                return Ok(true);
             };
             self.skip_ws();
             let value = self.comp_value()?;
             self.count(start..self.pos)?;
-            return Ok((SlotKind::Compare(Comparison { attr, op, value }), false));
+            sink(SlotKind::Compare(Comparison { attr, op, value }));
+            return Ok(false);
         }
-        self.attr_exp_slow(attr, start, at)
+        let (leaf, present) = self.attr_exp_slow(attr, start, at)?;
+        sink(leaf);
+        Ok(present)
     }
 
     /// [`State::attr_exp`] for anything but a two-letter word: the errors.
@@ -1456,7 +1485,8 @@ impl<'a> State<'a> {
         self.pos += 1;
         let start = self.pos;
         let name = self.plain_name()?;
-        let (leaf, _) = self.attr_exp(AttrPath::new(name), start)?;
+        let mut leaf = SlotKind::Not;
+        self.attr_exp(AttrPath::new(name), start, |l| leaf = l)?;
         // The value filter's root is the last slot: an `and` takes the leaf as one more
         // term (moved after it), anything else becomes the first of two.
         let root = slots.len().wrapping_sub(1);
