@@ -1569,10 +1569,11 @@ impl<'a> State<'a> {
 /// The position of the first byte at or after `i` that ends the plain part of a JSON string
 /// (`"`, `\\` or a control character), or `b.len()`.
 ///
-/// Eight bytes at a time: a byte `x` of a word is flagged by `(x - 1) & !x & 0x80` after
-/// XOR with the byte looked for (zero where it matched), or by `(x - 0x20) & !x & 0x80`
-/// when below 0x20. A borrow can flag a byte above a real match, never one below it, so the
-/// lowest flag is the first match.
+/// Eight bytes at a time: a byte `x` of a word is flagged by `(x - 0x23) & !x & 0x80` when
+/// below `0x23` (a control character, a space, `!` or `"`), or by `(x - 1) & !x & 0x80`
+/// after XOR with `\\` (zero where it matched). A borrow can flag a byte above a real match,
+/// never one below it, so the lowest flag is the first byte that is below `0x23` or a
+/// backslash; a space or `!` there is read past, and the word read again after it.
 #[inline]
 fn plain_end(b: &[u8], mut i: usize) -> usize {
     const ONES: u64 = u64::from_ne_bytes([1; 8]);
@@ -1582,16 +1583,17 @@ fn plain_end(b: &[u8], mut i: usize) -> usize {
             break;
         };
         let w = u64::from_le_bytes(bytes);
-        let quote = w ^ (ONES * u64::from(b'"'));
         let backslash = w ^ (ONES * u64::from(b'\\'));
-        let flags = (quote.wrapping_sub(ONES) & !quote
-            | backslash.wrapping_sub(ONES) & !backslash
-            | w.wrapping_sub(ONES * 0x20) & !w)
-            & HIGH;
+        let flags = (w.wrapping_sub(ONES * 0x23) | backslash.wrapping_sub(ONES)) & !w & HIGH;
         if flags != 0 {
-            return i + (flags.trailing_zeros() / 8) as usize;
+            let at = i + (flags.trailing_zeros() / 8) as usize;
+            match b.get(at) {
+                Some(b' ' | b'!') => i = at + 1,
+                _ => return at,
+            }
+        } else {
+            i += 8;
         }
-        i += 8;
     }
     while b.get(i).is_some_and(|&c| !is(c, STR_END)) {
         i += 1;
@@ -1759,6 +1761,34 @@ mod tests {
             }
         }
         assert_eq!(checked, 256 * 20 * 21);
+        // Two bytes of the classes around the word test's edges (spaces and `!` are flagged
+        // and read past) at every pair of positions, from every start.
+        let edges = [
+            b' ', b'!', b'"', b'#', b'\\', b'[', b']', 0x00, 0x01, 0x1f, 0x7f, 0x80, 0xC3, 0xff,
+            b'a',
+        ];
+        for &v in &edges {
+            for &u in &edges {
+                for at in 0..20 {
+                    for later in at..20 {
+                        let mut b = [b'x'; 20];
+                        b[at] = v;
+                        b[later] = u;
+                        for start in 0..=b.len() {
+                            assert_eq!(
+                                plain_end(&b, start),
+                                slow(&b, start),
+                                "{v} at {at}, {u} at {later}, from {start}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // Runs of spaces before a terminator.
+        let b = b"a b  c   !!  \"end";
+        assert_eq!(plain_end(b, 0), 13);
+        assert_eq!(plain_end(b"        \"", 0), 8);
     }
 
     #[test]
