@@ -310,6 +310,20 @@ fn is(b: u8, class: u8) -> bool {
     CLASS[b as usize] & class != 0
 }
 
+/// `src[start..end]`, or `""` if either end is not a character boundary (the lexer only
+/// cuts next to ASCII delimiters). Two `split_at_checked`s, which compile to a byte test
+/// each, where `str::get` with a range is a call.
+#[inline(always)]
+fn cut(src: &str, start: usize, end: usize) -> &str {
+    match src.split_at_checked(end) {
+        Some((head, _)) => match head.split_at_checked(start) {
+            Some((_, text)) => text,
+            None => "",
+        },
+        None => "",
+    }
+}
+
 /// What opened the group being parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Opener {
@@ -518,6 +532,8 @@ struct State<'a> {
     max_depth: usize,
     max_comparisons: usize,
     comparisons: usize,
+    /// A value path's attribute and `[` read by [`State::first_leaf`], not yet opened.
+    value_path: Option<(AttrPath<'a>, usize)>,
 }
 
 impl<'a> State<'a> {
@@ -531,6 +547,7 @@ impl<'a> State<'a> {
             max_depth: p.max_depth,
             max_comparisons: p.max_comparisons,
             comparisons: 0,
+            value_path: None,
         }
     }
 
@@ -654,6 +671,9 @@ impl<'a> State<'a> {
     /// The first operand of a filter when it is a leaf (an attribute path that is not `not`
     /// and has no `[` after it): what [`State::operand`] would read there, without the group
     /// machinery, put in `out`; `out` stays `None` (position unchanged) for anything else.
+    ///
+    /// A value path's `attr[` is read too (not the `[`): its attribute and where the `[` is
+    /// go to [`State::value_path`], for [`State::filter`] to open the group with.
     #[inline]
     fn first_leaf(&mut self, out: &mut Option<Slot<'a>>) -> PResult<()> {
         self.skip_ws();
@@ -662,12 +682,20 @@ impl<'a> State<'a> {
             return Ok(());
         };
         let (run, classes) = self.run_classes();
-        if run.is_empty() || run.eq_ignore_ascii_case("not") || self.peek() == Some(b'[') {
+        if run.is_empty() || run.eq_ignore_ascii_case("not") {
             self.pos = start;
             return Ok(());
         }
         // What `operand` does with this word (the same errors, at the same place).
         let attr = self.operand_path(run, classes, c, start)?;
+        if self.peek() == Some(b'[') {
+            let at_bracket = self.pos;
+            if let Some(sub) = attr.sub_attr() {
+                return Err(sub_attr_before_bracket(sub, at_bracket));
+            }
+            self.value_path = Some((attr, at_bracket));
+            return Ok(());
+        }
         self.attr_exp(
             attr,
             start,
@@ -721,11 +749,7 @@ impl<'a> State<'a> {
             if self.peek() == Some(b'[') {
                 let at_bracket = self.pos;
                 if let Some(sub) = attr.sub_attr() {
-                    return Err(Fault::new(
-                        ParseErrorKind::SubAttrBeforeValuePath,
-                        at_bracket - sub.len() - 1..at_bracket,
-                        Expected::OPEN_BRACKET.union(Expected::OPERATOR),
-                    ));
+                    return Err(sub_attr_before_bracket(sub, at_bracket));
                 }
                 if *in_bracket {
                     return Err(Fault::new(
@@ -771,7 +795,17 @@ impl<'a> State<'a> {
                 groups.slots.push(leaf);
                 present
             }
-            None => self.operand(&mut groups, &mut bracket, &mut in_bracket)?,
+            None => {
+                // A value path's `attr[` already read by `first_leaf`: what `operand` does
+                // after it.
+                if let Some((attr, at_bracket)) = self.value_path.take() {
+                    self.open(&mut groups, Opener::Bracket, at_bracket)?;
+                    bracket = Some(attr);
+                    in_bracket = true;
+                    self.pos = at_bracket + 1;
+                }
+                self.operand(&mut groups, &mut bracket, &mut in_bracket)?
+            }
         };
         loop {
             let mut depth = 1;
@@ -1025,7 +1059,7 @@ impl<'a> State<'a> {
                         let end = plain_end(b, open + 1);
                         if b.get(end) == Some(&b'"') {
                             self.pos = end + 1;
-                            let text = self.src.get(open + 1..end).unwrap_or_default();
+                            let text = cut(self.src, open + 1, end);
                             let value = CompValue::String(Cow::Borrowed(text));
                             self.count(start..self.pos)?;
                             sink(SlotKind::Compare(Comparison { attr, op, value }));
@@ -1566,6 +1600,16 @@ impl<'a> State<'a> {
     }
 }
 
+/// The error for a sub-attribute before a value path's `[` (at `at_bracket`).
+#[cold]
+fn sub_attr_before_bracket(sub: &str, at_bracket: usize) -> Fault {
+    Fault::new(
+        ParseErrorKind::SubAttrBeforeValuePath,
+        at_bracket - sub.len() - 1..at_bracket,
+        Expected::OPEN_BRACKET.union(Expected::OPERATOR),
+    )
+}
+
 /// The position of the first byte at or after `i` that ends the plain part of a JSON string
 /// (`"`, `\\` or a control character), or `b.len()`.
 ///
@@ -1731,6 +1775,86 @@ mod tests {
         let e = Parser::new().max_depth(0).parse(r#"a eq "x""#).unwrap_err();
         assert_eq!(e.kind(), &ParseErrorKind::TooDeep { max: 0 });
         assert_eq!(e.span(), 8..8);
+    }
+
+    /// A filter that starts with a value path (its `attr[` read before the group machinery
+    /// exists): the same errors, spans and messages as when it was read as an operand.
+    #[test]
+    fn value_path_first_errors() {
+        let cases: [(Parser, &str, Range<usize>, &str); 10] = [
+            (
+                Parser::new().max_depth(0),
+                "emails[type pr]",
+                6..7,
+                "invalid filter at byte 6: nested deeper than 0 levels; expected a smaller input\n  emails[type pr]\n        ^",
+            ),
+            (
+                Parser::new().max_depth(1),
+                "emails[type pr]",
+                6..15,
+                "invalid filter at byte 6: nested deeper than 1 levels; expected a smaller input\n  emails[type pr]\n        ^^^^^^^^^",
+            ),
+            (
+                Parser::new(),
+                "a.b[c pr]",
+                1..3,
+                "invalid filter at byte 1: a value path cannot filter a sub-attribute; expected `[`, a comparison operator (eq, ne, co, sw, ew, gt, lt, ge, le) or `pr`\n  a.b[c pr]\n   ^^",
+            ),
+            (
+                Parser::new(),
+                "  a.b[c pr]",
+                3..5,
+                "invalid filter at byte 3: a value path cannot filter a sub-attribute; expected `[`, a comparison operator (eq, ne, co, sw, ew, gt, lt, ge, le) or `pr`\n    a.b[c pr]\n     ^^",
+            ),
+            (
+                Parser::new(),
+                "1a[c pr]",
+                0..1,
+                "invalid filter at byte 0: invalid attribute name `1`; expected an attribute name\n  1a[c pr]\n  ^",
+            ),
+            (
+                Parser::new(),
+                "a:b[c pr]",
+                1..2,
+                "invalid filter at byte 1: invalid schema URN prefix `:`; expected an attribute name\n  a:b[c pr]\n   ^",
+            ),
+            (
+                Parser::new(),
+                "emails[type pr",
+                6..7,
+                "invalid filter at byte 6: unclosed `[`; expected `]`\n  emails[type pr\n        ^",
+            ),
+            (
+                Parser::new(),
+                "emails[]",
+                7..8,
+                "invalid filter at byte 7: unexpected input `]`; expected an attribute path, `not (` or `(`\n  emails[]\n         ^",
+            ),
+            (
+                Parser::new(),
+                "emails[type pr] x",
+                16..17,
+                "invalid filter at byte 16: unexpected trailing text `x`; expected `and`, `or` or the end of the input\n  emails[type pr] x\n                  ^",
+            ),
+            (
+                Parser::new(),
+                "emails[type pr]x",
+                15..16,
+                "invalid filter at byte 15: unexpected text after a value path `x`; expected `and`, `or` or the end of the input\n  emails[type pr]x\n                 ^",
+            ),
+        ];
+        for (parser, input, span, message) in cases {
+            let e = parser.parse(input).unwrap_err();
+            assert_eq!(
+                (e.span(), e.to_string()),
+                (span, message.to_owned()),
+                "{input}"
+            );
+        }
+        // And it parses as before, also after a URN and with more after it.
+        let f = parse("urn:x:y:emails[type pr] and a pr").unwrap();
+        assert_eq!(f.to_string(), "urn:x:y:emails[type pr] and a pr");
+        assert_eq!(parse(" emails[type pr]").unwrap().depth(), 2);
     }
 
     #[test]
