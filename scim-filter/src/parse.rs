@@ -186,7 +186,7 @@ impl Parser {
             }
         }
         match st.filter(Opener::Top, 0, first) {
-            Ok((f, _)) => Ok(f),
+            Ok(slots) => Ok(Filter::from_slots(slots)),
             Err(e) => Err(fail(e)),
         }
     }
@@ -774,7 +774,8 @@ impl<'a> State<'a> {
     }
 
     /// Parses a filter up to the end of the input (`Top`) or up to and including the `]` of a
-    /// PATCH path (`PathBracket` at `at`).
+    /// PATCH path (`PathBracket` at `at`): its nodes, for [`Filter::from_slots`] (the buffer
+    /// is smaller than the filter, so the callers build it where they return it).
     ///
     /// `first`, if given, is the first operand, already parsed by [`State::first_leaf`].
     fn filter(
@@ -782,7 +783,7 @@ impl<'a> State<'a> {
         base: Opener,
         at: usize,
         first: Option<Slot<'a>>,
-    ) -> PResult<(Filter<'a>, usize)> {
+    ) -> PResult<Vec<Slot<'a>>> {
         // Room for about one node per 10 bytes of input (the reference filter has nine in
         // its 92 bytes), so that the buffer rarely grows.
         let mut groups = Groups::new(base, at, self.b.len() / 10 + 3);
@@ -819,7 +820,7 @@ impl<'a> State<'a> {
                         Opener::Top => {
                             let d = groups.finish(depth);
                             self.check_depth(d, at..at)?;
-                            Ok((Filter::from_slots(groups.slots), d))
+                            Ok(groups.slots)
                         }
                         Opener::Paren | Opener::Not => Err(Fault::new(
                             ParseErrorKind::UnclosedParen,
@@ -877,7 +878,7 @@ impl<'a> State<'a> {
                                 self.pos += 1;
                                 let d = groups.finish(depth);
                                 self.check_depth(d, groups.cur.at()..self.pos)?;
-                                return Ok((Filter::from_slots(groups.slots), d));
+                                return Ok(groups.slots);
                             }
                             Opener::Paren | Opener::Not if in_bracket => {
                                 return Err(Fault::new(
@@ -1573,7 +1574,7 @@ impl<'a> State<'a> {
                 ));
             }
             self.pos += 1;
-            let (filter, _) = self.filter(Opener::PathBracket, bracket, None)?;
+            let filter = Filter::from_slots(self.filter(Opener::PathBracket, bracket, None)?);
             if self.peek() == Some(b'.') {
                 self.pos += 1;
                 attr = attr.with_sub_attr(self.plain_name()?);
