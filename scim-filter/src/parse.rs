@@ -175,14 +175,14 @@ impl Parser {
         if first.is_some() {
             st.skip_ws();
             let end = st.pos;
-            if end == st.b.len()
-                && let Some(leaf) = first
-            {
+            if end == st.b.len() {
                 // A leaf's depth is 1.
-                return match st.check_depth(1, end..end) {
-                    Ok(()) => Ok(Filter::leaf(leaf)),
-                    Err(e) => Err(fail(e)),
-                };
+                if let Err(e) = st.check_depth(1, end..end) {
+                    return Err(fail(e));
+                }
+                if let Some(leaf) = first {
+                    return Ok(Filter::leaf(leaf));
+                }
             }
         }
         match st.filter(Opener::Top, 0, first) {
@@ -216,6 +216,7 @@ impl Parser {
 /// assert_eq!(f.to_string(), r#"title pr and userType eq "Employee""#);
 /// # Ok::<(), scim_filter::ParseError>(())
 /// ```
+#[inline]
 pub fn parse(input: &str) -> Result<Filter<'_>, ParseError> {
     Parser::new().parse(input)
 }
@@ -228,6 +229,7 @@ pub fn parse(input: &str) -> Result<Filter<'_>, ParseError> {
 /// assert!(p.filter.is_some());
 /// # Ok::<(), scim_filter::ParseError>(())
 /// ```
+#[inline]
 pub fn parse_path(input: &str) -> Result<Path<'_>, ParseError> {
     Parser::new().parse_path(input)
 }
