@@ -1062,10 +1062,14 @@ impl<'a> State<'a> {
                         let end = plain_end(b, open + 1);
                         if b.get(end) == Some(&b'"') {
                             self.pos = end + 1;
-                            let text = cut(self.src, open + 1, end);
-                            let value = CompValue::String(Cow::Borrowed(text));
                             self.count(start..self.pos)?;
-                            sink(SlotKind::Compare(Comparison { attr, op, value }));
+                            // Built in the sink's call, so that it is written where it goes.
+                            let text = cut(self.src, open + 1, end);
+                            sink(SlotKind::Compare(Comparison {
+                                attr,
+                                op,
+                                value: CompValue::String(Cow::Borrowed(text)),
+                            }));
                             return Ok(false);
                         }
                     }
