@@ -921,18 +921,18 @@ impl<'a> State<'a> {
                     _ => {
                         // `and ` / `or `: recognised from their bytes (`| 0x20` lowercases).
                         let b = self.b;
-                        if let Some(&[c0, c1, c2]) = b.get(at..at + 3) {
-                            // The whitespace byte after the keyword is skipped with it.
-                            if [c0 | 0x20, c1 | 0x20] == *b"or" && is(c2, WS) {
+                        // Read as one word: `or ` or `and ` (one space; a tab takes the
+                        // path below), the space skipped with the keyword.
+                        if let Some(&[c0, c1, c2, c3]) = b.get(at..at + 4) {
+                            let w = u32::from_le_bytes([c0, c1, c2, c3]);
+                            if (w | 0x2020) & 0x00ff_ffff == u32::from_le_bytes(*b"or \0") {
                                 let d = groups.close_and(depth);
                                 self.check_depth(d, at..at + 2)?;
                                 self.pos = at + 3;
                                 groups.push_or(d);
                                 break;
                             }
-                            if [c0 | 0x20, c1 | 0x20, c2 | 0x20] == *b"and"
-                                && b.get(at + 3).is_some_and(|&c| is(c, WS))
-                            {
+                            if w | 0x0020_2020 == u32::from_le_bytes(*b"and ") {
                                 self.pos = at + 4;
                                 groups.push_and(depth);
                                 break;
@@ -1782,6 +1782,80 @@ mod tests {
         let e = Parser::new().max_depth(0).parse(r#"a eq "x""#).unwrap_err();
         assert_eq!(e.kind(), &ParseErrorKind::TooDeep { max: 0 });
         assert_eq!(e.span(), 8..8);
+    }
+
+    /// `and ` and `or ` read as one word after an operand: the edges of that test give the
+    /// same trees and errors as the byte-wise path (tabs, case, a NUL, the end).
+    #[test]
+    fn and_or_words_at_their_edges() {
+        for (a, b) in [
+            ("a pr and\tb pr", "a pr and b pr"),
+            ("a pr or\tb pr", "a pr or b pr"),
+            ("a pr AND b pr", "a pr and b pr"),
+            ("a pr Or\t\tb pr", "a pr or b pr"),
+        ] {
+            assert_eq!(parse(a), parse(b), "{a}");
+        }
+        let cases: [(&str, Range<usize>, &str); 10] = [
+            (
+                "a pr and\u{0}b pr",
+                8..9,
+                "invalid filter at byte 8: unexpected input `␀`; expected an attribute path, `not (` or `(`\n  a pr and␀b pr\n          ^",
+            ),
+            (
+                "a pr or\u{0}b pr",
+                7..8,
+                "invalid filter at byte 7: unexpected input `␀`; expected an attribute path, `not (` or `(`\n  a pr or␀b pr\n         ^",
+            ),
+            (
+                "a pr and",
+                8..8,
+                "invalid filter at byte 8: unexpected end of input; expected an attribute path, `not (` or `(`\n  a pr and\n          ^",
+            ),
+            (
+                "a pr or",
+                7..7,
+                "invalid filter at byte 7: unexpected end of input; expected an attribute path, `not (` or `(`\n  a pr or\n         ^",
+            ),
+            (
+                "a pr or ",
+                8..8,
+                "invalid filter at byte 8: unexpected end of input; expected an attribute path, `not (` or `(`\n  a pr or \n          ^",
+            ),
+            (
+                "a pr and ",
+                9..9,
+                "invalid filter at byte 9: unexpected end of input; expected an attribute path, `not (` or `(`\n  a pr and \n           ^",
+            ),
+            (
+                "a pr andb pr",
+                5..9,
+                "invalid filter at byte 5: unexpected trailing text `andb`; expected `and`, `or` or the end of the input\n  a pr andb pr\n       ^^^^",
+            ),
+            (
+                "a pr orb",
+                5..8,
+                "invalid filter at byte 5: unexpected trailing text `orb`; expected `and`, `or` or the end of the input\n  a pr orb\n       ^^^",
+            ),
+            (
+                "a pr an",
+                5..7,
+                "invalid filter at byte 5: unexpected trailing text `an`; expected `and`, `or` or the end of the input\n  a pr an\n       ^^",
+            ),
+            (
+                "a pr o",
+                5..6,
+                "invalid filter at byte 5: unexpected trailing text `o`; expected `and`, `or` or the end of the input\n  a pr o\n       ^",
+            ),
+        ];
+        for (input, span, message) in cases {
+            let e = parse(input).unwrap_err();
+            assert_eq!(
+                (e.span(), e.to_string()),
+                (span, message.to_owned()),
+                "{input}"
+            );
+        }
     }
 
     /// A filter that starts with a value path (its `attr[` read before the group machinery
