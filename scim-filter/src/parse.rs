@@ -1399,6 +1399,17 @@ impl<'a> State<'a> {
     #[inline]
     fn attr_path(&self, run: &'a str, start: usize) -> PResult<AttrPath<'a>> {
         let b = run.as_bytes();
+        // Fast path: `name.sub`, both plain names (what the general path below gives for
+        // them, without its checks for a URN, `$ref` and the errors).
+        if b.first().is_some_and(|&c| is(c, ALPHA)) {
+            let dot = name_end(b, 1);
+            if b.get(dot) == Some(&b'.')
+                && b.get(dot + 1).is_some_and(|&c| is(c, ALPHA))
+                && name_end(b, dot + 2) == b.len()
+            {
+                return Ok(AttrPath::from_parts(run, 0, dot));
+            }
+        }
         let name_start = if b.len() > 4 && b[..4].eq_ignore_ascii_case(b"urn:") {
             let last = b.iter().rposition(|&c| c == b':').unwrap_or(3);
             self.check_urn(b, last, start)?;
@@ -1652,6 +1663,26 @@ fn plain_end(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// The end of the run of name characters (`ALPHA / DIGIT / "-" / "_"`) at `i` in `b`:
+/// letters eight at a time, then byte by byte.
+#[inline]
+fn name_end(b: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = b.get(i..i + 8) {
+        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let n = leading_letters(u64::from_le_bytes(bytes));
+        i += n;
+        if n < 8 {
+            break;
+        }
+    }
+    while b.get(i).is_some_and(|&c| is(c, NAME)) {
+        i += 1;
+    }
+    i
+}
+
 /// How many of the eight bytes of `w` (little-endian: the first byte lowest) are ASCII
 /// letters before the first that is not (8 if all are).
 ///
@@ -1849,6 +1880,101 @@ mod tests {
             ),
         ];
         for (input, span, message) in cases {
+            let e = parse(input).unwrap_err();
+            assert_eq!(
+                (e.span(), e.to_string()),
+                (span, message.to_owned()),
+                "{input}"
+            );
+        }
+    }
+
+    /// `name.sub` read by the fast path of `attr_path`: the same paths, and the same errors
+    /// where it gives way to the general path.
+    #[test]
+    fn sub_attribute_paths() {
+        let oks: [(&str, &str); 6] = [
+            (
+                "a-.b- eq 1",
+                r#"Compare(Comparison { attr: AttrPath { urn: None, name: "a-", sub_attr: Some("b-") }, op: Eq, value: Number(Number("1")) })"#,
+            ),
+            (
+                "a.b pr",
+                r#"Present(AttrPath { urn: None, name: "a", sub_attr: Some("b") })"#,
+            ),
+            (
+                "a.$ref pr",
+                r#"Present(AttrPath { urn: None, name: "a", sub_attr: Some("$ref") })"#,
+            ),
+            (
+                "A1-_.b2-_ eq 1",
+                r#"Compare(Comparison { attr: AttrPath { urn: None, name: "A1-_", sub_attr: Some("b2-_") }, op: Eq, value: Number(Number("1")) })"#,
+            ),
+            (
+                "abcdefghijklmnop.qrstuvwxyzabcdefgh pr",
+                r#"Present(AttrPath { urn: None, name: "abcdefghijklmnop", sub_attr: Some("qrstuvwxyzabcdefgh") })"#,
+            ),
+            (
+                "name.familyName pr",
+                r#"Present(AttrPath { urn: None, name: "name", sub_attr: Some("familyName") })"#,
+            ),
+        ];
+        for (input, debug) in oks {
+            assert_eq!(format!("{:?}", parse(input).unwrap()), debug, "{input}");
+        }
+        let errors: [(&str, Range<usize>, &str); 10] = [
+            (
+                "a.b.c pr",
+                3..5,
+                "invalid filter at byte 3: more than one sub-attribute (at most `attr.subAttr`)\n  a.b.c pr\n     ^^",
+            ),
+            (
+                "a. pr",
+                2..2,
+                "invalid filter at byte 2: invalid attribute name; expected an attribute name\n  a. pr\n    ^",
+            ),
+            (
+                "a.1 pr",
+                2..3,
+                "invalid filter at byte 2: invalid attribute name `1`; expected an attribute name\n  a.1 pr\n    ^",
+            ),
+            (
+                "a.~b pr",
+                2..3,
+                "invalid filter at byte 2: invalid attribute name `~`; expected an attribute name\n  a.~b pr\n    ^",
+            ),
+            (
+                "a~.b pr",
+                1..2,
+                "invalid filter at byte 1: invalid attribute name `~`; expected an attribute name\n  a~.b pr\n   ^",
+            ),
+            (
+                "a.b~ pr",
+                3..4,
+                "invalid filter at byte 3: invalid attribute name `~`; expected an attribute name\n  a.b~ pr\n     ^",
+            ),
+            (
+                "a.-b pr",
+                2..3,
+                "invalid filter at byte 2: invalid attribute name `-`; expected an attribute name\n  a.-b pr\n    ^",
+            ),
+            (
+                "ab.cdefghijklmnopq.r pr",
+                18..20,
+                "invalid filter at byte 18: more than one sub-attribute (at most `attr.subAttr`)\n  ab.cdefghijklmnopq.r pr\n                    ^^",
+            ),
+            (
+                "a..b pr",
+                2..3,
+                "invalid filter at byte 2: invalid attribute name `.`; expected an attribute name\n  a..b pr\n    ^",
+            ),
+            (
+                ".a pr",
+                0..1,
+                "invalid filter at byte 0: invalid attribute name `.`; expected an attribute name\n  .a pr\n  ^",
+            ),
+        ];
+        for (input, span, message) in errors {
             let e = parse(input).unwrap_err();
             assert_eq!(
                 (e.span(), e.to_string()),
