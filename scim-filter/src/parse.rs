@@ -126,6 +126,16 @@ impl Parser {
 
     /// Checks the size budget and emptiness before parsing.
     fn precheck(&self, input: &str, target: Target) -> Result<(), Fault> {
+        self.check_len(input)?;
+        if input.bytes().all(|b| b == b' ' || b == b'\t') {
+            return Err(empty(input, target));
+        }
+        Ok(())
+    }
+
+    /// Checks the size budget.
+    #[inline]
+    fn check_len(&self, input: &str) -> Result<(), Fault> {
         // Attribute paths keep 32-bit offsets, so no input may be longer than 4 GiB.
         let max = self.max_len.min(u32::MAX as usize);
         if input.len() > max {
@@ -133,16 +143,6 @@ impl Parser {
                 ParseErrorKind::TooLong { max },
                 max..input.len(),
                 Expected::SMALLER,
-            ));
-        }
-        if input.bytes().all(|b| b == b' ' || b == b'\t') {
-            return Err(Fault::new(
-                ParseErrorKind::Empty,
-                0..input.len(),
-                match target {
-                    Target::Filter => Expected::FILTER,
-                    Target::Path => Expected::ATTR_PATH,
-                },
             ));
         }
         Ok(())
@@ -163,7 +163,7 @@ impl Parser {
         // Errors are attached to the input where they arise, so that the filter is built
         // in the caller's result.
         let fail = |e: Fault| e.into_error(input, Target::Filter);
-        if let Err(e) = self.precheck(input, Target::Filter) {
+        if let Err(e) = self.check_len(input) {
             return Err(fail(e));
         }
         let mut st = State::new(self, input);
@@ -171,6 +171,11 @@ impl Parser {
         let mut first = None;
         if let Err(e) = st.first_leaf(&mut first) {
             return Err(fail(e));
+        }
+        // Only whitespace: `first_leaf` skipped it all and found nothing (it reads no
+        // further than the first word, so it has no error of its own for such an input).
+        if first.is_none() && st.pos == st.b.len() {
+            return Err(fail(empty(input, Target::Filter)));
         }
         if first.is_some() {
             st.skip_ws();
@@ -232,6 +237,19 @@ pub fn parse(input: &str) -> Result<Filter<'_>, ParseError> {
 #[inline]
 pub fn parse_path(input: &str) -> Result<Path<'_>, ParseError> {
     Parser::new().parse_path(input)
+}
+
+/// The error for an input that is empty or only whitespace.
+#[cold]
+fn empty(input: &str, target: Target) -> Fault {
+    Fault::new(
+        ParseErrorKind::Empty,
+        0..input.len(),
+        match target {
+            Target::Filter => Expected::FILTER,
+            Target::Path => Expected::ATTR_PATH,
+        },
+    )
 }
 
 /// An error before it is attached to its input.
@@ -1980,6 +1998,92 @@ mod tests {
                 (e.span(), e.to_string()),
                 (span, message.to_owned()),
                 "{input}"
+            );
+        }
+    }
+
+    /// Empty and whitespace-only inputs (a filter's found by `first_leaf`, a path's by the
+    /// precheck), and the inputs next to them.
+    #[test]
+    fn empty_inputs() {
+        let cases: [(&str, bool, Range<usize>, &str); 11] = [
+            (
+                "",
+                false,
+                0..0,
+                "invalid filter at byte 0: empty input; expected an attribute path, `not (` or `(`\n  \n  ^",
+            ),
+            (
+                " ",
+                false,
+                0..1,
+                "invalid filter at byte 0: empty input; expected an attribute path, `not (` or `(`\n   \n  ^",
+            ),
+            (
+                "\t",
+                false,
+                0..1,
+                "invalid filter at byte 0: empty input; expected an attribute path, `not (` or `(`\n  ␉\n  ^",
+            ),
+            (
+                " \t  ",
+                false,
+                0..4,
+                "invalid filter at byte 0: empty input; expected an attribute path, `not (` or `(`\n   ␉  \n  ^^^^",
+            ),
+            (
+                "  (",
+                false,
+                3..3,
+                "invalid filter at byte 3: unexpected end of input; expected an attribute path, `not (` or `(`\n    (\n     ^",
+            ),
+            (
+                " not",
+                false,
+                1..4,
+                "invalid filter at byte 1: `not` without parentheses; expected `(`\n   not\n   ^^^",
+            ),
+            (
+                "\t[",
+                false,
+                1..2,
+                "invalid filter at byte 1: unexpected input `[`; expected an attribute path, `not (` or `(`\n  ␉[\n   ^",
+            ),
+            (
+                "   )",
+                false,
+                3..4,
+                "invalid filter at byte 3: unmatched `)`; expected an attribute path, `not (` or `(`\n     )\n     ^",
+            ),
+            (
+                "",
+                true,
+                0..0,
+                "invalid path at byte 0: empty input; expected an attribute path\n  \n  ^",
+            ),
+            (
+                " ",
+                true,
+                0..1,
+                "invalid path at byte 0: empty input; expected an attribute path\n   \n  ^",
+            ),
+            (
+                "\t ",
+                true,
+                0..2,
+                "invalid path at byte 0: empty input; expected an attribute path\n  ␉ \n  ^^",
+            ),
+        ];
+        for (input, path, span, message) in cases {
+            let e = if path {
+                parse_path(input).unwrap_err()
+            } else {
+                parse(input).unwrap_err()
+            };
+            assert_eq!(
+                (e.span(), e.to_string()),
+                (span, message.to_owned()),
+                "{input:?}"
             );
         }
     }
