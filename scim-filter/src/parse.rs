@@ -169,9 +169,10 @@ impl Parser {
         let mut st = State::new(self, input);
         // A filter that is one comparison (or `pr`) needs none of the group machinery.
         let mut first = None;
-        if let Err(e) = st.first_leaf(&mut first) {
-            return Err(fail(e));
-        }
+        let present = match st.first_leaf(&mut first) {
+            Ok(present) => present,
+            Err(e) => return Err(fail(e)),
+        };
         // Only whitespace: `first_leaf` skipped it all and found nothing (it reads no
         // further than the first word, so it has no error of its own for such an input).
         if first.is_none() && st.pos == st.b.len() {
@@ -190,7 +191,7 @@ impl Parser {
                 }
             }
         }
-        match st.filter(Opener::Top, 0, first) {
+        match st.filter(Opener::Top, 0, first, present) {
             Ok(slots) => Ok(Filter::from_slots(slots)),
             Err(e) => Err(fail(e)),
         }
@@ -691,20 +692,21 @@ impl<'a> State<'a> {
     /// The first operand of a filter when it is a leaf (an attribute path that is not `not`
     /// and has no `[` after it): what [`State::operand`] would read there, without the group
     /// machinery, put in `out`; `out` stays `None` (position unchanged) for anything else.
+    /// Whether the leaf is `pr`.
     ///
     /// A value path's `attr[` is read too (not the `[`): its attribute and where the `[` is
     /// go to [`State::value_path`], for [`State::filter`] to open the group with.
     #[inline]
-    fn first_leaf(&mut self, out: &mut Option<Slot<'a>>) -> PResult<()> {
+    fn first_leaf(&mut self, out: &mut Option<Slot<'a>>) -> PResult<bool> {
         self.skip_ws();
         let start = self.pos;
         let Some(c) = self.peek() else {
-            return Ok(());
+            return Ok(false);
         };
         let (run, classes) = self.run_classes();
         if run.is_empty() || run.eq_ignore_ascii_case("not") {
             self.pos = start;
-            return Ok(());
+            return Ok(false);
         }
         // What `operand` does with this word (the same errors, at the same place).
         let attr = self.operand_path(run, classes, c, start)?;
@@ -714,15 +716,14 @@ impl<'a> State<'a> {
                 return Err(sub_attr_before_bracket(sub, at_bracket));
             }
             self.value_path = Some((attr, at_bracket));
-            return Ok(());
+            return Ok(false);
         }
         self.attr_exp(
             attr,
             start,
             #[inline(always)]
             |leaf| *out = Some(Slot::new(leaf)),
-        )?;
-        Ok(())
+        )
     }
 
     /// An operand: opens the groups (`(`, `not (`, a value path's `attr[`) before it, then
@@ -803,6 +804,7 @@ impl<'a> State<'a> {
         base: Opener,
         at: usize,
         first: Option<Slot<'a>>,
+        first_present: bool,
     ) -> PResult<Vec<Slot<'a>>> {
         // Room for about one node per 10 bytes of input (the reference filter has nine in
         // its 92 bytes), so that the buffer rarely grows.
@@ -812,9 +814,8 @@ impl<'a> State<'a> {
         let mut in_bracket = base == Opener::PathBracket;
         let mut present = match first {
             Some(leaf) => {
-                let present = matches!(leaf.kind, SlotKind::Present(_));
                 groups.slots.push(leaf);
-                present
+                first_present
             }
             None => {
                 // A value path's `attr[` already read by `first_leaf`: what `operand` does
@@ -1609,7 +1610,8 @@ impl<'a> State<'a> {
                 ));
             }
             self.pos += 1;
-            let filter = Filter::from_slots(self.filter(Opener::PathBracket, bracket, None)?);
+            let filter =
+                Filter::from_slots(self.filter(Opener::PathBracket, bracket, None, false)?);
             if self.peek() == Some(b'.') {
                 self.pos += 1;
                 attr = attr.with_sub_attr(self.plain_name()?);
