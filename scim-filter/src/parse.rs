@@ -631,7 +631,7 @@ impl<'a> State<'a> {
             i += 1;
         }
         self.pos = i;
-        (self.src.get(start..i).unwrap_or_default(), shared)
+        (cut(self.src, start, i), shared)
     }
 
     /// The span of the character (or end of input) at `at`.
