@@ -459,18 +459,19 @@ impl<'a> Groups<'a> {
     }
 
     /// Closes the current group (whose chains are finished), making its parent current;
-    /// the closed frame. `None` at the base group.
+    /// what opened the closed group, and where. `None` at the base group.
     #[inline]
-    fn close(&mut self) -> Option<Frame> {
+    fn close(&mut self) -> Option<(Opener, usize)> {
         let i = self.saved.checked_sub(1)?;
-        let parent = match self.inline.get(i) {
+        let done = (self.cur.opener, self.cur.at());
+        self.cur = match self.inline.get(i) {
             Some(&Some(p)) => p,
             // Set by `open` for every saved group below `INLINE_FRAMES`.
             Some(None) => return None,
             None => self.spill.pop()?,
         };
         self.saved = i;
-        Some(mem::replace(&mut self.cur, parent))
+        Some(done)
     }
 
     /// Pushes a finished node.
@@ -877,18 +878,18 @@ impl<'a> State<'a> {
                         self.pos += 1;
                         let d = groups.finish(depth);
                         self.check_depth(d, groups.cur.at()..self.pos)?;
-                        let Some(done) = groups.close() else {
+                        let Some((opener, opened_at)) = groups.close() else {
                             // A `Paren` or `Not` frame always has a parent.
                             return Err(self.too_deep(at..at + 1));
                         };
-                        depth = match done.opener {
+                        depth = match opener {
                             Opener::Not => {
                                 groups.push(SlotKind::Not);
                                 d + 1
                             }
                             _ => d,
                         };
-                        self.check_depth(depth, done.at()..self.pos)?;
+                        self.check_depth(depth, opened_at..self.pos)?;
                         present = false;
                         after_bracket = false;
                     }
@@ -918,7 +919,7 @@ impl<'a> State<'a> {
                         }
                         self.pos += 1;
                         let d = groups.finish(depth);
-                        let Some(done) = groups.close() else {
+                        let Some((_, opened_at)) = groups.close() else {
                             // A `Bracket` frame always has a parent.
                             return Err(self.too_deep(at..at + 1));
                         };
@@ -933,7 +934,7 @@ impl<'a> State<'a> {
                         };
                         groups.push(SlotKind::ValuePath(attr));
                         depth = d + 1;
-                        self.check_depth(depth, done.at()..self.pos)?;
+                        self.check_depth(depth, opened_at..self.pos)?;
                         present = false;
                         after_bracket = true;
                     }
