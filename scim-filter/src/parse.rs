@@ -719,7 +719,7 @@ impl<'a> State<'a> {
             self.value_path = Some((attr, at_bracket));
             return Ok(false);
         }
-        self.attr_exp(
+        self.attr_exp::<true>(
             attr,
             start,
             #[inline(always)]
@@ -786,7 +786,7 @@ impl<'a> State<'a> {
                 self.pos += 1;
                 continue;
             }
-            return self.attr_exp(
+            return self.attr_exp::<false>(
                 attr,
                 start,
                 #[inline(always)]
@@ -1050,7 +1050,10 @@ impl<'a> State<'a> {
     /// started at `start`). Hands the leaf to `sink` (so that it is built where it goes);
     /// whether it is `pr`.
     #[inline(always)]
-    fn attr_exp(
+    ///
+    /// `FIRST`: called for a filter's first leaf (outside [`State::filter`]), where the
+    /// string scan is inlined.
+    fn attr_exp<const FIRST: bool>(
         &mut self,
         attr: AttrPath<'a>,
         start: usize,
@@ -1079,7 +1082,11 @@ impl<'a> State<'a> {
                     let b = self.b;
                     let open = p + 4;
                     if b.get(open) == Some(&b'"') {
-                        let end = plain_end(b, open + 1);
+                        let end = if FIRST {
+                            plain_end_inline(b, open + 1)
+                        } else {
+                            plain_end(b, open + 1)
+                        };
                         if b.get(end) == Some(&b'"') {
                             self.pos = end + 1;
                             self.count(start..self.pos)?;
@@ -1558,7 +1565,7 @@ impl<'a> State<'a> {
         let start = self.pos;
         let name = self.plain_name()?;
         let mut leaf = SlotKind::Not;
-        self.attr_exp(AttrPath::new(name), start, |l| leaf = l)?;
+        self.attr_exp::<false>(AttrPath::new(name), start, |l| leaf = l)?;
         // The value filter's root is the last slot: an `and` takes the leaf as one more
         // term (moved after it), anything else becomes the first of two.
         let root = slots.len().wrapping_sub(1);
@@ -1657,8 +1664,14 @@ fn sub_attr_before_bracket(sub: &str, at_bracket: usize) -> Fault {
 /// after XOR with `\\` (zero where it matched). A borrow can flag a byte above a real match,
 /// never one below it, so the lowest flag is the first byte that is below `0x23` or a
 /// backslash; a space or `!` there is read past, and the word read again after it.
-#[inline]
-fn plain_end(b: &[u8], mut i: usize) -> usize {
+#[inline(never)]
+fn plain_end(b: &[u8], i: usize) -> usize {
+    plain_end_inline(b, i)
+}
+
+/// [`plain_end`], inlined where it is called.
+#[inline(always)]
+fn plain_end_inline(b: &[u8], mut i: usize) -> usize {
     const ONES: u64 = u64::from_ne_bytes([1; 8]);
     const HIGH: u64 = ONES << 7;
     while let Some(chunk) = b.get(i..i + 8) {
