@@ -126,6 +126,16 @@ impl Parser {
 
     /// Checks the size budget and emptiness before parsing.
     fn precheck(&self, input: &str, target: Target) -> Result<(), Fault> {
+        self.check_len(input)?;
+        if input.bytes().all(|b| b == b' ' || b == b'\t') {
+            return Err(empty(input, target));
+        }
+        Ok(())
+    }
+
+    /// Checks the size budget.
+    #[inline]
+    fn check_len(&self, input: &str) -> Result<(), Fault> {
         // Attribute paths keep 32-bit offsets, so no input may be longer than 4 GiB.
         let max = self.max_len.min(u32::MAX as usize);
         if input.len() > max {
@@ -133,16 +143,6 @@ impl Parser {
                 ParseErrorKind::TooLong { max },
                 max..input.len(),
                 Expected::SMALLER,
-            ));
-        }
-        if input.bytes().all(|b| b == b' ' || b == b'\t') {
-            return Err(Fault::new(
-                ParseErrorKind::Empty,
-                0..input.len(),
-                match target {
-                    Target::Filter => Expected::FILTER,
-                    Target::Path => Expected::ATTR_PATH,
-                },
             ));
         }
         Ok(())
@@ -163,32 +163,36 @@ impl Parser {
         // Errors are attached to the input where they arise, so that the filter is built
         // in the caller's result.
         let fail = |e: Fault| e.into_error(input, Target::Filter);
-        if let Err(e) = self.precheck(input, Target::Filter) {
+        if let Err(e) = self.check_len(input) {
             return Err(fail(e));
         }
         let mut st = State::new(self, input);
         // A filter that is one comparison (or `pr`) needs none of the group machinery.
-        let first = match st.first_leaf() {
-            Ok(first) => first,
+        let mut first = None;
+        let present = match st.first_leaf(&mut first) {
+            Ok(present) => present,
             Err(e) => return Err(fail(e)),
         };
-        if let Some(leaf) = first {
+        // Only whitespace: `first_leaf` skipped it all and found nothing (it reads no
+        // further than the first word, so it has no error of its own for such an input).
+        if first.is_none() && st.pos == st.b.len() {
+            return Err(fail(empty(input, Target::Filter)));
+        }
+        if first.is_some() {
             st.skip_ws();
             let end = st.pos;
             if end == st.b.len() {
                 // A leaf's depth is 1.
-                return match st.check_depth(1, end..end) {
-                    Ok(()) => Ok(Filter::leaf(Slot::new(leaf))),
-                    Err(e) => Err(fail(e)),
-                };
+                if let Err(e) = st.check_depth(1, end..end) {
+                    return Err(fail(e));
+                }
+                if let Some(leaf) = first {
+                    return Ok(Filter::leaf(leaf));
+                }
             }
-            return match st.filter(Opener::Top, 0, Some(leaf)) {
-                Ok((f, _)) => Ok(f),
-                Err(e) => Err(fail(e)),
-            };
         }
-        match st.filter(Opener::Top, 0, None) {
-            Ok((f, _)) => Ok(f),
+        match st.filter(Opener::Top, 0, first, present) {
+            Ok(slots) => Ok(Filter::from_slots(slots)),
             Err(e) => Err(fail(e)),
         }
     }
@@ -218,6 +222,7 @@ impl Parser {
 /// assert_eq!(f.to_string(), r#"title pr and userType eq "Employee""#);
 /// # Ok::<(), scim_filter::ParseError>(())
 /// ```
+#[inline]
 pub fn parse(input: &str) -> Result<Filter<'_>, ParseError> {
     Parser::new().parse(input)
 }
@@ -230,8 +235,22 @@ pub fn parse(input: &str) -> Result<Filter<'_>, ParseError> {
 /// assert!(p.filter.is_some());
 /// # Ok::<(), scim_filter::ParseError>(())
 /// ```
+#[inline]
 pub fn parse_path(input: &str) -> Result<Path<'_>, ParseError> {
     Parser::new().parse_path(input)
+}
+
+/// The error for an input that is empty or only whitespace.
+#[cold]
+fn empty(input: &str, target: Target) -> Fault {
+    Fault::new(
+        ParseErrorKind::Empty,
+        0..input.len(),
+        match target {
+            Target::Filter => Expected::FILTER,
+            Target::Path => Expected::ATTR_PATH,
+        },
+    )
 }
 
 /// An error before it is attached to its input.
@@ -312,6 +331,20 @@ fn is(b: u8, class: u8) -> bool {
     CLASS[b as usize] & class != 0
 }
 
+/// `src[start..end]`, or `""` if either end is not a character boundary (the lexer only
+/// cuts next to ASCII delimiters). Two `split_at_checked`s, which compile to a byte test
+/// each, where `str::get` with a range is a call.
+#[inline(always)]
+fn cut(src: &str, start: usize, end: usize) -> &str {
+    match src.split_at_checked(end) {
+        Some((head, _)) => match head.split_at_checked(start) {
+            Some((_, text)) => text,
+            None => "",
+        },
+        None => "",
+    }
+}
+
 /// What opened the group being parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Opener {
@@ -349,26 +382,33 @@ impl Chain {
 #[derive(Debug, Clone, Copy)]
 struct Frame {
     opener: Opener,
-    /// Where the opener is in the input.
-    at: usize,
+    /// Where the opener is in the input (at most 4 GiB, see [`Parser::precheck`]).
+    at: u32,
     /// The group's finished `or` terms.
     or: Chain,
     /// The current `and` chain's terms.
     and: Chain,
-    and_depth: usize,
-    or_depth: usize,
+    /// (Depths are at most the number of slots, so 32-bit.)
+    and_depth: u32,
+    or_depth: u32,
 }
 
 impl Frame {
     const fn new(opener: Opener, at: usize) -> Self {
         Frame {
             opener,
-            at,
+            at: at as u32,
             or: Chain::EMPTY,
             and: Chain::EMPTY,
             and_depth: 0,
             or_depth: 0,
         }
+    }
+
+    /// Where the opener is in the input.
+    #[inline(always)]
+    const fn at(&self) -> usize {
+        self.at as usize
     }
 }
 
@@ -419,18 +459,19 @@ impl<'a> Groups<'a> {
     }
 
     /// Closes the current group (whose chains are finished), making its parent current;
-    /// the closed frame. `None` at the base group.
+    /// what opened the closed group, and where. `None` at the base group.
     #[inline]
-    fn close(&mut self) -> Option<Frame> {
+    fn close(&mut self) -> Option<(Opener, usize)> {
         let i = self.saved.checked_sub(1)?;
-        let parent = match self.inline.get(i) {
+        let done = (self.cur.opener, self.cur.at());
+        self.cur = match self.inline.get(i) {
             Some(&Some(p)) => p,
             // Set by `open` for every saved group below `INLINE_FRAMES`.
             Some(None) => return None,
             None => self.spill.pop()?,
         };
         self.saved = i;
-        Some(mem::replace(&mut self.cur, parent))
+        Some(done)
     }
 
     /// Pushes a finished node.
@@ -456,7 +497,7 @@ impl<'a> Groups<'a> {
     #[inline]
     fn push_and(&mut self, depth: usize) {
         Groups::link(&mut self.slots, &mut self.cur.and);
-        self.cur.and_depth = self.cur.and_depth.max(depth);
+        self.cur.and_depth = self.cur.and_depth.max(depth as u32);
     }
 
     /// Ends the current `and` chain with the term just finished: the depth of the chain's
@@ -467,7 +508,7 @@ impl<'a> Groups<'a> {
             return depth;
         }
         Groups::link(&mut self.slots, &mut self.cur.and);
-        let depth = 1 + self.cur.and_depth.max(depth);
+        let depth = 1 + (self.cur.and_depth as usize).max(depth);
         let chain = mem::replace(&mut self.cur.and, Chain::EMPTY);
         self.cur.and_depth = 0;
         let first = (self.slots.len() as u32).wrapping_sub(chain.first);
@@ -481,7 +522,7 @@ impl<'a> Groups<'a> {
     #[inline]
     fn push_or(&mut self, depth: usize) {
         Groups::link(&mut self.slots, &mut self.cur.or);
-        self.cur.or_depth = self.cur.or_depth.max(depth);
+        self.cur.or_depth = self.cur.or_depth.max(depth as u32);
     }
 
     /// Ends the current group with the term just finished: the depth of the group's node.
@@ -492,7 +533,7 @@ impl<'a> Groups<'a> {
             return depth;
         }
         Groups::link(&mut self.slots, &mut self.cur.or);
-        let depth = 1 + self.cur.or_depth.max(depth);
+        let depth = 1 + (self.cur.or_depth as usize).max(depth);
         let chain = self.cur.or;
         let first = (self.slots.len() as u32).wrapping_sub(chain.first);
         self.push(SlotKind::Or {
@@ -513,6 +554,8 @@ struct State<'a> {
     max_depth: usize,
     max_comparisons: usize,
     comparisons: usize,
+    /// A value path's attribute and `[` read by [`State::first_leaf`], not yet opened.
+    value_path: Option<(AttrPath<'a>, usize)>,
 }
 
 impl<'a> State<'a> {
@@ -526,6 +569,7 @@ impl<'a> State<'a> {
             max_depth: p.max_depth,
             max_comparisons: p.max_comparisons,
             comparisons: 0,
+            value_path: None,
         }
     }
 
@@ -588,7 +632,7 @@ impl<'a> State<'a> {
             i += 1;
         }
         self.pos = i;
-        (self.src.get(start..i).unwrap_or_default(), shared)
+        (cut(self.src, start, i), shared)
     }
 
     /// The span of the character (or end of input) at `at`.
@@ -648,25 +692,39 @@ impl<'a> State<'a> {
 
     /// The first operand of a filter when it is a leaf (an attribute path that is not `not`
     /// and has no `[` after it): what [`State::operand`] would read there, without the group
-    /// machinery. `None` (position unchanged) for anything else.
+    /// machinery, put in `out`; `out` stays `None` (position unchanged) for anything else.
+    /// Whether the leaf is `pr`.
+    ///
+    /// A value path's `attr[` is read too (not the `[`): its attribute and where the `[` is
+    /// go to [`State::value_path`], for [`State::filter`] to open the group with.
     #[inline]
-    fn first_leaf(&mut self) -> PResult<Option<SlotKind<'a>>> {
+    fn first_leaf(&mut self, out: &mut Option<Slot<'a>>) -> PResult<bool> {
         self.skip_ws();
         let start = self.pos;
         let Some(c) = self.peek() else {
-            return Ok(None);
+            return Ok(false);
         };
         let (run, classes) = self.run_classes();
-        if run.is_empty() || run.eq_ignore_ascii_case("not") || self.peek() == Some(b'[') {
+        if run.is_empty() || run.eq_ignore_ascii_case("not") {
             self.pos = start;
-            return Ok(None);
+            return Ok(false);
         }
         // What `operand` does with this word (the same errors, at the same place).
         let attr = self.operand_path(run, classes, c, start)?;
-        match self.attr_exp(attr, start) {
-            Ok((leaf, _)) => Ok(Some(leaf)),
-            Err(e) => Err(e),
+        if self.peek() == Some(b'[') {
+            let at_bracket = self.pos;
+            if let Some(sub) = attr.sub_attr() {
+                return Err(sub_attr_before_bracket(sub, at_bracket));
+            }
+            self.value_path = Some((attr, at_bracket));
+            return Ok(false);
         }
+        self.attr_exp::<true>(
+            attr,
+            start,
+            #[inline(always)]
+            |leaf| *out = Some(Slot::new(leaf)),
+        )
     }
 
     /// An operand: opens the groups (`(`, `not (`, a value path's `attr[`) before it, then
@@ -713,11 +771,7 @@ impl<'a> State<'a> {
             if self.peek() == Some(b'[') {
                 let at_bracket = self.pos;
                 if let Some(sub) = attr.sub_attr() {
-                    return Err(Fault::new(
-                        ParseErrorKind::SubAttrBeforeValuePath,
-                        at_bracket - sub.len() - 1..at_bracket,
-                        Expected::OPEN_BRACKET.union(Expected::OPERATOR),
-                    ));
+                    return Err(sub_attr_before_bracket(sub, at_bracket));
                 }
                 if *in_bracket {
                     return Err(Fault::new(
@@ -732,22 +786,27 @@ impl<'a> State<'a> {
                 self.pos += 1;
                 continue;
             }
-            let (leaf, present) = self.attr_exp(attr, start)?;
-            groups.push(leaf);
-            return Ok(present);
+            return self.attr_exp::<false>(
+                attr,
+                start,
+                #[inline(always)]
+                |leaf| groups.push(leaf),
+            );
         }
     }
 
     /// Parses a filter up to the end of the input (`Top`) or up to and including the `]` of a
-    /// PATCH path (`PathBracket` at `at`).
+    /// PATCH path (`PathBracket` at `at`): its nodes, for [`Filter::from_slots`] (the buffer
+    /// is smaller than the filter, so the callers build it where they return it).
     ///
     /// `first`, if given, is the first operand, already parsed by [`State::first_leaf`].
     fn filter(
         &mut self,
         base: Opener,
         at: usize,
-        first: Option<SlotKind<'a>>,
-    ) -> PResult<(Filter<'a>, usize)> {
+        first: Option<Slot<'a>>,
+        first_present: bool,
+    ) -> PResult<Vec<Slot<'a>>> {
         // Room for about one node per 10 bytes of input (the reference filter has nine in
         // its 92 bytes), so that the buffer rarely grows.
         let mut groups = Groups::new(base, at, self.b.len() / 10 + 3);
@@ -756,11 +815,20 @@ impl<'a> State<'a> {
         let mut in_bracket = base == Opener::PathBracket;
         let mut present = match first {
             Some(leaf) => {
-                let present = matches!(leaf, SlotKind::Present(_));
-                groups.push(leaf);
-                present
+                groups.slots.push(leaf);
+                first_present
             }
-            None => self.operand(&mut groups, &mut bracket, &mut in_bracket)?,
+            None => {
+                // A value path's `attr[` already read by `first_leaf`: what `operand` does
+                // after it.
+                if let Some((attr, at_bracket)) = self.value_path.take() {
+                    self.open(&mut groups, Opener::Bracket, at_bracket)?;
+                    bracket = Some(attr);
+                    in_bracket = true;
+                    self.pos = at_bracket + 1;
+                }
+                self.operand(&mut groups, &mut bracket, &mut in_bracket)?
+            }
         };
         loop {
             let mut depth = 1;
@@ -774,16 +842,16 @@ impl<'a> State<'a> {
                         Opener::Top => {
                             let d = groups.finish(depth);
                             self.check_depth(d, at..at)?;
-                            Ok((Filter::from_slots(groups.slots), d))
+                            Ok(groups.slots)
                         }
                         Opener::Paren | Opener::Not => Err(Fault::new(
                             ParseErrorKind::UnclosedParen,
-                            groups.cur.at..groups.cur.at + 1,
+                            groups.cur.at()..groups.cur.at() + 1,
                             Expected::CLOSE_PAREN,
                         )),
                         Opener::Bracket | Opener::PathBracket => Err(Fault::new(
                             ParseErrorKind::UnclosedBracket,
-                            groups.cur.at..groups.cur.at + 1,
+                            groups.cur.at()..groups.cur.at() + 1,
                             Expected::CLOSE_BRACKET,
                         )),
                     };
@@ -795,7 +863,7 @@ impl<'a> State<'a> {
                             Opener::Bracket | Opener::PathBracket => {
                                 return Err(Fault::new(
                                     ParseErrorKind::UnclosedBracket,
-                                    groups.cur.at..groups.cur.at + 1,
+                                    groups.cur.at()..groups.cur.at() + 1,
                                     Expected::CLOSE_BRACKET,
                                 ));
                             }
@@ -809,19 +877,19 @@ impl<'a> State<'a> {
                         }
                         self.pos += 1;
                         let d = groups.finish(depth);
-                        self.check_depth(d, groups.cur.at..self.pos)?;
-                        let Some(done) = groups.close() else {
+                        self.check_depth(d, groups.cur.at()..self.pos)?;
+                        let Some((opener, opened_at)) = groups.close() else {
                             // A `Paren` or `Not` frame always has a parent.
                             return Err(self.too_deep(at..at + 1));
                         };
-                        depth = match done.opener {
+                        depth = match opener {
                             Opener::Not => {
                                 groups.push(SlotKind::Not);
                                 d + 1
                             }
                             _ => d,
                         };
-                        self.check_depth(depth, done.at..self.pos)?;
+                        self.check_depth(depth, opened_at..self.pos)?;
                         present = false;
                         after_bracket = false;
                     }
@@ -831,13 +899,13 @@ impl<'a> State<'a> {
                             Opener::PathBracket => {
                                 self.pos += 1;
                                 let d = groups.finish(depth);
-                                self.check_depth(d, groups.cur.at..self.pos)?;
-                                return Ok((Filter::from_slots(groups.slots), d));
+                                self.check_depth(d, groups.cur.at()..self.pos)?;
+                                return Ok(groups.slots);
                             }
                             Opener::Paren | Opener::Not if in_bracket => {
                                 return Err(Fault::new(
                                     ParseErrorKind::UnclosedParen,
-                                    groups.cur.at..groups.cur.at + 1,
+                                    groups.cur.at()..groups.cur.at() + 1,
                                     Expected::CLOSE_PAREN,
                                 ));
                             }
@@ -851,7 +919,7 @@ impl<'a> State<'a> {
                         }
                         self.pos += 1;
                         let d = groups.finish(depth);
-                        let Some(done) = groups.close() else {
+                        let Some((_, opened_at)) = groups.close() else {
                             // A `Bracket` frame always has a parent.
                             return Err(self.too_deep(at..at + 1));
                         };
@@ -866,25 +934,25 @@ impl<'a> State<'a> {
                         };
                         groups.push(SlotKind::ValuePath(attr));
                         depth = d + 1;
-                        self.check_depth(depth, done.at..self.pos)?;
+                        self.check_depth(depth, opened_at..self.pos)?;
                         present = false;
                         after_bracket = true;
                     }
                     _ => {
                         // `and ` / `or `: recognised from their bytes (`| 0x20` lowercases).
                         let b = self.b;
-                        if let Some(&[c0, c1, c2]) = b.get(at..at + 3) {
-                            // The whitespace byte after the keyword is skipped with it.
-                            if [c0 | 0x20, c1 | 0x20] == *b"or" && is(c2, WS) {
+                        // Read as one word: `or ` or `and ` (one space; a tab takes the
+                        // path below), the space skipped with the keyword.
+                        if let Some(&[c0, c1, c2, c3]) = b.get(at..at + 4) {
+                            let w = u32::from_le_bytes([c0, c1, c2, c3]);
+                            if (w | 0x2020) & 0x00ff_ffff == u32::from_le_bytes(*b"or \0") {
                                 let d = groups.close_and(depth);
                                 self.check_depth(d, at..at + 2)?;
                                 self.pos = at + 3;
                                 groups.push_or(d);
                                 break;
                             }
-                            if [c0 | 0x20, c1 | 0x20, c2 | 0x20] == *b"and"
-                                && b.get(at + 3).is_some_and(|&c| is(c, WS))
-                            {
+                            if w | 0x0020_2020 == u32::from_le_bytes(*b"and ") {
                                 self.pos = at + 4;
                                 groups.push_and(depth);
                                 break;
@@ -979,9 +1047,18 @@ impl<'a> State<'a> {
     }
 
     /// `attrPath SP "pr"` or `attrPath SP compareOp SP compValue`, after the path (which
-    /// started at `start`). Returns the leaf and whether it is `pr`.
+    /// started at `start`). Hands the leaf to `sink` (so that it is built where it goes);
+    /// whether it is `pr`.
     #[inline(always)]
-    fn attr_exp(&mut self, attr: AttrPath<'a>, start: usize) -> PResult<(SlotKind<'a>, bool)> {
+    ///
+    /// `FIRST`: called for a filter's first leaf (outside [`State::filter`]), where the
+    /// string scan is inlined.
+    fn attr_exp<const FIRST: bool>(
+        &mut self,
+        attr: AttrPath<'a>,
+        start: usize,
+        sink: impl FnOnce(SlotKind<'a>),
+    ) -> PResult<bool> {
         // Fastest path: the grammar's form, one space on each side of a two-letter word
         // (` eq `, ` pr `), read as one four-byte word. Anything else takes the path below.
         let p = self.pos;
@@ -1005,25 +1082,36 @@ impl<'a> State<'a> {
                     let b = self.b;
                     let open = p + 4;
                     if b.get(open) == Some(&b'"') {
-                        let end = plain_end(b, open + 1);
+                        let end = if FIRST {
+                            plain_end_inline(b, open + 1)
+                        } else {
+                            plain_end(b, open + 1)
+                        };
                         if b.get(end) == Some(&b'"') {
                             self.pos = end + 1;
-                            let text = self.src.get(open + 1..end).unwrap_or_default();
-                            let value = CompValue::String(Cow::Borrowed(text));
                             self.count(start..self.pos)?;
-                            return Ok((SlotKind::Compare(Comparison { attr, op, value }), false));
+                            // Built in the sink's call, so that it is written where it goes.
+                            let text = cut(self.src, open + 1, end);
+                            sink(SlotKind::Compare(Comparison {
+                                attr,
+                                op,
+                                value: CompValue::String(Cow::Borrowed(text)),
+                            }));
+                            return Ok(false);
                         }
                     }
                     self.pos = open;
                     self.skip_ws();
                     let value = self.comp_value()?;
                     self.count(start..self.pos)?;
-                    return Ok((SlotKind::Compare(Comparison { attr, op, value }), false));
+                    sink(SlotKind::Compare(Comparison { attr, op, value }));
+                    return Ok(false);
                 }
                 Some(None) => {
                     self.pos = p + 3;
                     self.count(start..self.pos)?;
-                    return Ok((SlotKind::Present(attr), true));
+                    sink(SlotKind::Present(attr));
+                    return Ok(true);
                 }
                 None => {}
             }
@@ -1035,7 +1123,8 @@ impl<'a> State<'a> {
         {
             self.pos = p + 3;
             self.count(start..self.pos)?;
-            return Ok((SlotKind::Present(attr), true));
+            sink(SlotKind::Present(attr));
+            return Ok(true);
         }
         self.skip_ws();
         let at = self.pos;
@@ -1055,19 +1144,27 @@ impl<'a> State<'a> {
                 [b'g', b'e'] => Some(CompareOp::Ge),
                 [b'l', b'e'] => Some(CompareOp::Le),
                 [b'p', b'r'] => None,
-                _ => return self.attr_exp_slow(attr, start, at),
+                _ => {
+                    let (leaf, present) = self.attr_exp_slow(attr, start, at)?;
+                    sink(leaf);
+                    return Ok(present);
+                }
             };
             self.pos = at + 2;
             let Some(op) = op else {
                 self.count(start..self.pos)?;
-                return Ok((SlotKind::Present(attr), true));
+                sink(SlotKind::Present(attr));
+                return Ok(true);
             };
             self.skip_ws();
             let value = self.comp_value()?;
             self.count(start..self.pos)?;
-            return Ok((SlotKind::Compare(Comparison { attr, op, value }), false));
+            sink(SlotKind::Compare(Comparison { attr, op, value }));
+            return Ok(false);
         }
-        self.attr_exp_slow(attr, start, at)
+        let (leaf, present) = self.attr_exp_slow(attr, start, at)?;
+        sink(leaf);
+        Ok(present)
     }
 
     /// [`State::attr_exp`] for anything but a two-letter word: the errors.
@@ -1329,6 +1426,17 @@ impl<'a> State<'a> {
     #[inline]
     fn attr_path(&self, run: &'a str, start: usize) -> PResult<AttrPath<'a>> {
         let b = run.as_bytes();
+        // Fast path: `name.sub`, both plain names (what the general path below gives for
+        // them, without its checks for a URN, `$ref` and the errors).
+        if b.first().is_some_and(|&c| is(c, ALPHA)) {
+            let dot = name_end(b, 1);
+            if b.get(dot) == Some(&b'.')
+                && b.get(dot + 1).is_some_and(|&c| is(c, ALPHA))
+                && name_end(b, dot + 2) == b.len()
+            {
+                return Ok(AttrPath::from_parts(run, 0, dot));
+            }
+        }
         let name_start = if b.len() > 4 && b[..4].eq_ignore_ascii_case(b"urn:") {
             let last = b.iter().rposition(|&c| c == b':').unwrap_or(3);
             self.check_urn(b, last, start)?;
@@ -1456,7 +1564,8 @@ impl<'a> State<'a> {
         self.pos += 1;
         let start = self.pos;
         let name = self.plain_name()?;
-        let (leaf, _) = self.attr_exp(AttrPath::new(name), start)?;
+        let mut leaf = SlotKind::Not;
+        self.attr_exp::<false>(AttrPath::new(name), start, |l| leaf = l)?;
         // The value filter's root is the last slot: an `and` takes the leaf as one more
         // term (moved after it), anything else becomes the first of two.
         let root = slots.len().wrapping_sub(1);
@@ -1509,7 +1618,8 @@ impl<'a> State<'a> {
                 ));
             }
             self.pos += 1;
-            let (filter, _) = self.filter(Opener::PathBracket, bracket, None)?;
+            let filter =
+                Filter::from_slots(self.filter(Opener::PathBracket, bracket, None, false)?);
             if self.peek() == Some(b'.') {
                 self.pos += 1;
                 attr = attr.with_sub_attr(self.plain_name()?);
@@ -1536,15 +1646,32 @@ impl<'a> State<'a> {
     }
 }
 
+/// The error for a sub-attribute before a value path's `[` (at `at_bracket`).
+#[cold]
+fn sub_attr_before_bracket(sub: &str, at_bracket: usize) -> Fault {
+    Fault::new(
+        ParseErrorKind::SubAttrBeforeValuePath,
+        at_bracket - sub.len() - 1..at_bracket,
+        Expected::OPEN_BRACKET.union(Expected::OPERATOR),
+    )
+}
+
 /// The position of the first byte at or after `i` that ends the plain part of a JSON string
 /// (`"`, `\\` or a control character), or `b.len()`.
 ///
-/// Eight bytes at a time: a byte `x` of a word is flagged by `(x - 1) & !x & 0x80` after
-/// XOR with the byte looked for (zero where it matched), or by `(x - 0x20) & !x & 0x80`
-/// when below 0x20. A borrow can flag a byte above a real match, never one below it, so the
-/// lowest flag is the first match.
-#[inline]
-fn plain_end(b: &[u8], mut i: usize) -> usize {
+/// Eight bytes at a time: a byte `x` of a word is flagged by `(x - 0x23) & !x & 0x80` when
+/// below `0x23` (a control character, a space, `!` or `"`), or by `(x - 1) & !x & 0x80`
+/// after XOR with `\\` (zero where it matched). A borrow can flag a byte above a real match,
+/// never one below it, so the lowest flag is the first byte that is below `0x23` or a
+/// backslash; a space or `!` there is read past, and the word read again after it.
+#[inline(never)]
+fn plain_end(b: &[u8], i: usize) -> usize {
+    plain_end_inline(b, i)
+}
+
+/// [`plain_end`], inlined where it is called.
+#[inline(always)]
+fn plain_end_inline(b: &[u8], mut i: usize) -> usize {
     const ONES: u64 = u64::from_ne_bytes([1; 8]);
     const HIGH: u64 = ONES << 7;
     while let Some(chunk) = b.get(i..i + 8) {
@@ -1552,18 +1679,39 @@ fn plain_end(b: &[u8], mut i: usize) -> usize {
             break;
         };
         let w = u64::from_le_bytes(bytes);
-        let quote = w ^ (ONES * u64::from(b'"'));
         let backslash = w ^ (ONES * u64::from(b'\\'));
-        let flags = (quote.wrapping_sub(ONES) & !quote
-            | backslash.wrapping_sub(ONES) & !backslash
-            | w.wrapping_sub(ONES * 0x20) & !w)
-            & HIGH;
+        let flags = (w.wrapping_sub(ONES * 0x23) | backslash.wrapping_sub(ONES)) & !w & HIGH;
         if flags != 0 {
-            return i + (flags.trailing_zeros() / 8) as usize;
+            let at = i + (flags.trailing_zeros() / 8) as usize;
+            match b.get(at) {
+                Some(b' ' | b'!') => i = at + 1,
+                _ => return at,
+            }
+        } else {
+            i += 8;
         }
-        i += 8;
     }
     while b.get(i).is_some_and(|&c| !is(c, STR_END)) {
+        i += 1;
+    }
+    i
+}
+
+/// The end of the run of name characters (`ALPHA / DIGIT / "-" / "_"`) at `i` in `b`:
+/// letters eight at a time, then byte by byte.
+#[inline]
+fn name_end(b: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = b.get(i..i + 8) {
+        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let n = leading_letters(u64::from_le_bytes(bytes));
+        i += n;
+        if n < 8 {
+            break;
+        }
+    }
+    while b.get(i).is_some_and(|&c| is(c, NAME)) {
         i += 1;
     }
     i
@@ -1701,6 +1849,341 @@ mod tests {
         assert_eq!(e.span(), 8..8);
     }
 
+    /// `and ` and `or ` read as one word after an operand: the edges of that test give the
+    /// same trees and errors as the byte-wise path (tabs, case, a NUL, the end).
+    #[test]
+    fn and_or_words_at_their_edges() {
+        for (a, b) in [
+            ("a pr and\tb pr", "a pr and b pr"),
+            ("a pr or\tb pr", "a pr or b pr"),
+            ("a pr AND b pr", "a pr and b pr"),
+            ("a pr Or\t\tb pr", "a pr or b pr"),
+        ] {
+            assert_eq!(parse(a), parse(b), "{a}");
+        }
+        let cases: [(&str, Range<usize>, &str); 10] = [
+            (
+                "a pr and\u{0}b pr",
+                8..9,
+                "invalid filter at byte 8: unexpected input `␀`; expected an attribute path, `not (` or `(`\n  a pr and␀b pr\n          ^",
+            ),
+            (
+                "a pr or\u{0}b pr",
+                7..8,
+                "invalid filter at byte 7: unexpected input `␀`; expected an attribute path, `not (` or `(`\n  a pr or␀b pr\n         ^",
+            ),
+            (
+                "a pr and",
+                8..8,
+                "invalid filter at byte 8: unexpected end of input; expected an attribute path, `not (` or `(`\n  a pr and\n          ^",
+            ),
+            (
+                "a pr or",
+                7..7,
+                "invalid filter at byte 7: unexpected end of input; expected an attribute path, `not (` or `(`\n  a pr or\n         ^",
+            ),
+            (
+                "a pr or ",
+                8..8,
+                "invalid filter at byte 8: unexpected end of input; expected an attribute path, `not (` or `(`\n  a pr or \n          ^",
+            ),
+            (
+                "a pr and ",
+                9..9,
+                "invalid filter at byte 9: unexpected end of input; expected an attribute path, `not (` or `(`\n  a pr and \n           ^",
+            ),
+            (
+                "a pr andb pr",
+                5..9,
+                "invalid filter at byte 5: unexpected trailing text `andb`; expected `and`, `or` or the end of the input\n  a pr andb pr\n       ^^^^",
+            ),
+            (
+                "a pr orb",
+                5..8,
+                "invalid filter at byte 5: unexpected trailing text `orb`; expected `and`, `or` or the end of the input\n  a pr orb\n       ^^^",
+            ),
+            (
+                "a pr an",
+                5..7,
+                "invalid filter at byte 5: unexpected trailing text `an`; expected `and`, `or` or the end of the input\n  a pr an\n       ^^",
+            ),
+            (
+                "a pr o",
+                5..6,
+                "invalid filter at byte 5: unexpected trailing text `o`; expected `and`, `or` or the end of the input\n  a pr o\n       ^",
+            ),
+        ];
+        for (input, span, message) in cases {
+            let e = parse(input).unwrap_err();
+            assert_eq!(
+                (e.span(), e.to_string()),
+                (span, message.to_owned()),
+                "{input}"
+            );
+        }
+    }
+
+    /// `name.sub` read by the fast path of `attr_path`: the same paths, and the same errors
+    /// where it gives way to the general path.
+    #[test]
+    fn sub_attribute_paths() {
+        let oks: [(&str, &str); 6] = [
+            (
+                "a-.b- eq 1",
+                r#"Compare(Comparison { attr: AttrPath { urn: None, name: "a-", sub_attr: Some("b-") }, op: Eq, value: Number(Number("1")) })"#,
+            ),
+            (
+                "a.b pr",
+                r#"Present(AttrPath { urn: None, name: "a", sub_attr: Some("b") })"#,
+            ),
+            (
+                "a.$ref pr",
+                r#"Present(AttrPath { urn: None, name: "a", sub_attr: Some("$ref") })"#,
+            ),
+            (
+                "A1-_.b2-_ eq 1",
+                r#"Compare(Comparison { attr: AttrPath { urn: None, name: "A1-_", sub_attr: Some("b2-_") }, op: Eq, value: Number(Number("1")) })"#,
+            ),
+            (
+                "abcdefghijklmnop.qrstuvwxyzabcdefgh pr",
+                r#"Present(AttrPath { urn: None, name: "abcdefghijklmnop", sub_attr: Some("qrstuvwxyzabcdefgh") })"#,
+            ),
+            (
+                "name.familyName pr",
+                r#"Present(AttrPath { urn: None, name: "name", sub_attr: Some("familyName") })"#,
+            ),
+        ];
+        for (input, debug) in oks {
+            assert_eq!(format!("{:?}", parse(input).unwrap()), debug, "{input}");
+        }
+        let errors: [(&str, Range<usize>, &str); 10] = [
+            (
+                "a.b.c pr",
+                3..5,
+                "invalid filter at byte 3: more than one sub-attribute (at most `attr.subAttr`)\n  a.b.c pr\n     ^^",
+            ),
+            (
+                "a. pr",
+                2..2,
+                "invalid filter at byte 2: invalid attribute name; expected an attribute name\n  a. pr\n    ^",
+            ),
+            (
+                "a.1 pr",
+                2..3,
+                "invalid filter at byte 2: invalid attribute name `1`; expected an attribute name\n  a.1 pr\n    ^",
+            ),
+            (
+                "a.~b pr",
+                2..3,
+                "invalid filter at byte 2: invalid attribute name `~`; expected an attribute name\n  a.~b pr\n    ^",
+            ),
+            (
+                "a~.b pr",
+                1..2,
+                "invalid filter at byte 1: invalid attribute name `~`; expected an attribute name\n  a~.b pr\n   ^",
+            ),
+            (
+                "a.b~ pr",
+                3..4,
+                "invalid filter at byte 3: invalid attribute name `~`; expected an attribute name\n  a.b~ pr\n     ^",
+            ),
+            (
+                "a.-b pr",
+                2..3,
+                "invalid filter at byte 2: invalid attribute name `-`; expected an attribute name\n  a.-b pr\n    ^",
+            ),
+            (
+                "ab.cdefghijklmnopq.r pr",
+                18..20,
+                "invalid filter at byte 18: more than one sub-attribute (at most `attr.subAttr`)\n  ab.cdefghijklmnopq.r pr\n                    ^^",
+            ),
+            (
+                "a..b pr",
+                2..3,
+                "invalid filter at byte 2: invalid attribute name `.`; expected an attribute name\n  a..b pr\n    ^",
+            ),
+            (
+                ".a pr",
+                0..1,
+                "invalid filter at byte 0: invalid attribute name `.`; expected an attribute name\n  .a pr\n  ^",
+            ),
+        ];
+        for (input, span, message) in errors {
+            let e = parse(input).unwrap_err();
+            assert_eq!(
+                (e.span(), e.to_string()),
+                (span, message.to_owned()),
+                "{input}"
+            );
+        }
+    }
+
+    /// Empty and whitespace-only inputs (a filter's found by `first_leaf`, a path's by the
+    /// precheck), and the inputs next to them.
+    #[test]
+    fn empty_inputs() {
+        let cases: [(&str, bool, Range<usize>, &str); 11] = [
+            (
+                "",
+                false,
+                0..0,
+                "invalid filter at byte 0: empty input; expected an attribute path, `not (` or `(`\n  \n  ^",
+            ),
+            (
+                " ",
+                false,
+                0..1,
+                "invalid filter at byte 0: empty input; expected an attribute path, `not (` or `(`\n   \n  ^",
+            ),
+            (
+                "\t",
+                false,
+                0..1,
+                "invalid filter at byte 0: empty input; expected an attribute path, `not (` or `(`\n  ␉\n  ^",
+            ),
+            (
+                " \t  ",
+                false,
+                0..4,
+                "invalid filter at byte 0: empty input; expected an attribute path, `not (` or `(`\n   ␉  \n  ^^^^",
+            ),
+            (
+                "  (",
+                false,
+                3..3,
+                "invalid filter at byte 3: unexpected end of input; expected an attribute path, `not (` or `(`\n    (\n     ^",
+            ),
+            (
+                " not",
+                false,
+                1..4,
+                "invalid filter at byte 1: `not` without parentheses; expected `(`\n   not\n   ^^^",
+            ),
+            (
+                "\t[",
+                false,
+                1..2,
+                "invalid filter at byte 1: unexpected input `[`; expected an attribute path, `not (` or `(`\n  ␉[\n   ^",
+            ),
+            (
+                "   )",
+                false,
+                3..4,
+                "invalid filter at byte 3: unmatched `)`; expected an attribute path, `not (` or `(`\n     )\n     ^",
+            ),
+            (
+                "",
+                true,
+                0..0,
+                "invalid path at byte 0: empty input; expected an attribute path\n  \n  ^",
+            ),
+            (
+                " ",
+                true,
+                0..1,
+                "invalid path at byte 0: empty input; expected an attribute path\n   \n  ^",
+            ),
+            (
+                "\t ",
+                true,
+                0..2,
+                "invalid path at byte 0: empty input; expected an attribute path\n  ␉ \n  ^^",
+            ),
+        ];
+        for (input, path, span, message) in cases {
+            let e = if path {
+                parse_path(input).unwrap_err()
+            } else {
+                parse(input).unwrap_err()
+            };
+            assert_eq!(
+                (e.span(), e.to_string()),
+                (span, message.to_owned()),
+                "{input:?}"
+            );
+        }
+    }
+
+    /// A filter that starts with a value path (its `attr[` read before the group machinery
+    /// exists): the same errors, spans and messages as when it was read as an operand.
+    #[test]
+    fn value_path_first_errors() {
+        let cases: [(Parser, &str, Range<usize>, &str); 10] = [
+            (
+                Parser::new().max_depth(0),
+                "emails[type pr]",
+                6..7,
+                "invalid filter at byte 6: nested deeper than 0 levels; expected a smaller input\n  emails[type pr]\n        ^",
+            ),
+            (
+                Parser::new().max_depth(1),
+                "emails[type pr]",
+                6..15,
+                "invalid filter at byte 6: nested deeper than 1 levels; expected a smaller input\n  emails[type pr]\n        ^^^^^^^^^",
+            ),
+            (
+                Parser::new(),
+                "a.b[c pr]",
+                1..3,
+                "invalid filter at byte 1: a value path cannot filter a sub-attribute; expected `[`, a comparison operator (eq, ne, co, sw, ew, gt, lt, ge, le) or `pr`\n  a.b[c pr]\n   ^^",
+            ),
+            (
+                Parser::new(),
+                "  a.b[c pr]",
+                3..5,
+                "invalid filter at byte 3: a value path cannot filter a sub-attribute; expected `[`, a comparison operator (eq, ne, co, sw, ew, gt, lt, ge, le) or `pr`\n    a.b[c pr]\n     ^^",
+            ),
+            (
+                Parser::new(),
+                "1a[c pr]",
+                0..1,
+                "invalid filter at byte 0: invalid attribute name `1`; expected an attribute name\n  1a[c pr]\n  ^",
+            ),
+            (
+                Parser::new(),
+                "a:b[c pr]",
+                1..2,
+                "invalid filter at byte 1: invalid schema URN prefix `:`; expected an attribute name\n  a:b[c pr]\n   ^",
+            ),
+            (
+                Parser::new(),
+                "emails[type pr",
+                6..7,
+                "invalid filter at byte 6: unclosed `[`; expected `]`\n  emails[type pr\n        ^",
+            ),
+            (
+                Parser::new(),
+                "emails[]",
+                7..8,
+                "invalid filter at byte 7: unexpected input `]`; expected an attribute path, `not (` or `(`\n  emails[]\n         ^",
+            ),
+            (
+                Parser::new(),
+                "emails[type pr] x",
+                16..17,
+                "invalid filter at byte 16: unexpected trailing text `x`; expected `and`, `or` or the end of the input\n  emails[type pr] x\n                  ^",
+            ),
+            (
+                Parser::new(),
+                "emails[type pr]x",
+                15..16,
+                "invalid filter at byte 15: unexpected text after a value path `x`; expected `and`, `or` or the end of the input\n  emails[type pr]x\n                 ^",
+            ),
+        ];
+        for (parser, input, span, message) in cases {
+            let e = parser.parse(input).unwrap_err();
+            assert_eq!(
+                (e.span(), e.to_string()),
+                (span, message.to_owned()),
+                "{input}"
+            );
+        }
+        // And it parses as before, also after a URN and with more after it.
+        let f = parse("urn:x:y:emails[type pr] and a pr").unwrap();
+        assert_eq!(f.to_string(), "urn:x:y:emails[type pr] and a pr");
+        assert_eq!(parse(" emails[type pr]").unwrap().depth(), 2);
+    }
+
     #[test]
     fn plain_end_finds_the_first_terminator() {
         let slow =
@@ -1729,6 +2212,34 @@ mod tests {
             }
         }
         assert_eq!(checked, 256 * 20 * 21);
+        // Two bytes of the classes around the word test's edges (spaces and `!` are flagged
+        // and read past) at every pair of positions, from every start.
+        let edges = [
+            b' ', b'!', b'"', b'#', b'\\', b'[', b']', 0x00, 0x01, 0x1f, 0x7f, 0x80, 0xC3, 0xff,
+            b'a',
+        ];
+        for &v in &edges {
+            for &u in &edges {
+                for at in 0..20 {
+                    for later in at..20 {
+                        let mut b = [b'x'; 20];
+                        b[at] = v;
+                        b[later] = u;
+                        for start in 0..=b.len() {
+                            assert_eq!(
+                                plain_end(&b, start),
+                                slow(&b, start),
+                                "{v} at {at}, {u} at {later}, from {start}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // Runs of spaces before a terminator.
+        let b = b"a b  c   !!  \"end";
+        assert_eq!(plain_end(b, 0), 13);
+        assert_eq!(plain_end(b"        \"", 0), 8);
     }
 
     #[test]
