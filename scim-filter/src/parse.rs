@@ -610,18 +610,8 @@ impl<'a> State<'a> {
     fn run_classes(&mut self) -> (&'a str, u8) {
         let b = self.b;
         let start = self.pos;
-        let mut i = start;
         // Attribute names are mostly letters: eight bytes at a time while they are.
-        while let Some(chunk) = b.get(i..i + 8) {
-            let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
-                break;
-            };
-            let n = leading_letters(u64::from_le_bytes(bytes));
-            i += n;
-            if n < 8 {
-                break;
-            }
-        }
+        let mut i = letters_end(b, start);
         let mut shared = if i > start { CLASS[b'a' as usize] } else { !0 };
         while let Some(&c) = b.get(i) {
             let class = CLASS[c as usize];
@@ -1697,10 +1687,10 @@ fn plain_end_inline(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// The end of the run of name characters (`ALPHA / DIGIT / "-" / "_"`) at `i` in `b`:
-/// letters eight at a time, then byte by byte.
-#[inline]
-fn name_end(b: &[u8], mut i: usize) -> usize {
+/// The end of the run of ASCII letters at `i` in `b`, read eight bytes at a time (the
+/// last fewer than eight bytes are left to the caller's byte-wise loop).
+#[inline(always)]
+fn letters_end(b: &[u8], mut i: usize) -> usize {
     while let Some(chunk) = b.get(i..i + 8) {
         let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
             break;
@@ -1711,6 +1701,14 @@ fn name_end(b: &[u8], mut i: usize) -> usize {
             break;
         }
     }
+    i
+}
+
+/// The end of the run of name characters (`ALPHA / DIGIT / "-" / "_"`) at `i` in `b`:
+/// letters eight at a time, then byte by byte.
+#[inline]
+fn name_end(b: &[u8], i: usize) -> usize {
+    let mut i = letters_end(b, i);
     while b.get(i).is_some_and(|&c| is(c, NAME)) {
         i += 1;
     }
@@ -1849,6 +1847,22 @@ mod tests {
         assert_eq!(e.span(), 8..8);
     }
 
+    /// The error `e` of parsing `input` has the given span and message.
+    fn assert_error(e: ParseError, input: &str, span: Range<usize>, message: &str) {
+        assert_eq!(
+            (e.span(), e.to_string()),
+            (span, message.to_owned()),
+            "{input:?}"
+        );
+    }
+
+    /// Each input fails to parse with the given span and message.
+    fn assert_errors<const N: usize>(cases: [(&str, Range<usize>, &str); N]) {
+        for (input, span, message) in cases {
+            assert_error(parse(input).unwrap_err(), input, span, message);
+        }
+    }
+
     /// `and ` and `or ` read as one word after an operand: the edges of that test give the
     /// same trees and errors as the byte-wise path (tabs, case, a NUL, the end).
     #[test]
@@ -1913,14 +1927,7 @@ mod tests {
                 "invalid filter at byte 5: unexpected trailing text `o`; expected `and`, `or` or the end of the input\n  a pr o\n       ^",
             ),
         ];
-        for (input, span, message) in cases {
-            let e = parse(input).unwrap_err();
-            assert_eq!(
-                (e.span(), e.to_string()),
-                (span, message.to_owned()),
-                "{input}"
-            );
-        }
+        assert_errors(cases);
     }
 
     /// `name.sub` read by the fast path of `attr_path`: the same paths, and the same errors
@@ -2008,14 +2015,7 @@ mod tests {
                 "invalid filter at byte 0: invalid attribute name `.`; expected an attribute name\n  .a pr\n  ^",
             ),
         ];
-        for (input, span, message) in errors {
-            let e = parse(input).unwrap_err();
-            assert_eq!(
-                (e.span(), e.to_string()),
-                (span, message.to_owned()),
-                "{input}"
-            );
-        }
+        assert_errors(errors);
     }
 
     /// Empty and whitespace-only inputs (a filter's found by `first_leaf`, a path's by the
@@ -2096,11 +2096,7 @@ mod tests {
             } else {
                 parse(input).unwrap_err()
             };
-            assert_eq!(
-                (e.span(), e.to_string()),
-                (span, message.to_owned()),
-                "{input:?}"
-            );
+            assert_error(e, input, span, message);
         }
     }
 
@@ -2171,12 +2167,7 @@ mod tests {
             ),
         ];
         for (parser, input, span, message) in cases {
-            let e = parser.parse(input).unwrap_err();
-            assert_eq!(
-                (e.span(), e.to_string()),
-                (span, message.to_owned()),
-                "{input}"
-            );
+            assert_error(parser.parse(input).unwrap_err(), input, span, message);
         }
         // And it parses as before, also after a URN and with more after it.
         let f = parse("urn:x:y:emails[type pr] and a pr").unwrap();
