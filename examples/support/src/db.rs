@@ -1685,8 +1685,8 @@ mod tests {
             })
         };
         // Each write rewrites one row of overflow pages (eight of 2 KiB): at least nine
-        // frames, so 36 WALs' worth without a pause; without a restart the WAL would hold
-        // them all.
+        // frames, so 54 WALs' worth without a pause; without a restart the WAL would hold
+        // them all (about 43,000 frames).
         let wal = dir.join("w.db-wal");
         let page: i64 = db
             .lock()
@@ -1694,7 +1694,7 @@ mod tests {
             .expect("page size");
         let frame = page + 24;
         let mut longest = 0;
-        let writes = 4 * RESTART_FRAMES;
+        let writes = 6 * RESTART_FRAMES;
         for i in 0..writes {
             write_sql(
                 &db,
@@ -1708,9 +1708,13 @@ mod tests {
         let frames = i64::try_from(longest).unwrap_or(i64::MAX) / frame;
         // The writes outrun the passive checkpoints here (they copy each frame again and
         // share the cores): the WAL reaches FORCE_FRAMES and what the writes add until the
-        // next look, never the whole (about 29,000 frames).
+        // checkpoint thread's next look and the restart's pause, never the whole. How much
+        // that is depends on how long the checkpoint thread waits for a core: peaks of
+        // 2,500 to 5,100 frames under load, and 8,680 in a CI run whose other tests ran
+        // beside this one. The bound leaves room for that and is still under a third of the
+        // whole.
         assert!(
-            frames < FORCE_FRAMES + 6 * RESTART_FRAMES,
+            frames < FORCE_FRAMES + 12 * RESTART_FRAMES,
             "the WAL reached {frames} frames (restart at {RESTART_FRAMES}, forced at {FORCE_FRAMES})"
         );
         drop(db);
