@@ -382,7 +382,7 @@ impl Chain {
 #[derive(Debug, Clone, Copy)]
 struct Frame {
     opener: Opener,
-    /// Where the opener is in the input (at most 4 GiB, see [`Parser::precheck`]).
+    /// Where the opener is in the input (at most 4 GiB, see [`Parser::check_len`]).
     at: u32,
     /// The group's finished `or` terms.
     or: Chain,
@@ -1039,10 +1039,10 @@ impl<'a> State<'a> {
     /// `attrPath SP "pr"` or `attrPath SP compareOp SP compValue`, after the path (which
     /// started at `start`). Hands the leaf to `sink` (so that it is built where it goes);
     /// whether it is `pr`.
-    #[inline(always)]
     ///
     /// `FIRST`: called for a filter's first leaf (outside [`State::filter`]), where the
     /// string scan is inlined.
+    #[inline(always)]
     fn attr_exp<const FIRST: bool>(
         &mut self,
         attr: AttrPath<'a>,
