@@ -20,6 +20,8 @@ use crate::ast::{
 };
 use crate::error::{Expected, ParseError, ParseErrorKind, Target};
 
+mod quick;
+
 /// Default nesting budget: how many AST levels a filter may have.
 pub const DEFAULT_MAX_DEPTH: usize = 64;
 /// Default size budget: the longest input accepted, in bytes.
@@ -169,19 +171,18 @@ impl Parser {
         let mut st = State::new(self, input);
         // A filter that is one comparison (or `pr`) needs none of the group machinery.
         let mut first = None;
-        let present = match st.first_leaf(&mut first) {
-            Ok(present) => present,
-            Err(e) => return Err(fail(e)),
-        };
+        if let Err(e) = st.first_leaf(&mut first) {
+            return Err(fail(e));
+        }
         // Only whitespace: `first_leaf` skipped it all and found nothing (it reads no
         // further than the first word, so it has no error of its own for such an input).
-        if first.is_none() && st.pos == st.b.len() {
+        if first.is_none() && st.pos == st.b().len() {
             return Err(fail(empty(input, Target::Filter)));
         }
         if first.is_some() {
             st.skip_ws();
             let end = st.pos;
-            if end == st.b.len() {
+            if end == st.b().len() {
                 // A leaf's depth is 1.
                 if let Err(e) = st.check_depth(1, end..end) {
                     return Err(fail(e));
@@ -191,10 +192,50 @@ impl Parser {
                 }
             }
         }
-        match st.filter(Opener::Top, 0, first, present) {
-            Ok(slots) => Ok(Filter::from_slots(slots)),
-            Err(e) => Err(fail(e)),
+        // A valid filter is read by the quick pass; anything it leaves (an error, deep
+        // nesting) is parsed again from the start by the full parser.
+        match st.quick(first) {
+            Some(slots) => {
+                let filter = Filter::from_slots(slots);
+                if cfg!(debug_assertions) {
+                    self.check_quick(input, &filter);
+                }
+                Ok(filter)
+            }
+            None => self.parse_full(input),
         }
+    }
+
+    /// Parses a filter with [`State::filter`] (after [`State::first_leaf`]), the parser
+    /// that reports errors.
+    #[cold]
+    #[inline(never)]
+    fn parse_full<'a>(&self, input: &'a str) -> Result<Filter<'a>, ParseError> {
+        let fail = |e: Fault| e.into_error(input, Target::Filter);
+        self.precheck(input, Target::Filter).map_err(fail)?;
+        let mut st = State::new(self, input);
+        let mut first = None;
+        let present = st.first_leaf(&mut first).map_err(fail)?;
+        if first.is_some() {
+            st.skip_ws();
+            if st.pos == st.b().len() {
+                st.check_depth(1, st.pos..st.pos).map_err(fail)?;
+            }
+        }
+        st.filter(Opener::Top, 0, first, present)
+            .map(Filter::from_slots)
+            .map_err(fail)
+    }
+
+    /// In debug builds: panics unless the full parser reads `input` as the quick pass did.
+    #[cold]
+    #[inline(never)]
+    fn check_quick(&self, input: &str, quick: &Filter<'_>) {
+        let full = self.parse_full(input);
+        assert!(
+            full.as_ref() == Ok(quick),
+            "the quick pass read {input:?} as {quick:?}, the full parser as {full:?}"
+        );
     }
 
     /// Parses a PATCH path.
@@ -547,7 +588,6 @@ impl<'a> Groups<'a> {
 /// The parser's state over one input.
 struct State<'a> {
     src: &'a str,
-    b: &'a [u8],
     pos: usize,
     bare_words: bool,
     entra: bool,
@@ -562,7 +602,6 @@ impl<'a> State<'a> {
     fn new(p: &Parser, src: &'a str) -> Self {
         State {
             src,
-            b: src.as_bytes(),
             pos: 0,
             bare_words: p.bare_words,
             entra: p.entra_value_paths,
@@ -573,15 +612,21 @@ impl<'a> State<'a> {
         }
     }
 
+    /// The input's bytes.
+    #[inline(always)]
+    fn b(&self) -> &'a [u8] {
+        self.src.as_bytes()
+    }
+
     #[inline]
     fn peek(&self) -> Option<u8> {
-        self.b.get(self.pos).copied()
+        self.b().get(self.pos).copied()
     }
 
     /// Skips spaces and tabs; whether there were any.
     #[inline(always)]
     fn skip_ws(&mut self) -> bool {
-        let b = self.b;
+        let b = self.b();
         let start = self.pos;
         let mut i = start;
         while i < b.len() && matches!(b[i], b' ' | b'\t') {
@@ -594,7 +639,7 @@ impl<'a> State<'a> {
     /// Reads a word: the longest run of non-delimiter bytes (possibly empty).
     #[inline]
     fn run(&mut self) -> &'a str {
-        let b = self.b;
+        let b = self.b();
         let start = self.pos;
         let mut i = start;
         while b.get(i).is_some_and(|&c| is(c, RUN)) {
@@ -608,7 +653,7 @@ impl<'a> State<'a> {
     /// Reads a word like [`State::run`], with the classes all its bytes share.
     #[inline]
     fn run_classes(&mut self) -> (&'a str, u8) {
-        let b = self.b;
+        let b = self.b();
         let start = self.pos;
         // Attribute names are mostly letters: eight bytes at a time while they are.
         let mut i = letters_end(b, start);
@@ -687,7 +732,7 @@ impl<'a> State<'a> {
     ///
     /// A value path's `attr[` is read too (not the `[`): its attribute and where the `[` is
     /// go to [`State::value_path`], for [`State::filter`] to open the group with.
-    #[inline]
+    #[inline(always)]
     fn first_leaf(&mut self, out: &mut Option<Slot<'a>>) -> PResult<bool> {
         self.skip_ws();
         let start = self.pos;
@@ -799,7 +844,7 @@ impl<'a> State<'a> {
     ) -> PResult<Vec<Slot<'a>>> {
         // Room for about one node per 10 bytes of input (the reference filter has nine in
         // its 92 bytes), so that the buffer rarely grows.
-        let mut groups = Groups::new(base, at, self.b.len() / 10 + 3);
+        let mut groups = Groups::new(base, at, self.b().len() / 10 + 3);
         // The attribute of the open value path, if any.
         let mut bracket: Option<AttrPath<'a>> = None;
         let mut in_bracket = base == Opener::PathBracket;
@@ -930,7 +975,7 @@ impl<'a> State<'a> {
                     }
                     _ => {
                         // `and ` / `or `: recognised from their bytes (`| 0x20` lowercases).
-                        let b = self.b;
+                        let b = self.b();
                         // Read as one word: `or ` or `and ` (one space; a tab takes the
                         // path below), the space skipped with the keyword.
                         if let Some(&[c0, c1, c2, c3]) = b.get(at..at + 4) {
@@ -993,7 +1038,7 @@ impl<'a> State<'a> {
             Opener::Bracket | Opener::PathBracket => Expected::CLOSE_BRACKET,
         };
         let expected = Expected::AND | Expected::OR | closer;
-        let looks_like_value = self.b.get(at) == Some(&b'"')
+        let looks_like_value = self.b().get(at) == Some(&b'"')
             || run.eq_ignore_ascii_case("true")
             || run.eq_ignore_ascii_case("false")
             || run.eq_ignore_ascii_case("null")
@@ -1052,7 +1097,7 @@ impl<'a> State<'a> {
         // Fastest path: the grammar's form, one space on each side of a two-letter word
         // (` eq `, ` pr `), read as one four-byte word. Anything else takes the path below.
         let p = self.pos;
-        if let Some(&[b' ', c0, c1, b' ']) = self.b.get(p..p + 4) {
+        if let Some(&[b' ', c0, c1, b' ']) = self.b().get(p..p + 4) {
             let op = match [c0 | 0x20, c1 | 0x20] {
                 [b'e', b'q'] => Some(Some(CompareOp::Eq)),
                 [b'n', b'e'] => Some(Some(CompareOp::Ne)),
@@ -1069,7 +1114,7 @@ impl<'a> State<'a> {
             match op {
                 Some(Some(op)) => {
                     // And most often a string without escapes right after the space.
-                    let b = self.b;
+                    let b = self.b();
                     let open = p + 4;
                     if b.get(open) == Some(&b'"') {
                         let end = if FIRST {
@@ -1107,9 +1152,9 @@ impl<'a> State<'a> {
             }
         }
         // ` pr` at the end or before a delimiter (`title pr`, `(title pr)`).
-        if let Some(&[b' ', c0, c1]) = self.b.get(p..p + 3)
+        if let Some(&[b' ', c0, c1]) = self.b().get(p..p + 3)
             && [c0 | 0x20, c1 | 0x20] == *b"pr"
-            && self.b.get(p + 3).is_none_or(|&c| !is(c, RUN))
+            && self.b().get(p + 3).is_none_or(|&c| !is(c, RUN))
         {
             self.pos = p + 3;
             self.count(start..self.pos)?;
@@ -1120,8 +1165,8 @@ impl<'a> State<'a> {
         let at = self.pos;
         // Fast path: a two-letter operator ended by a delimiter, recognised from its bytes
         // (`| 0x20` lowercases a letter and maps no other byte onto one).
-        if let Some(&[c0, c1]) = self.b.get(at..at + 2)
-            && self.b.get(at + 2).is_none_or(|&c| !is(c, RUN))
+        if let Some(&[c0, c1]) = self.b().get(at..at + 2)
+            && self.b().get(at + 2).is_none_or(|&c| !is(c, RUN))
         {
             let op = match [c0 | 0x20, c1 | 0x20] {
                 [b'e', b'q'] => Some(CompareOp::Eq),
@@ -1169,7 +1214,7 @@ impl<'a> State<'a> {
         self.pos = at;
         let word = self.run();
         if word.is_empty() {
-            let kind = if at == self.b.len() {
+            let kind = if at == self.b().len() {
                 ParseErrorKind::UnexpectedEnd
             } else {
                 ParseErrorKind::Unexpected
@@ -1257,7 +1302,7 @@ impl<'a> State<'a> {
     #[inline]
     fn string(&mut self) -> PResult<Cow<'a, str>> {
         let open = self.pos;
-        let b = self.b;
+        let b = self.b();
         let mut i = open + 1;
         // Fast path: no escapes.
         loop {
@@ -1307,11 +1352,11 @@ impl<'a> State<'a> {
         let bad = |end: usize| {
             Fault::new(
                 ParseErrorKind::InvalidEscape,
-                i..end.min(self.b.len()),
+                i..end.min(self.b().len()),
                 Expected::ESCAPE,
             )
         };
-        let Some(&c) = self.b.get(i + 1) else {
+        let Some(&c) = self.b().get(i + 1) else {
             return Err(self.unterminated_at(i));
         };
         let decoded = match c {
@@ -1328,8 +1373,8 @@ impl<'a> State<'a> {
                 match hi {
                     0xD800..=0xDBFF => {
                         let j = i + 6;
-                        let lo = if self.b.get(j) == Some(&b'\\')
-                            && self.b.get(j + 1) == Some(&b'u')
+                        let lo = if self.b().get(j) == Some(&b'\\')
+                            && self.b().get(j + 1) == Some(&b'u')
                         {
                             let lo = self.hex4(j + 2).ok_or_else(|| bad(self.hex_end(j + 2)))?;
                             (0xDC00..=0xDFFF).contains(&lo).then_some(lo)
@@ -1377,7 +1422,7 @@ impl<'a> State<'a> {
 
     /// Four hex digits at `i`.
     fn hex4(&self, i: usize) -> Option<u16> {
-        let digits = self.b.get(i..i + 4)?;
+        let digits = self.b().get(i..i + 4)?;
         let mut v = 0u16;
         for &d in digits {
             v = v << 4 | u16::from(char::from(d).to_digit(16)? as u8);
@@ -1388,7 +1433,7 @@ impl<'a> State<'a> {
     /// The end of the hex digits (at most four) at `i`, plus the first bad character.
     fn hex_end(&self, i: usize) -> usize {
         let mut j = i;
-        while j < i + 4 && self.b.get(j).is_some_and(u8::is_ascii_hexdigit) {
+        while j < i + 4 && self.b().get(j).is_some_and(u8::is_ascii_hexdigit) {
             j += 1;
         }
         self.char_span(j).end
@@ -1622,7 +1667,7 @@ impl<'a> State<'a> {
             None
         };
         self.skip_ws();
-        if self.pos < self.b.len() {
+        if self.pos < self.b().len() {
             let at = self.pos;
             let end = at + self.run().len();
             let span = if end > at {

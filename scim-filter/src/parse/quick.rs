@@ -1,0 +1,290 @@
+//! The quick pass: a recursive-descent parser for filters that parse without error.
+//!
+//! [`State::filter`] handles every input and says precisely what is wrong with a bad one;
+//! its explicit stack of open groups is what lets it do so without recursing, and what
+//! makes it slow. Most filters are valid and shallow, so [`Parser::parse`] first tries
+//! this pass: the same reading of the same grammar, with one function per level and no
+//! error reporting. It reads leaves, names and values with the very functions the full
+//! parser uses, so the two differ only in how they nest groups and chain terms. On anything
+//! it would have to report (or does not handle), it gives up with `None`, and the caller
+//! parses the input again with [`State::filter`], which finds the error.
+//!
+//! The pass recurses once per open group (three calls a level), and never beyond
+//! [`QUICK_NEST`] levels, whatever the nesting budget: deeper filters are left to the full
+//! parser. In debug builds [`Parser::parse`] checks every filter this pass builds against
+//! the full parser's.
+//!
+//! [`Parser::parse`]: super::Parser::parse
+
+use super::{Slot, SlotKind, State, cut, letters_end};
+use crate::ast::AttrPath;
+
+/// The deepest nesting of groups (`(`, `not (`, `[`) the quick pass reads.
+pub(super) const QUICK_NEST: usize = 16;
+
+/// What follows a finished term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Joint {
+    /// `and`, read.
+    And,
+    /// `or`, read.
+    Or,
+    /// `)`, `]` or the end of the input, not read.
+    Close,
+}
+
+impl<'a> State<'a> {
+    /// The whole filter, after its first term if [`State::first_leaf`] read one (`first`)
+    /// or read a value path's `attr[` (in [`State::value_path`]): its nodes, or `None` for
+    /// [`State::filter`] to parse it again.
+    pub(super) fn quick(&mut self, first: Option<Slot<'a>>) -> Option<Vec<Slot<'a>>> {
+        // Room for about one node per 10 bytes of input, as in `State::filter`.
+        let mut slots = Vec::with_capacity(self.b().len() / 10 + 3);
+        let depth = match first {
+            Some(leaf) => {
+                slots.push(leaf);
+                1
+            }
+            None => match self.value_path.take() {
+                Some((attr, at_bracket)) => {
+                    self.pos = at_bracket;
+                    self.quick_bracket(&mut slots, attr, 0)?
+                }
+                None => self.quick_term(&mut slots, 0, false)?,
+            },
+        };
+        let depth = self.quick_or(&mut slots, 0, false, depth)?;
+        (self.pos == self.b().len() && depth <= self.max_depth).then_some(slots)
+    }
+
+    /// After a group's first term (the buffer's last slot, `depth` deep): the rest of the
+    /// group, up to its closer (not read). The depth of the group's root.
+    fn quick_or(
+        &mut self,
+        slots: &mut Vec<Slot<'a>>,
+        nest: usize,
+        in_bracket: bool,
+        depth: usize,
+    ) -> Option<usize> {
+        let (depth, joint) = self.quick_and(slots, nest, in_bracket, depth)?;
+        if joint != Joint::Or {
+            return Some(depth);
+        }
+        let first = slots.len().wrapping_sub(1);
+        let mut last = first;
+        let mut len = 1u32;
+        let mut deepest = depth;
+        loop {
+            let term = self.quick_term(slots, nest, in_bracket)?;
+            let (term, joint) = self.quick_and(slots, nest, in_bracket, term)?;
+            last = link(slots, last);
+            len += 1;
+            deepest = deepest.max(term);
+            if joint != Joint::Or {
+                break;
+            }
+        }
+        let at = slots.len();
+        push(slots, SlotKind::Or {
+            first: at.wrapping_sub(first) as u32,
+            len,
+        });
+        Some(deepest + 1)
+    }
+
+    /// After a term (the buffer's last slot, `depth` deep): the rest of its `and` chain.
+    /// The chain's depth, and what ended it (`or` or a closer).
+    fn quick_and(
+        &mut self,
+        slots: &mut Vec<Slot<'a>>,
+        nest: usize,
+        in_bracket: bool,
+        depth: usize,
+    ) -> Option<(usize, Joint)> {
+        let mut joint = self.quick_joint()?;
+        if joint != Joint::And {
+            return Some((depth, joint));
+        }
+        let first = slots.len().wrapping_sub(1);
+        let mut last = first;
+        let mut len = 1u32;
+        let mut deepest = depth;
+        while joint == Joint::And {
+            let term = self.quick_term(slots, nest, in_bracket)?;
+            last = link(slots, last);
+            len += 1;
+            deepest = deepest.max(term);
+            joint = self.quick_joint()?;
+        }
+        let at = slots.len();
+        push(slots, SlotKind::And {
+            first: at.wrapping_sub(first) as u32,
+            len,
+        });
+        Some((deepest + 1, joint))
+    }
+
+    /// What follows a term, read as [`State::filter`] reads it.
+    #[inline(always)]
+    fn quick_joint(&mut self) -> Option<Joint> {
+        self.skip_ws();
+        let at = self.pos;
+        let b = self.b();
+        let Some(&c) = b.get(at) else {
+            return Some(Joint::Close);
+        };
+        if c == b')' || c == b']' {
+            return Some(Joint::Close);
+        }
+        if let Some(&[c0, c1, c2, c3]) = b.get(at..at + 4) {
+            let w = u32::from_le_bytes([c0, c1, c2, c3]);
+            if w | 0x0020_2020 == u32::from_le_bytes(*b"and ") {
+                self.pos = at + 4;
+                return Some(Joint::And);
+            }
+            if (w | 0x2020) & 0x00ff_ffff == u32::from_le_bytes(*b"or \0") {
+                self.pos = at + 3;
+                return Some(Joint::Or);
+            }
+        }
+        let run = self.run();
+        if run.eq_ignore_ascii_case("and") {
+            Some(Joint::And)
+        } else if run.eq_ignore_ascii_case("or") {
+            Some(Joint::Or)
+        } else {
+            None
+        }
+    }
+
+    /// A term: a leaf, `(filter)`, `not (filter)` or a value path, pushed; its depth.
+    fn quick_term(
+        &mut self,
+        slots: &mut Vec<Slot<'a>>,
+        nest: usize,
+        in_bracket: bool,
+    ) -> Option<usize> {
+        self.skip_ws();
+        let start = self.pos;
+        let b = self.b();
+        let c = *b.get(start)?;
+        if c == b'(' {
+            return self.quick_group(slots, nest, in_bracket);
+        }
+        // Most terms start with a name of letters only, followed by a space (a leaf) or
+        // `[` (a value path): read it without sorting its bytes into classes. (`not`
+        // followed by a space may open a group: that takes the path below.)
+        let end = letters_end(b, start);
+        if end > start {
+            let name = cut(self.src, start, end);
+            match b.get(end) {
+                Some(b' ') if !name.eq_ignore_ascii_case("not") => {
+                    self.pos = end;
+                    let attr = AttrPath::from_parts(name, 0, name.len());
+                    self.attr_exp::<false>(
+                        attr,
+                        start,
+                        #[inline(always)]
+                        |leaf| push(slots, leaf),
+                    )
+                    .ok()?;
+                    return Some(1);
+                }
+                Some(b'[') if !in_bracket => {
+                    self.pos = end;
+                    let attr = AttrPath::from_parts(name, 0, name.len());
+                    return self.quick_bracket(slots, attr, nest);
+                }
+                _ => {}
+            }
+        }
+        let (run, classes) = self.run_classes();
+        if run.is_empty() {
+            return None;
+        }
+        if run.eq_ignore_ascii_case("not") && self.not_group(start).ok()? {
+            let depth = self.quick_group(slots, nest, in_bracket)?;
+            push(slots, SlotKind::Not);
+            return Some(depth + 1);
+        }
+        let attr = self.operand_path(run, classes, c, start).ok()?;
+        if self.peek() == Some(b'[') {
+            if in_bracket || attr.sub_attr().is_some() {
+                return None;
+            }
+            return self.quick_bracket(slots, attr, nest);
+        }
+        self.attr_exp::<false>(
+            attr,
+            start,
+            #[inline(always)]
+            |leaf| push(slots, leaf),
+        )
+        .ok()?;
+        Some(1)
+    }
+
+    /// `(filter)`, at the `(`: its depth (a group adds no node).
+    fn quick_group(
+        &mut self,
+        slots: &mut Vec<Slot<'a>>,
+        nest: usize,
+        in_bracket: bool,
+    ) -> Option<usize> {
+        if nest >= self.max_depth.min(QUICK_NEST) {
+            return None;
+        }
+        self.pos += 1;
+        let depth = self.quick_term(slots, nest + 1, in_bracket)?;
+        let depth = self.quick_or(slots, nest + 1, in_bracket, depth)?;
+        if self.peek() != Some(b')') {
+            return None;
+        }
+        self.pos += 1;
+        Some(depth)
+    }
+
+    /// A value path's `[filter]` (and the Entra form's `.subAttr op value`), at the `[`,
+    /// pushed with its attribute `attr`; its depth.
+    fn quick_bracket(
+        &mut self,
+        slots: &mut Vec<Slot<'a>>,
+        attr: AttrPath<'a>,
+        nest: usize,
+    ) -> Option<usize> {
+        if nest >= self.max_depth.min(QUICK_NEST) {
+            return None;
+        }
+        self.pos += 1;
+        let depth = self.quick_term(slots, nest + 1, true)?;
+        let depth = self.quick_or(slots, nest + 1, true, depth)?;
+        if self.peek() != Some(b']') {
+            return None;
+        }
+        self.pos += 1;
+        let depth = if self.entra && self.peek() == Some(b'.') {
+            self.entra_comparison(slots, depth).ok()?
+        } else {
+            depth
+        };
+        push(slots, SlotKind::ValuePath(attr));
+        Some(depth + 1)
+    }
+}
+
+/// Links the term just finished (the buffer's last slot) after the chain's term at `last`;
+/// where the new last term is.
+#[inline(always)]
+fn link(slots: &mut [Slot<'_>], last: usize) -> usize {
+    let t = slots.len().wrapping_sub(1);
+    if let Some(prev) = slots.get_mut(last) {
+        prev.next = t.wrapping_sub(last) as u32;
+    }
+    t
+}
+
+/// Pushes a node.
+#[inline(always)]
+fn push<'a>(slots: &mut Vec<Slot<'a>>, kind: SlotKind<'a>) {
+    slots.push(Slot::new(kind));
+}
