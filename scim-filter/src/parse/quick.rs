@@ -158,6 +158,7 @@ impl<'a> State<'a> {
     }
 
     /// A term: a leaf, `(filter)`, `not (filter)` or a value path, pushed; its depth.
+    #[inline(always)]
     fn quick_term(
         &mut self,
         slots: &mut Vec<Slot<'a>>,
