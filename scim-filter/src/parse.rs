@@ -629,7 +629,11 @@ impl<'a> State<'a> {
         let b = self.b();
         let start = self.pos;
         let mut i = start;
-        while i < b.len() && matches!(b[i], b' ' | b'\t') {
+        // Most bytes here are above the space: one test for them.
+        while let Some(&c) = b.get(i)
+            && c <= b' '
+            && (c == b' ' || c == b'\t')
+        {
             i += 1;
         }
         self.pos = i;

@@ -53,75 +53,47 @@ impl<'a> State<'a> {
                 None => self.quick_term(&mut slots, 0, false)?,
             },
         };
-        let depth = self.quick_or(&mut slots, 0, false, depth)?;
+        let depth = self.quick_chain(&mut slots, 0, false, Some(depth))?;
         (self.pos == self.b().len() && depth <= self.max_depth).then_some(slots)
     }
 
-    /// After a group's first term (the buffer's last slot, `depth` deep): the rest of the
-    /// group, up to its closer (not read). The depth of the group's root.
-    fn quick_or(
+    /// A group's content, up to its closer (not read): `or` of `and` chains of terms.
+    /// `first`: the depth of its first term if already read (the buffer's last slot).
+    /// The depth of the group's root.
+    ///
+    /// One call a group: the terms are read inline, a group inside calls this again.
+    fn quick_chain(
         &mut self,
         slots: &mut Vec<Slot<'a>>,
         nest: usize,
         in_bracket: bool,
-        depth: usize,
+        first: Option<usize>,
     ) -> Option<usize> {
-        let (depth, joint) = self.quick_and(slots, nest, in_bracket, depth)?;
-        if joint != Joint::Or {
-            return Some(depth);
-        }
-        let first = slots.len().wrapping_sub(1);
-        let mut last = first;
-        let mut len = 1u32;
-        let mut deepest = depth;
+        let term = match first {
+            Some(depth) => depth,
+            None => self.quick_term(slots, nest, in_bracket)?,
+        };
+        // The `and` chain being read, and the group's `or` chain of finished ones.
+        let mut and = Chain::new(slots, term);
+        let mut or: Option<Chain> = None;
         loop {
-            let term = self.quick_term(slots, nest, in_bracket)?;
-            let (term, joint) = self.quick_and(slots, nest, in_bracket, term)?;
-            last = link(slots, last);
-            len += 1;
-            deepest = deepest.max(term);
-            if joint != Joint::Or {
-                break;
+            let joint = self.quick_joint()?;
+            if joint == Joint::And {
+                let term = self.quick_term(slots, nest, in_bracket)?;
+                and.add(slots, term);
+                continue;
             }
-        }
-        let at = slots.len();
-        push(slots, SlotKind::Or {
-            first: at.wrapping_sub(first) as u32,
-            len,
-        });
-        Some(deepest + 1)
-    }
-
-    /// After a term (the buffer's last slot, `depth` deep): the rest of its `and` chain.
-    /// The chain's depth, and what ended it (`or` or a closer).
-    fn quick_and(
-        &mut self,
-        slots: &mut Vec<Slot<'a>>,
-        nest: usize,
-        in_bracket: bool,
-        depth: usize,
-    ) -> Option<(usize, Joint)> {
-        let mut joint = self.quick_joint()?;
-        if joint != Joint::And {
-            return Some((depth, joint));
-        }
-        let first = slots.len().wrapping_sub(1);
-        let mut last = first;
-        let mut len = 1u32;
-        let mut deepest = depth;
-        while joint == Joint::And {
+            let done = and.finish(slots, |first, len| SlotKind::And { first, len });
+            match &mut or {
+                Some(or) => or.add(slots, done),
+                None => or = Some(Chain::new(slots, done)),
+            }
+            if joint == Joint::Close {
+                return or.map(|or| or.finish(slots, |first, len| SlotKind::Or { first, len }));
+            }
             let term = self.quick_term(slots, nest, in_bracket)?;
-            last = link(slots, last);
-            len += 1;
-            deepest = deepest.max(term);
-            joint = self.quick_joint()?;
+            and = Chain::new(slots, term);
         }
-        let at = slots.len();
-        push(slots, SlotKind::And {
-            first: at.wrapping_sub(first) as u32,
-            len,
-        });
-        Some((deepest + 1, joint))
     }
 
     /// What follows a term, read as [`State::filter`] reads it.
@@ -178,20 +150,29 @@ impl<'a> State<'a> {
         let end = letters_end(b, start);
         if end > start {
             let name = cut(self.src, start, end);
+            let not = name.eq_ignore_ascii_case("not");
             match b.get(end) {
-                Some(b' ') if !name.eq_ignore_ascii_case("not") => {
+                Some(b' ') if !not => {
                     self.pos = end;
                     let attr = AttrPath::from_parts(name, 0, name.len());
-                    self.attr_exp::<false>(
+                    // (`FIRST`: with the string scan inlined.)
+                    self.attr_exp::<true>(
                         attr,
                         start,
                         #[inline(always)]
-                        |leaf| push(slots, leaf),
+                        |leaf| slots.push(Slot::new(leaf)),
                     )
                     .ok()?;
                     return Some(1);
                 }
-                Some(b'[') if !in_bracket => {
+                // `not (`, as `State::not_group` reads it.
+                Some(b' ') if b.get(end + 1) == Some(&b'(') => {
+                    self.pos = end + 1;
+                    let depth = self.quick_group(slots, nest, in_bracket)?;
+                    slots.push(Slot::new(SlotKind::Not));
+                    return Some(depth + 1);
+                }
+                Some(b'[') if !in_bracket && !not => {
                     self.pos = end;
                     let attr = AttrPath::from_parts(name, 0, name.len());
                     return self.quick_bracket(slots, attr, nest);
@@ -236,8 +217,7 @@ impl<'a> State<'a> {
             return None;
         }
         self.pos += 1;
-        let depth = self.quick_term(slots, nest + 1, in_bracket)?;
-        let depth = self.quick_or(slots, nest + 1, in_bracket, depth)?;
+        let depth = self.quick_chain(slots, nest + 1, in_bracket, None)?;
         if self.peek() != Some(b')') {
             return None;
         }
@@ -257,8 +237,7 @@ impl<'a> State<'a> {
             return None;
         }
         self.pos += 1;
-        let depth = self.quick_term(slots, nest + 1, true)?;
-        let depth = self.quick_or(slots, nest + 1, true, depth)?;
+        let depth = self.quick_chain(slots, nest + 1, true, None)?;
         if self.peek() != Some(b']') {
             return None;
         }
@@ -273,15 +252,56 @@ impl<'a> State<'a> {
     }
 }
 
-/// Links the term just finished (the buffer's last slot) after the chain's term at `last`;
-/// where the new last term is.
-#[inline(always)]
-fn link(slots: &mut [Slot<'_>], last: usize) -> usize {
-    let t = slots.len().wrapping_sub(1);
-    if let Some(prev) = slots.get_mut(last) {
-        prev.next = t.wrapping_sub(last) as u32;
+/// A chain of terms being read: where its first and last terms' roots are in the buffer,
+/// how many there are and the deepest one's depth.
+struct Chain {
+    first: usize,
+    last: usize,
+    len: u32,
+    depth: usize,
+}
+
+impl Chain {
+    /// A chain of one term: the buffer's last slot, `depth` deep.
+    #[inline(always)]
+    fn new(slots: &[Slot<'_>], depth: usize) -> Self {
+        let at = slots.len().wrapping_sub(1);
+        Chain {
+            first: at,
+            last: at,
+            len: 1,
+            depth,
+        }
     }
-    t
+
+    /// Adds the term just finished (the buffer's last slot, `depth` deep).
+    #[inline(always)]
+    fn add(&mut self, slots: &mut [Slot<'_>], depth: usize) {
+        let at = slots.len().wrapping_sub(1);
+        if let Some(prev) = slots.get_mut(self.last) {
+            prev.next = at.wrapping_sub(self.last) as u32;
+        }
+        self.last = at;
+        self.len += 1;
+        self.depth = self.depth.max(depth);
+    }
+
+    /// Ends the chain: a term alone stays as it is; two or more get their node, made by
+    /// `node` from how far back the first term is and how many there are. The depth of
+    /// the chain's root.
+    #[inline(always)]
+    fn finish<'a>(
+        self,
+        slots: &mut Vec<Slot<'a>>,
+        node: impl FnOnce(u32, u32) -> SlotKind<'a>,
+    ) -> usize {
+        if self.len == 1 {
+            return self.depth;
+        }
+        let at = slots.len();
+        push(slots, node(at.wrapping_sub(self.first) as u32, self.len));
+        self.depth + 1
+    }
 }
 
 /// Pushes a node.
