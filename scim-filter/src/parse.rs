@@ -657,10 +657,16 @@ impl<'a> State<'a> {
     /// Reads a word like [`State::run`], with the classes all its bytes share.
     #[inline]
     fn run_classes(&mut self) -> (&'a str, u8) {
+        // Attribute names are mostly letters: eight bytes at a time while they are.
+        self.run_classes_from(letters_end(self.b(), self.pos))
+    }
+
+    /// [`State::run_classes`], where the word's leading letters end at `letters`.
+    #[inline(always)]
+    fn run_classes_from(&mut self, letters: usize) -> (&'a str, u8) {
         let b = self.b();
         let start = self.pos;
-        // Attribute names are mostly letters: eight bytes at a time while they are.
-        let mut i = letters_end(b, start);
+        let mut i = letters;
         let mut shared = if i > start { CLASS[b'a' as usize] } else { !0 };
         while let Some(&c) = b.get(i) {
             let class = CLASS[c as usize];
@@ -743,7 +749,19 @@ impl<'a> State<'a> {
         let Some(c) = self.peek() else {
             return Ok(false);
         };
-        let (run, classes) = self.run_classes();
+        // Most filters start with a name of letters and a space: read it without sorting
+        // its bytes into classes.
+        let letters = letters_end(self.b(), start);
+        if let Some((attr, end)) = self.plain_path(start, letters) {
+            self.pos = end;
+            return self.attr_exp::<true>(
+                attr,
+                start,
+                #[inline(always)]
+                |leaf| *out = Some(Slot::new(leaf)),
+            );
+        }
+        let (run, classes) = self.run_classes_from(letters);
         if run.is_empty() || run.eq_ignore_ascii_case("not") {
             self.pos = start;
             return Ok(false);
@@ -1441,6 +1459,35 @@ impl<'a> State<'a> {
             j += 1;
         }
         self.char_span(j).end
+    }
+
+    /// The attribute path of a leaf when it is the common form: a name of letters (not
+    /// `not`), or two joined by `.`, then a space. `start` is where the word starts and
+    /// `letters` where its leading letters end. The path and where it ends (at the space),
+    /// as [`State::run_classes`] and [`State::operand_path`] would read them; `None` for
+    /// anything else.
+    #[inline(always)]
+    fn plain_path(&self, start: usize, letters: usize) -> Option<(AttrPath<'a>, usize)> {
+        if letters == start {
+            return None;
+        }
+        let b = self.b();
+        match b.get(letters) {
+            Some(b' ') => {
+                let name = cut(self.src, start, letters);
+                (!name.eq_ignore_ascii_case("not"))
+                    .then(|| (AttrPath::from_parts(name, 0, name.len()), letters))
+            }
+            Some(b'.') => {
+                let end = letters_end(b, letters + 1);
+                if end == letters + 1 || b.get(end) != Some(&b' ') {
+                    return None;
+                }
+                let text = cut(self.src, start, end);
+                Some((AttrPath::from_parts(text, 0, letters - start), end))
+            }
+            _ => None,
+        }
     }
 
     /// The attribute path an operand starts with: `run`, the word at `start` whose first

@@ -147,40 +147,41 @@ impl<'a> State<'a> {
         // Most terms start with a name of letters only, followed by a space (a leaf) or
         // `[` (a value path): read it without sorting its bytes into classes. (`not`
         // followed by a space may open a group: that takes the path below.)
-        let end = letters_end(b, start);
-        if end > start {
-            let name = cut(self.src, start, end);
-            let not = name.eq_ignore_ascii_case("not");
-            match b.get(end) {
-                Some(b' ') if !not => {
-                    self.pos = end;
-                    let attr = AttrPath::from_parts(name, 0, name.len());
-                    // (`FIRST`: with the string scan inlined.)
-                    self.attr_exp::<true>(
-                        attr,
-                        start,
-                        #[inline(always)]
-                        |leaf| slots.push(Slot::new(leaf)),
-                    )
-                    .ok()?;
-                    return Some(1);
-                }
-                // `not (`, as `State::not_group` reads it.
-                Some(b' ') if b.get(end + 1) == Some(&b'(') => {
-                    self.pos = end + 1;
+        let letters = letters_end(b, start);
+        if let Some((attr, end)) = self.plain_path(start, letters) {
+            self.pos = end;
+            // (`FIRST`: with the string scan inlined.)
+            self.attr_exp::<true>(
+                attr,
+                start,
+                #[inline(always)]
+                |leaf| push(slots, leaf),
+            )
+            .ok()?;
+            return Some(1);
+        }
+        if letters > start {
+            match b.get(letters) {
+                // A name and a space that is not a leaf's is `not`: `not (`, as
+                // `State::not_group` reads it.
+                Some(b' ') if b.get(letters + 1) == Some(&b'(') => {
+                    self.pos = letters + 1;
                     let depth = self.quick_group(slots, nest, in_bracket)?;
-                    slots.push(Slot::new(SlotKind::Not));
+                    push(slots, SlotKind::Not);
                     return Some(depth + 1);
                 }
-                Some(b'[') if !in_bracket && !not => {
-                    self.pos = end;
-                    let attr = AttrPath::from_parts(name, 0, name.len());
-                    return self.quick_bracket(slots, attr, nest);
+                Some(b'[') if !in_bracket => {
+                    let name = cut(self.src, start, letters);
+                    if !name.eq_ignore_ascii_case("not") {
+                        self.pos = letters;
+                        let attr = AttrPath::from_parts(name, 0, name.len());
+                        return self.quick_bracket(slots, attr, nest);
+                    }
                 }
                 _ => {}
             }
         }
-        let (run, classes) = self.run_classes();
+        let (run, classes) = self.run_classes_from(letters);
         if run.is_empty() {
             return None;
         }
