@@ -16,7 +16,10 @@
 //!
 //! [`Parser::parse`]: super::Parser::parse
 
-use super::{Slot, SlotKind, State, cut, letters_end};
+use std::borrow::Cow;
+
+use super::{Slot, SlotKind, State, cut, letters_end, plain_end_inline};
+use crate::ast::{CompValue, CompareOp, Comparison};
 use crate::ast::AttrPath;
 
 /// The deepest nesting of groups (`(`, `not (`, `[`) the quick pass reads.
@@ -108,8 +111,7 @@ impl<'a> State<'a> {
         if c == b')' || c == b']' {
             return Some(Joint::Close);
         }
-        if let Some(&[c0, c1, c2, c3]) = b.get(at..at + 4) {
-            let w = u32::from_le_bytes([c0, c1, c2, c3]);
+        if let Some(w) = word4(b, at) {
             if w | 0x0020_2020 == u32::from_le_bytes(*b"and ") {
                 self.pos = at + 4;
                 return Some(Joint::And);
@@ -149,6 +151,28 @@ impl<'a> State<'a> {
         // followed by a space may open a group: that takes the path below.)
         let letters = letters_end(b, start);
         if let Some((attr, end)) = self.plain_path(start, letters) {
+            // Most leaves are `attr op "text"`: ` op "` read as one word.
+            if let Some(w) = word(b, end)
+                && w & 0xff_ff00_00ff == u64::from_le_bytes(*b" \0\0 \"\0\0\0")
+                && let Some(op) = two_letter_op(w >> 8)
+            {
+                let open = end + 5;
+                let close = plain_end_inline(b, open);
+                if b.get(close) == Some(&b'"') {
+                    self.pos = close + 1;
+                    self.count(start..self.pos).ok()?;
+                    let text = cut(self.src, open, close);
+                    push(
+                        slots,
+                        SlotKind::Compare(Comparison {
+                            attr,
+                            op,
+                            value: CompValue::String(Cow::Borrowed(text)),
+                        }),
+                    );
+                    return Some(1);
+                }
+            }
             self.pos = end;
             // (`FIRST`: with the string scan inlined.)
             self.attr_exp::<true>(
@@ -309,4 +333,40 @@ impl Chain {
 #[inline(always)]
 fn push<'a>(slots: &mut Vec<Slot<'a>>, kind: SlotKind<'a>) {
     slots.push(Slot::new(kind));
+}
+
+/// The eight bytes at `at` as a little-endian word (the first byte lowest), if there are
+/// eight.
+#[inline(always)]
+fn word(b: &[u8], at: usize) -> Option<u64> {
+    let bytes: [u8; 8] = b.get(at..)?.get(..8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(bytes))
+}
+
+/// The four bytes at `at` as a little-endian word, if there are four.
+#[inline(always)]
+fn word4(b: &[u8], at: usize) -> Option<u32> {
+    let bytes: [u8; 4] = b.get(at..)?.get(..4)?.try_into().ok()?;
+    Some(u32::from_le_bytes(bytes))
+}
+
+/// The comparison operator spelled by the two lowest bytes of `w`, in any case.
+#[inline(always)]
+fn two_letter_op(w: u64) -> Option<CompareOp> {
+    // `| 0x2020` lowercases letters and maps no other byte onto one.
+    const fn key(op: &[u8; 2]) -> u16 {
+        u16::from_le_bytes(*op)
+    }
+    Some(match (w as u16) | 0x2020 {
+        k if k == key(b"eq") => CompareOp::Eq,
+        k if k == key(b"ne") => CompareOp::Ne,
+        k if k == key(b"co") => CompareOp::Co,
+        k if k == key(b"sw") => CompareOp::Sw,
+        k if k == key(b"ew") => CompareOp::Ew,
+        k if k == key(b"gt") => CompareOp::Gt,
+        k if k == key(b"lt") => CompareOp::Lt,
+        k if k == key(b"ge") => CompareOp::Ge,
+        k if k == key(b"le") => CompareOp::Le,
+        _ => return None,
+    })
 }
