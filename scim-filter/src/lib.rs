@@ -80,14 +80,18 @@
 //! - **Nesting.** A filter deeper than [`DEFAULT_MAX_DEPTH`] levels (64, counted as in
 //!   [`Filter::depth`]), or with parentheses and brackets nested deeper than that (redundant
 //!   ones included), is refused ([`Parser::max_depth`]). Ten thousand `(` fail at the 65th.
-//! - **No recursion in the parser.** The parser keeps its open groups on an explicit stack,
-//!   so its own stack use does not depend on the input at all. A filter's nodes are in one
+//! - **Bounded recursion in the parser.** A valid filter is read by a quick
+//!   recursive-descent pass that goes one call deeper per open group, but never more than
+//!   16 deep (a deeper filter is left to the full parser); the full parser, which also
+//!   reports errors, keeps its open groups on an explicit stack. So the parser's own stack
+//!   use is bounded by a constant, whatever the input. A filter's nodes are in one
 //!   flat buffer, so [`Filter::depth`], [`Filter::into_owned`] and the destructor are loops.
 //!   What walks the tree — printing, evaluating — recurses once per level, which the nesting
 //!   budget bounds: a tree at the default budget prints well within a 256 KiB thread stack.
 //!   Long `and` / `or` chains are one wide node, not a deep one, whatever their length.
 //! - **Linear time.** The lexer is hand-written over bytes, and every decision needs at most
-//!   one word of lookahead; nothing is ever parsed twice.
+//!   one word of lookahead; an input is read at most twice (the quick pass stops at
+//!   anything it would have to report, and the full parser reads the input again).
 //! - **No panics.** Every input yields a tree or a
 //!   [`ParseError`]; this is fuzzed and property-tested.
 //!

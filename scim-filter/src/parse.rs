@@ -1,11 +1,18 @@
 //! Text to AST: a hand-written, linear-time parser with a nesting and size budget.
 //!
 //! The lexer works on bytes and never allocates: names, numbers and strings without escapes
-//! are borrowed from the input. The parser is an operator-precedence loop over an explicit
-//! stack of open groups (`(`, `not (`, `[`), so it does not recurse at all: the nesting budget
-//! protects what walks the tree afterwards (printing, evaluating, dropping), not the parser.
-//! Every decision needs at most one token of lookahead, so parsing time is linear in the
-//! input.
+//! are borrowed from the input. Two parsers share it:
+//!
+//! - the full parser ([`State::filter`]), an operator-precedence loop over an explicit
+//!   stack of open groups (`(`, `not (`, `[`), which does not recurse at all and reports
+//!   every error precisely;
+//! - the quick pass (module `quick`), a recursive descent for valid filters with at most
+//!   16 groups nested, which [`Parser::parse`] tries first. It gives up on anything it would
+//!   have to report, and the full parser then reads the input again.
+//!
+//! The nesting budget protects what walks the tree afterwards (printing, evaluating,
+//! dropping), not the parsers. Every decision needs at most one token of lookahead, so
+//! parsing time is linear in the input.
 //!
 //! Whitespace (spaces and tabs) may be repeated between tokens; it is required only where
 //! two words would otherwise run together. A value path's `[` must follow its attribute
