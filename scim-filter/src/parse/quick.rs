@@ -80,14 +80,19 @@ impl<'a> State<'a> {
             Some(depth) => depth,
             None => self.quick_term(slots, nest, in_bracket)?,
         };
+        let mut joint = self.quick_joint()?;
+        if joint == Joint::Close {
+            // A group of one term (a value path's single condition, a parenthesised leaf).
+            return Some(term);
+        }
         // The `and` chain being read, and the group's `or` chain of finished ones.
         let mut and = Chain::new(slots, term);
         let mut or: Option<Chain> = None;
         loop {
-            let joint = self.quick_joint()?;
             if joint == Joint::And {
                 let term = self.quick_term(slots, nest, in_bracket)?;
                 and.add(slots, term);
+                joint = self.quick_joint()?;
                 continue;
             }
             let done = and.finish(slots, |first, len| SlotKind::And { first, len });
@@ -100,6 +105,7 @@ impl<'a> State<'a> {
             }
             let term = self.quick_term(slots, nest, in_bracket)?;
             and = Chain::new(slots, term);
+            joint = self.quick_joint()?;
         }
     }
 
