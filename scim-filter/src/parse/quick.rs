@@ -29,6 +29,18 @@ use crate::ast::{AttrPath, CompValue, CompareOp, Comparison};
 /// The deepest nesting of groups (`(`, `not (`, `[`) the quick pass reads.
 pub(super) const QUICK_NEST: usize = 16;
 
+/// What a term starts with, once [`State::quick_operand`] has read that far.
+enum Term<'a> {
+    /// A leaf, read and pushed.
+    Leaf,
+    /// `(`, not read.
+    Group,
+    /// `not (`, read up to the `(`.
+    Not,
+    /// A value path's attribute, read up to the `[`.
+    ValuePath(AttrPath<'a>),
+}
+
 /// What follows a finished term.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Joint {
@@ -149,12 +161,33 @@ impl<'a> State<'a> {
         nest: usize,
         in_bracket: bool,
     ) -> Option<usize> {
+        match self.quick_operand(slots, in_bracket)? {
+            Term::Leaf => Some(1),
+            Term::Group => self.quick_group(slots, nest, in_bracket),
+            Term::Not => {
+                let depth = self.quick_group(slots, nest, in_bracket)?;
+                push(slots, SlotKind::Not);
+                Some(depth + 1)
+            }
+            Term::ValuePath(attr) => self.quick_bracket(slots, attr, nest),
+        }
+    }
+
+    /// The start of a term: a leaf, read and pushed, or what opens the group the term is
+    /// (the position then at its `(` or `[`).
+    ///
+    /// Inlined in optimised builds; out of line in debug builds, where its locals would
+    /// otherwise stay on the stack of every nested group (the quick pass recurses through
+    /// [`State::quick_term`]).
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    #[cfg_attr(debug_assertions, inline(never))]
+    fn quick_operand(&mut self, slots: &mut Vec<Slot<'a>>, in_bracket: bool) -> Option<Term<'a>> {
         self.skip_ws();
         let start = self.pos;
         let b = self.b();
         let c = *b.get(start)?;
         if c == b'(' {
-            return self.quick_group(slots, nest, in_bracket);
+            return Some(Term::Group);
         }
         // Most terms start with a name of letters only, followed by a space (a leaf) or
         // `[` (a value path): read it without sorting its bytes into classes.
@@ -179,7 +212,7 @@ impl<'a> State<'a> {
                             value: CompValue::String(Cow::Borrowed(text)),
                         }),
                     );
-                    return Some(1);
+                    return Some(Term::Leaf);
                 }
             }
             self.pos = end;
@@ -191,7 +224,7 @@ impl<'a> State<'a> {
                 |leaf| push(slots, leaf),
             )
             .ok()?;
-            return Some(1);
+            return Some(Term::Leaf);
         }
         if letters > start {
             match b.get(letters) {
@@ -199,16 +232,13 @@ impl<'a> State<'a> {
                 // `State::not_group` reads it.
                 Some(b' ') if b.get(letters + 1) == Some(&b'(') => {
                     self.pos = letters + 1;
-                    let depth = self.quick_group(slots, nest, in_bracket)?;
-                    push(slots, SlotKind::Not);
-                    return Some(depth + 1);
+                    return Some(Term::Not);
                 }
                 Some(b'[') if !in_bracket => {
                     let name = cut(self.src, start, letters);
                     if !name.eq_ignore_ascii_case("not") {
                         self.pos = letters;
-                        let attr = AttrPath::from_parts(name, 0, name.len());
-                        return self.quick_bracket(slots, attr, nest);
+                        return Some(Term::ValuePath(AttrPath::from_parts(name, 0, name.len())));
                     }
                 }
                 _ => {}
@@ -219,16 +249,14 @@ impl<'a> State<'a> {
             return None;
         }
         if run.eq_ignore_ascii_case("not") && self.not_group(start).ok()? {
-            let depth = self.quick_group(slots, nest, in_bracket)?;
-            push(slots, SlotKind::Not);
-            return Some(depth + 1);
+            return Some(Term::Not);
         }
         let attr = self.operand_path(run, classes, c, start).ok()?;
         if self.peek() == Some(b'[') {
             if in_bracket || attr.sub_attr().is_some() {
                 return None;
             }
-            return self.quick_bracket(slots, attr, nest);
+            return Some(Term::ValuePath(attr));
         }
         self.attr_exp::<false>(
             attr,
@@ -237,22 +265,35 @@ impl<'a> State<'a> {
             |leaf| push(slots, leaf),
         )
         .ok()?;
-        Some(1)
+        Some(Term::Leaf)
     }
 
     /// `(filter)`, at the `(`: its depth (a group adds no node).
+    #[inline]
     fn quick_group(
         &mut self,
         slots: &mut Vec<Slot<'a>>,
         nest: usize,
         in_bracket: bool,
     ) -> Option<usize> {
+        self.quick_enclosed(slots, nest, in_bracket, b')')
+    }
+
+    /// A group's opener (at the position), its content and its `closer`: the content's
+    /// depth.
+    fn quick_enclosed(
+        &mut self,
+        slots: &mut Vec<Slot<'a>>,
+        nest: usize,
+        in_bracket: bool,
+        closer: u8,
+    ) -> Option<usize> {
         if nest >= self.max_depth.min(QUICK_NEST) {
             return None;
         }
         self.pos += 1;
         let depth = self.quick_chain(slots, nest + 1, in_bracket, None)?;
-        if self.peek() != Some(b')') {
+        if self.peek() != Some(closer) {
             return None;
         }
         self.pos += 1;
@@ -267,15 +308,7 @@ impl<'a> State<'a> {
         attr: AttrPath<'a>,
         nest: usize,
     ) -> Option<usize> {
-        if nest >= self.max_depth.min(QUICK_NEST) {
-            return None;
-        }
-        self.pos += 1;
-        let depth = self.quick_chain(slots, nest + 1, true, None)?;
-        if self.peek() != Some(b']') {
-            return None;
-        }
-        self.pos += 1;
+        let depth = self.quick_enclosed(slots, nest, true, b']')?;
         let depth = if self.entra && self.peek() == Some(b'.') {
             self.entra_comparison(slots, depth).ok()?
         } else {
