@@ -2,12 +2,12 @@
 //!
 //! [`State::filter`] handles every input and says precisely what is wrong with a bad one;
 //! its explicit stack of open groups is what lets it do so without recursing, and what
-//! makes it slow. Most filters are valid and shallow, so [`Parser::parse`] first tries
+//! costs it time. Most filters are valid and shallow, so [`Parser::parse`] first tries
 //! this pass: the same reading of the same grammar, with one function per group and no
 //! error reporting. Beyond its shortcuts for the commonest shapes, it reads leaves, names
-//! and values with the very functions the full parser uses. On anything
-//! it would have to report (or does not handle), it gives up with `None`, and the caller
-//! parses the input again with [`State::filter`], which finds the error.
+//! and values with the very functions the full parser uses. On anything it would have to
+//! report (or does not handle), it gives up with `None`, and the caller parses the input
+//! again with [`State::filter`], which finds the error.
 //!
 //! The pass goes one call deeper per open group ([`State::quick_chain`] reads a group),
 //! and never beyond [`QUICK_NEST`] levels, whatever the nesting budget: deeper filters are
