@@ -204,7 +204,9 @@ impl Parser {
         match st.quick(first) {
             Some(slots) => {
                 let filter = Filter::from_slots(slots);
-                if cfg!(debug_assertions) {
+                // Checked in debug builds and under the fuzzer (whose builds may not
+                // have debug assertions).
+                if cfg!(any(debug_assertions, fuzzing)) {
                     self.check_quick(input, &filter);
                 }
                 Ok(filter)
@@ -234,7 +236,8 @@ impl Parser {
             .map_err(fail)
     }
 
-    /// In debug builds: panics unless the full parser reads `input` as the quick pass did.
+    /// In debug builds and under the fuzzer: panics unless the full parser reads `input` as
+    /// the quick pass did.
     #[cold]
     #[inline(never)]
     fn check_quick(&self, input: &str, quick: &Filter<'_>) {

@@ -11,8 +11,8 @@
 //!
 //! The pass goes one call deeper per open group ([`State::quick_chain`] reads a group),
 //! and never beyond [`QUICK_NEST`] levels, whatever the nesting budget: deeper filters are
-//! left to the full parser. In debug builds [`Parser::parse`] checks every filter this pass
-//! builds against the full parser's.
+//! left to the full parser. In debug builds and under cargo-fuzz (`cfg(fuzzing)`),
+//! [`Parser::parse`] checks every filter this pass builds against the full parser's.
 //!
 //! It is faster because each group is one call with its chains in locals (no frames to
 //! save and restore), and because the common shapes are read in one step each: a name of
