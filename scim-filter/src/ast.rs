@@ -673,17 +673,23 @@ impl CompareOp {
         if b.len() != 2 {
             return None;
         }
-        let w = [b[0].to_ascii_lowercase(), b[1].to_ascii_lowercase()];
-        Some(match &w {
-            b"eq" => CompareOp::Eq,
-            b"ne" => CompareOp::Ne,
-            b"co" => CompareOp::Co,
-            b"sw" => CompareOp::Sw,
-            b"ew" => CompareOp::Ew,
-            b"gt" => CompareOp::Gt,
-            b"lt" => CompareOp::Lt,
-            b"ge" => CompareOp::Ge,
-            b"le" => CompareOp::Le,
+        CompareOp::from_pair([b[0], b[1]])
+    }
+
+    /// Reads an operator from its two bytes, case-insensitively (what the parser reads).
+    #[inline(always)]
+    pub(crate) const fn from_pair(pair: [u8; 2]) -> Option<CompareOp> {
+        // `| 0x20` lowercases a letter and maps no other byte onto one.
+        Some(match [pair[0] | 0x20, pair[1] | 0x20] {
+            [b'e', b'q'] => CompareOp::Eq,
+            [b'n', b'e'] => CompareOp::Ne,
+            [b'c', b'o'] => CompareOp::Co,
+            [b's', b'w'] => CompareOp::Sw,
+            [b'e', b'w'] => CompareOp::Ew,
+            [b'g', b't'] => CompareOp::Gt,
+            [b'l', b't'] => CompareOp::Lt,
+            [b'g', b'e'] => CompareOp::Ge,
+            [b'l', b'e'] => CompareOp::Le,
             _ => return None,
         })
     }

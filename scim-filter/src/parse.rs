@@ -227,10 +227,8 @@ impl Parser {
         let present = st.first_leaf(&mut first).map_err(fail)?;
         if first.is_some() {
             st.skip_ws();
-            if st.pos == st.b().len() {
-                st.check_depth(1, st.pos..st.pos).map_err(fail)?;
-            }
         }
+        // (A lone leaf at the end is checked against the depth budget there.)
         st.filter(Opener::Top, 0, first, present)
             .map(Filter::from_slots)
             .map_err(fail)
@@ -409,6 +407,13 @@ enum Opener {
     Not,
     /// The `[` of a value path (whose attribute is kept aside: value paths do not nest).
     Bracket,
+}
+
+/// `and` or `or` between two terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Logic {
+    And,
+    Or,
 }
 
 /// A chain of terms being parsed: where its first and last terms' roots are in the
@@ -1005,48 +1010,58 @@ impl<'a> State<'a> {
                         present = false;
                         after_bracket = true;
                     }
-                    _ => {
-                        // `and ` / `or `: recognised from their bytes (`| 0x20` lowercases).
-                        let b = self.b();
-                        // Read as one word: `or ` or `and ` (one space; a tab takes the
-                        // path below), the space skipped with the keyword.
-                        if let Some(&[c0, c1, c2, c3]) = b.get(at..at + 4) {
-                            let w = u32::from_le_bytes([c0, c1, c2, c3]);
-                            if (w | 0x2020) & 0x00ff_ffff == u32::from_le_bytes(*b"or \0") {
-                                let d = groups.close_and(depth);
-                                self.check_depth(d, at..at + 2)?;
-                                self.pos = at + 3;
-                                groups.push_or(d);
-                                break;
-                            }
-                            if w | 0x0020_2020 == u32::from_le_bytes(*b"and ") {
-                                self.pos = at + 4;
-                                groups.push_and(depth);
-                                break;
-                            }
-                        }
-                        let run = self.run();
-                        if run.eq_ignore_ascii_case("and") {
+                    _ => match self.logic() {
+                        Ok(Logic::And) => {
                             groups.push_and(depth);
                             break;
                         }
-                        if run.eq_ignore_ascii_case("or") {
+                        Ok(Logic::Or) => {
                             let d = groups.close_and(depth);
-                            self.check_depth(d, at..self.pos)?;
+                            self.check_depth(d, at..at + 2)?;
                             groups.push_or(d);
                             break;
                         }
-                        return Err(self.after_operand_fault(
-                            groups.cur.opener,
-                            at,
-                            run,
-                            present,
-                            after_bracket && !spaced,
-                        ));
-                    }
+                        Err(run) => {
+                            return Err(self.after_operand_fault(
+                                groups.cur.opener,
+                                at,
+                                run,
+                                present,
+                                after_bracket && !spaced,
+                            ));
+                        }
+                    },
                 }
             }
             present = self.operand(&mut groups, &mut bracket, &mut in_bracket)?;
+        }
+    }
+
+    /// After a term, at a byte that is not a closer: `and` or `or`, read; otherwise the
+    /// word there, read, for the error.
+    ///
+    /// `and ` and `or ` (one space; a tab takes the path below) are read as one four-byte
+    /// word, the space with them (`| 0x20` lowercases a letter).
+    #[inline(always)]
+    fn logic(&mut self) -> Result<Logic, &'a str> {
+        let at = self.pos;
+        if let Some(w) = word4(self.b(), at) {
+            if w | 0x0020_2020 == u32::from_le_bytes(*b"and ") {
+                self.pos = at + 4;
+                return Ok(Logic::And);
+            }
+            if (w | 0x2020) & 0x00ff_ffff == u32::from_le_bytes(*b"or \0") {
+                self.pos = at + 3;
+                return Ok(Logic::Or);
+            }
+        }
+        let run = self.run();
+        if run.eq_ignore_ascii_case("and") {
+            Ok(Logic::And)
+        } else if run.eq_ignore_ascii_case("or") {
+            Ok(Logic::Or)
+        } else {
+            Err(run)
         }
     }
 
@@ -1130,18 +1145,10 @@ impl<'a> State<'a> {
         // (` eq `, ` pr `), read as one four-byte word. Anything else takes the path below.
         let p = self.pos;
         if let Some(&[b' ', c0, c1, b' ']) = self.b().get(p..p + 4) {
-            let op = match [c0 | 0x20, c1 | 0x20] {
-                [b'e', b'q'] => Some(Some(CompareOp::Eq)),
-                [b'n', b'e'] => Some(Some(CompareOp::Ne)),
-                [b'c', b'o'] => Some(Some(CompareOp::Co)),
-                [b's', b'w'] => Some(Some(CompareOp::Sw)),
-                [b'e', b'w'] => Some(Some(CompareOp::Ew)),
-                [b'g', b't'] => Some(Some(CompareOp::Gt)),
-                [b'l', b't'] => Some(Some(CompareOp::Lt)),
-                [b'g', b'e'] => Some(Some(CompareOp::Ge)),
-                [b'l', b'e'] => Some(Some(CompareOp::Le)),
-                [b'p', b'r'] => Some(None),
-                _ => None,
+            let op = match CompareOp::from_pair([c0, c1]) {
+                Some(op) => Some(Some(op)),
+                None if [c0 | 0x20, c1 | 0x20] == *b"pr" => Some(None),
+                None => None,
             };
             match op {
                 Some(Some(op)) => {
@@ -1200,18 +1207,10 @@ impl<'a> State<'a> {
         if let Some(&[c0, c1]) = self.b().get(at..at + 2)
             && self.b().get(at + 2).is_none_or(|&c| !is(c, RUN))
         {
-            let op = match [c0 | 0x20, c1 | 0x20] {
-                [b'e', b'q'] => Some(CompareOp::Eq),
-                [b'n', b'e'] => Some(CompareOp::Ne),
-                [b'c', b'o'] => Some(CompareOp::Co),
-                [b's', b'w'] => Some(CompareOp::Sw),
-                [b'e', b'w'] => Some(CompareOp::Ew),
-                [b'g', b't'] => Some(CompareOp::Gt),
-                [b'l', b't'] => Some(CompareOp::Lt),
-                [b'g', b'e'] => Some(CompareOp::Ge),
-                [b'l', b'e'] => Some(CompareOp::Le),
-                [b'p', b'r'] => None,
-                _ => {
+            let op = match CompareOp::from_pair([c0, c1]) {
+                Some(op) => Some(op),
+                None if [c0 | 0x20, c1 | 0x20] == *b"pr" => None,
+                None => {
                     let (leaf, present) = self.attr_exp_slow(attr, start, at)?;
                     sink(leaf);
                     return Ok(present);
@@ -1750,6 +1749,14 @@ fn sub_attr_before_bracket(sub: &str, at_bracket: usize) -> Fault {
         at_bracket - sub.len() - 1..at_bracket,
         Expected::OPEN_BRACKET.union(Expected::OPERATOR),
     )
+}
+
+/// The four bytes at `at` as a little-endian word (the first byte lowest), if there are
+/// four.
+#[inline(always)]
+fn word4(b: &[u8], at: usize) -> Option<u32> {
+    let bytes: [u8; 4] = b.get(at..)?.get(..4)?.try_into().ok()?;
+    Some(u32::from_le_bytes(bytes))
 }
 
 /// The position of the first byte at or after `i` that ends the plain part of a JSON string

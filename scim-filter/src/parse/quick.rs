@@ -4,8 +4,8 @@
 //! its explicit stack of open groups is what lets it do so without recursing, and what
 //! costs it time. Most filters are valid and shallow, so [`Parser::parse`] first tries
 //! this pass: the same reading of the same grammar, with one function per group and no
-//! error reporting. Beyond its shortcuts for the commonest shapes, it reads leaves, names
-//! and values with the very functions the full parser uses. On anything it would have to
+//! error reporting. It reads leaves, names, values and `and`/`or` with the very functions
+//! the full parser uses. On anything it would have to
 //! report (or does not handle), it gives up with `None`, and the caller parses the input
 //! again with [`State::filter`], which finds the error.
 //!
@@ -15,16 +15,14 @@
 //! [`Parser::parse`] checks every filter this pass builds against the full parser's.
 //!
 //! It is faster because each group is one call with its chains in locals (no frames to
-//! save and restore), and because the common shapes are read in one step each: a name of
-//! letters ([`State::plain_path`]), ` op "` as one eight-byte word, `and ` and `or ` as one
-//! four-byte word. Anything else goes through the full parser's own functions.
+//! save and restore), and because a name of letters is read by the eight-byte letter scan
+//! alone ([`State::plain_path`]). Everything else it reads with the full parser's own
+//! functions ([`State::attr_exp`], [`State::logic`], …).
 //!
 //! [`Parser::parse`]: super::Parser::parse
 
-use std::borrow::Cow;
-
-use super::{Slot, SlotKind, State, cut, letters_end, plain_end_inline};
-use crate::ast::{AttrPath, CompValue, CompareOp, Comparison};
+use super::{Chain, Groups, Logic, Slot, SlotKind, State, cut, letters_end};
+use crate::ast::AttrPath;
 
 /// The deepest nesting of groups (`(`, `not (`, `[`) the quick pass reads.
 pub(super) const QUICK_NEST: usize = 16;
@@ -98,8 +96,8 @@ impl<'a> State<'a> {
             return Some(term);
         }
         // The `and` chain being read, and the group's `or` chain of finished ones.
-        let mut and = Chain::new(slots, term);
-        let mut or: Option<Chain> = None;
+        let mut and = Linked::new(slots, term);
+        let mut or: Option<Linked> = None;
         loop {
             if joint == Joint::And {
                 let term = self.quick_term(slots, nest, in_bracket)?;
@@ -110,13 +108,13 @@ impl<'a> State<'a> {
             let done = and.finish(slots, |first, len| SlotKind::And { first, len });
             match &mut or {
                 Some(or) => or.add(slots, done),
-                None => or = Some(Chain::new(slots, done)),
+                None => or = Some(Linked::new(slots, done)),
             }
             if joint == Joint::Close {
                 return or.map(|or| or.finish(slots, |first, len| SlotKind::Or { first, len }));
             }
             let term = self.quick_term(slots, nest, in_bracket)?;
-            and = Chain::new(slots, term);
+            and = Linked::new(slots, term);
             joint = self.quick_joint()?;
         }
     }
@@ -125,31 +123,13 @@ impl<'a> State<'a> {
     #[inline(always)]
     fn quick_joint(&mut self) -> Option<Joint> {
         self.skip_ws();
-        let at = self.pos;
-        let b = self.b();
-        let Some(&c) = b.get(at) else {
-            return Some(Joint::Close);
-        };
-        if c == b')' || c == b']' {
-            return Some(Joint::Close);
-        }
-        if let Some(w) = word4(b, at) {
-            if w | 0x0020_2020 == u32::from_le_bytes(*b"and ") {
-                self.pos = at + 4;
-                return Some(Joint::And);
-            }
-            if (w | 0x2020) & 0x00ff_ffff == u32::from_le_bytes(*b"or \0") {
-                self.pos = at + 3;
-                return Some(Joint::Or);
-            }
-        }
-        let run = self.run();
-        if run.eq_ignore_ascii_case("and") {
-            Some(Joint::And)
-        } else if run.eq_ignore_ascii_case("or") {
-            Some(Joint::Or)
-        } else {
-            None
+        match self.peek() {
+            None | Some(b')' | b']') => Some(Joint::Close),
+            Some(_) => match self.logic() {
+                Ok(Logic::And) => Some(Joint::And),
+                Ok(Logic::Or) => Some(Joint::Or),
+                Err(_) => None,
+            },
         }
     }
 
@@ -163,9 +143,9 @@ impl<'a> State<'a> {
     ) -> Option<usize> {
         match self.quick_operand(slots, in_bracket)? {
             Term::Leaf => Some(1),
-            Term::Group => self.quick_group(slots, nest, in_bracket),
+            Term::Group => self.quick_enclosed(slots, nest, in_bracket, b')'),
             Term::Not => {
-                let depth = self.quick_group(slots, nest, in_bracket)?;
+                let depth = self.quick_enclosed(slots, nest, in_bracket, b')')?;
                 push(slots, SlotKind::Not);
                 Some(depth + 1)
             }
@@ -192,53 +172,53 @@ impl<'a> State<'a> {
         // Most terms start with a name of letters only, followed by a space (a leaf) or
         // `[` (a value path): read it without sorting its bytes into classes.
         let letters = letters_end(b, start);
-        if let Some((attr, end)) = self.plain_path(start, letters) {
-            // Most leaves are `attr op "text"`: ` op "` read as one word.
-            if let Some(w) = word(b, end)
-                && w & 0xff_ff00_00ff == u64::from_le_bytes(*b" \0\0 \"\0\0\0")
-                && let Some(op) = two_letter_op(w >> 8)
-            {
-                let open = end + 5;
-                let close = plain_end_inline(b, open);
-                if b.get(close) == Some(&b'"') {
-                    self.pos = close + 1;
-                    self.count(start..self.pos).ok()?;
-                    let text = cut(self.src, open, close);
-                    push(
-                        slots,
-                        SlotKind::Compare(Comparison {
-                            attr,
-                            op,
-                            value: CompValue::String(Cow::Borrowed(text)),
-                        }),
-                    );
-                    return Some(Term::Leaf);
-                }
+        let attr = match self.plain_path(start, letters) {
+            Some((attr, end)) => {
+                self.pos = end;
+                attr
             }
-            self.pos = end;
-            // (`FIRST`: with the string scan inlined.)
-            self.attr_exp::<true>(
-                attr,
-                start,
-                #[inline(always)]
-                |leaf| push(slots, leaf),
-            )
-            .ok()?;
-            return Some(Term::Leaf);
-        }
+            None => match self.quick_operand_path(start, letters, c, in_bracket)? {
+                Ok(attr) => attr,
+                Err(group) => return Some(group),
+            },
+        };
+        // (`FIRST`: with the string scan inlined.)
+        self.attr_exp::<true>(
+            attr,
+            start,
+            #[inline(always)]
+            |leaf| push(slots, leaf),
+        )
+        .ok()?;
+        Some(Term::Leaf)
+    }
+
+    /// [`State::quick_operand`] for a term that does not start with a plain path (at
+    /// `start`, whose first byte is `c` and whose leading letters end at `letters`): the
+    /// leaf's attribute path (the position after it), or the group the term opens.
+    #[inline(always)]
+    fn quick_operand_path(
+        &mut self,
+        start: usize,
+        letters: usize,
+        c: u8,
+        in_bracket: bool,
+    ) -> Option<Result<AttrPath<'a>, Term<'a>>> {
+        let b = self.b();
         if letters > start {
             match b.get(letters) {
                 // A name and a space that is not a leaf's is `not`: `not (`, as
                 // `State::not_group` reads it.
                 Some(b' ') if b.get(letters + 1) == Some(&b'(') => {
                     self.pos = letters + 1;
-                    return Some(Term::Not);
+                    return Some(Err(Term::Not));
                 }
                 Some(b'[') if !in_bracket => {
                     let name = cut(self.src, start, letters);
                     if !name.eq_ignore_ascii_case("not") {
                         self.pos = letters;
-                        return Some(Term::ValuePath(AttrPath::from_parts(name, 0, name.len())));
+                        let attr = AttrPath::from_parts(name, 0, name.len());
+                        return Some(Err(Term::ValuePath(attr)));
                     }
                 }
                 _ => {}
@@ -249,38 +229,20 @@ impl<'a> State<'a> {
             return None;
         }
         if run.eq_ignore_ascii_case("not") && self.not_group(start).ok()? {
-            return Some(Term::Not);
+            return Some(Err(Term::Not));
         }
         let attr = self.operand_path(run, classes, c, start).ok()?;
         if self.peek() == Some(b'[') {
             if in_bracket || attr.sub_attr().is_some() {
                 return None;
             }
-            return Some(Term::ValuePath(attr));
+            return Some(Err(Term::ValuePath(attr)));
         }
-        self.attr_exp::<false>(
-            attr,
-            start,
-            #[inline(always)]
-            |leaf| push(slots, leaf),
-        )
-        .ok()?;
-        Some(Term::Leaf)
-    }
-
-    /// `(filter)`, at the `(`: its depth (a group adds no node).
-    #[inline]
-    fn quick_group(
-        &mut self,
-        slots: &mut Vec<Slot<'a>>,
-        nest: usize,
-        in_bracket: bool,
-    ) -> Option<usize> {
-        self.quick_enclosed(slots, nest, in_bracket, b')')
+        Some(Ok(attr))
     }
 
     /// A group's opener (at the position), its content and its `closer`: the content's
-    /// depth.
+    /// depth (`(filter)` adds no node).
     fn quick_enclosed(
         &mut self,
         slots: &mut Vec<Slot<'a>>,
@@ -319,37 +281,26 @@ impl<'a> State<'a> {
     }
 }
 
-/// A chain of terms being read: where its first and last terms' roots are in the buffer,
-/// how many there are and the deepest one's depth.
-struct Chain {
-    first: usize,
-    last: usize,
-    len: u32,
+/// A chain of terms being read: the full parser's [`Chain`] of links, and the deepest
+/// term's depth.
+struct Linked {
+    links: Chain,
     depth: usize,
 }
 
-impl Chain {
+impl Linked {
     /// A chain of one term: the buffer's last slot, `depth` deep.
     #[inline(always)]
-    fn new(slots: &[Slot<'_>], depth: usize) -> Self {
-        let at = slots.len().wrapping_sub(1);
-        Chain {
-            first: at,
-            last: at,
-            len: 1,
-            depth,
-        }
+    fn new(slots: &mut [Slot<'_>], depth: usize) -> Self {
+        let mut links = Chain::EMPTY;
+        Groups::link(slots, &mut links);
+        Linked { links, depth }
     }
 
     /// Adds the term just finished (the buffer's last slot, `depth` deep).
     #[inline(always)]
     fn add(&mut self, slots: &mut [Slot<'_>], depth: usize) {
-        let at = slots.len().wrapping_sub(1);
-        if let Some(prev) = slots.get_mut(self.last) {
-            prev.next = at.wrapping_sub(self.last) as u32;
-        }
-        self.last = at;
-        self.len += 1;
+        Groups::link(slots, &mut self.links);
         self.depth = self.depth.max(depth);
     }
 
@@ -362,11 +313,14 @@ impl Chain {
         slots: &mut Vec<Slot<'a>>,
         node: impl FnOnce(u32, u32) -> SlotKind<'a>,
     ) -> usize {
-        if self.len == 1 {
+        if self.links.len == 1 {
             return self.depth;
         }
-        let at = slots.len();
-        push(slots, node(at.wrapping_sub(self.first) as u32, self.len));
+        let at = slots.len() as u32;
+        push(
+            slots,
+            node(at.wrapping_sub(self.links.first), self.links.len),
+        );
         self.depth + 1
     }
 }
@@ -375,42 +329,6 @@ impl Chain {
 #[inline(always)]
 fn push<'a>(slots: &mut Vec<Slot<'a>>, kind: SlotKind<'a>) {
     slots.push(Slot::new(kind));
-}
-
-/// The eight bytes at `at` as a little-endian word (the first byte lowest), if there are
-/// eight.
-#[inline(always)]
-fn word(b: &[u8], at: usize) -> Option<u64> {
-    let bytes: [u8; 8] = b.get(at..)?.get(..8)?.try_into().ok()?;
-    Some(u64::from_le_bytes(bytes))
-}
-
-/// The four bytes at `at` as a little-endian word, if there are four.
-#[inline(always)]
-fn word4(b: &[u8], at: usize) -> Option<u32> {
-    let bytes: [u8; 4] = b.get(at..)?.get(..4)?.try_into().ok()?;
-    Some(u32::from_le_bytes(bytes))
-}
-
-/// The comparison operator spelled by the two lowest bytes of `w`, in any case.
-#[inline(always)]
-fn two_letter_op(w: u64) -> Option<CompareOp> {
-    // `| 0x2020` lowercases letters and maps no other byte onto one.
-    const fn key(op: &[u8; 2]) -> u16 {
-        u16::from_le_bytes(*op)
-    }
-    Some(match (w as u16) | 0x2020 {
-        k if k == key(b"eq") => CompareOp::Eq,
-        k if k == key(b"ne") => CompareOp::Ne,
-        k if k == key(b"co") => CompareOp::Co,
-        k if k == key(b"sw") => CompareOp::Sw,
-        k if k == key(b"ew") => CompareOp::Ew,
-        k if k == key(b"gt") => CompareOp::Gt,
-        k if k == key(b"lt") => CompareOp::Lt,
-        k if k == key(b"ge") => CompareOp::Ge,
-        k if k == key(b"le") => CompareOp::Le,
-        _ => return None,
-    })
 }
 
 #[cfg(test)]
