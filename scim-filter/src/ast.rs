@@ -14,6 +14,7 @@
 //! and case-sensitive: `parse(&f.to_string()) == f` holds for every filter.
 
 use std::borrow::Cow;
+use std::mem::{self, ManuallyDrop};
 
 /// A SCIM filter: the `FILTER` rule of RFC 7644 §3.4.2.2.
 ///
@@ -38,13 +39,21 @@ pub struct Filter<'a> {
 /// A filter's nodes: a lone leaf in place, or the whole tree in post-order.
 #[derive(Clone, PartialEq)]
 enum Repr<'a> {
-    Leaf(Slot<'a>),
-    Tree(Vec<Slot<'a>>),
+    Leaf(Lone<'a>),
+    Tree(Nodes<'a>),
 }
 
 /// One node of a filter's buffer. Children come before their parent (post-order): the
 /// child of a `not` or a value path is the slot just before it; the children of a chain are
 /// linked from its first one through [`Slot::next`].
+///
+/// A slot has no drop glue: its leaf is held in a [`ManuallyDrop`], and the slot's owner,
+/// [`Nodes`] or [`Lone`], frees the text of the leaves that own some. So building a node
+/// and pushing it writes it where it goes (a value with drop glue must be kept addressable
+/// while `Vec::push` may grow the buffer and unwind, so it is built aside and copied), and
+/// a buffer whose text is all borrowed from the input is freed without a loop over it.
+/// A bare slot that owns text and is dropped leaks it: slots are only made to be handed
+/// to their owner at once.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Slot<'a> {
     pub(crate) kind: SlotKind<'a>,
@@ -55,8 +64,10 @@ pub(crate) struct Slot<'a> {
 /// What a slot holds.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum SlotKind<'a> {
-    Compare(Comparison<'a>),
-    Present(AttrPath<'a>),
+    /// Made by [`SlotKind::compare`].
+    Compare(ManuallyDrop<Comparison<'a>>),
+    /// Made by [`SlotKind::present`].
+    Present(ManuallyDrop<AttrPath<'a>>),
     /// The operand is the slot before.
     Not,
     /// `first`: how far back the first child is; `len`: how many children.
@@ -68,14 +79,227 @@ pub(crate) enum SlotKind<'a> {
         first: u32,
         len: u32,
     },
-    /// The filter is the slot before.
-    ValuePath(AttrPath<'a>),
+    /// The filter is the slot before. Made by [`SlotKind::value_path`].
+    ValuePath(ManuallyDrop<AttrPath<'a>>),
+}
+
+impl<'a> SlotKind<'a> {
+    /// A comparison leaf.
+    #[inline(always)]
+    pub(crate) const fn compare(c: Comparison<'a>) -> Self {
+        SlotKind::Compare(ManuallyDrop::new(c))
+    }
+
+    /// A `pr` leaf.
+    #[inline(always)]
+    pub(crate) const fn present(attr: AttrPath<'a>) -> Self {
+        SlotKind::Present(ManuallyDrop::new(attr))
+    }
+
+    /// A value path's node.
+    #[inline(always)]
+    pub(crate) const fn value_path(attr: AttrPath<'a>) -> Self {
+        SlotKind::ValuePath(ManuallyDrop::new(attr))
+    }
 }
 
 impl<'a> Slot<'a> {
     #[inline(always)]
     pub(crate) const fn new(kind: SlotKind<'a>) -> Self {
         Slot { kind, next: 0 }
+    }
+
+    /// Whether the slot's leaf owns text (which its owner must free).
+    #[inline(always)]
+    fn owns_text(&self) -> bool {
+        match &self.kind {
+            SlotKind::Compare(c) => !c.attr.is_borrowed() || c.value.owns_text(),
+            SlotKind::Present(a) | SlotKind::ValuePath(a) => !a.is_borrowed(),
+            SlotKind::Not | SlotKind::And { .. } | SlotKind::Or { .. } => false,
+        }
+    }
+
+    /// Whether the slot's path, if it has one, borrows its text.
+    fn paths_borrowed(&self) -> bool {
+        match &self.kind {
+            SlotKind::Compare(c) => c.attr.is_borrowed(),
+            SlotKind::Present(a) | SlotKind::ValuePath(a) => a.is_borrowed(),
+            SlotKind::Not | SlotKind::And { .. } | SlotKind::Or { .. } => true,
+        }
+    }
+
+    /// Frees the slot's leaf, leaving `not` in its place.
+    fn release(&mut self) {
+        match mem::replace(&mut self.kind, SlotKind::Not) {
+            SlotKind::Compare(c) => drop(ManuallyDrop::into_inner(c)),
+            SlotKind::Present(a) | SlotKind::ValuePath(a) => drop(ManuallyDrop::into_inner(a)),
+            SlotKind::Not | SlotKind::And { .. } | SlotKind::Or { .. } => {}
+        }
+    }
+
+    /// The slot, with its leaf's text detached from the input.
+    fn into_owned(mut self) -> Slot<'static> {
+        let kind = match mem::replace(&mut self.kind, SlotKind::Not) {
+            SlotKind::Compare(c) => {
+                let c = ManuallyDrop::into_inner(c);
+                SlotKind::compare(Comparison {
+                    attr: c.attr.into_owned(),
+                    op: c.op,
+                    value: c.value.into_owned(),
+                })
+            }
+            SlotKind::Present(a) => SlotKind::present(ManuallyDrop::into_inner(a).into_owned()),
+            SlotKind::ValuePath(a) => {
+                SlotKind::value_path(ManuallyDrop::into_inner(a).into_owned())
+            }
+            SlotKind::Not => SlotKind::Not,
+            SlotKind::And { first, len } => SlotKind::And { first, len },
+            SlotKind::Or { first, len } => SlotKind::Or { first, len },
+        };
+        Slot {
+            kind,
+            next: self.next,
+        }
+    }
+}
+
+/// A filter's buffer of slots, which frees the text its leaves own.
+///
+/// `owns` is set when a slot that owns text is pushed (a string with escapes, a name given
+/// to a builder as a `String`, [`Filter::into_owned`]); without it, dropping the buffer
+/// only frees its memory.
+#[derive(Debug, Clone)]
+pub(crate) struct Nodes<'a> {
+    slots: Vec<Slot<'a>>,
+    owns: bool,
+}
+
+impl<'a> Nodes<'a> {
+    /// An empty buffer with room for `capacity` slots.
+    #[inline]
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Nodes {
+            slots: Vec::with_capacity(capacity),
+            owns: false,
+        }
+    }
+
+    /// Appends a slot.
+    #[inline(always)]
+    pub(crate) fn push(&mut self, slot: Slot<'a>) {
+        if slot.owns_text() {
+            self.owns = true;
+        }
+        self.slots.push(slot);
+    }
+
+    /// Appends a slot the parser made. The parser borrows every path from its input (it
+    /// makes no other), so only a comparison's value can own text: a string with escapes.
+    ///
+    /// (Checking the path too costs a fifth of the parse of a typical filter: it is not
+    /// known at compile time, and the flag's update then sits between building the slot
+    /// and writing it.)
+    #[inline(always)]
+    pub(crate) fn push_parsed(&mut self, slot: Slot<'a>) {
+        debug_assert!(slot.paths_borrowed(), "the parser borrows every path");
+        if let SlotKind::Compare(c) = &slot.kind
+            && c.value.owns_text()
+        {
+            self.owns = true;
+        }
+        self.slots.push(slot);
+    }
+
+    /// How many slots there are.
+    #[inline(always)]
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The slots.
+    #[inline(always)]
+    pub(crate) fn as_slice(&self) -> &[Slot<'a>] {
+        &self.slots
+    }
+
+    /// The slots, to link them (a slot's leaf must not be replaced through this).
+    #[inline(always)]
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [Slot<'a>] {
+        &mut self.slots
+    }
+
+    /// Removes the last slot and hands it to the caller (who must give it an owner).
+    #[inline]
+    pub(crate) fn pop(&mut self) -> Option<Slot<'a>> {
+        self.slots.pop()
+    }
+
+    /// Moves all of `other`'s slots to the end of this buffer.
+    fn append(&mut self, mut other: Nodes<'a>) {
+        self.owns |= mem::take(&mut other.owns);
+        self.slots.append(&mut other.slots);
+    }
+
+    /// Copies of `slots`.
+    fn cloned(slots: &[Slot<'a>]) -> Self {
+        let mut nodes = Nodes::with_capacity(slots.len());
+        for slot in slots {
+            nodes.push(slot.clone());
+        }
+        nodes
+    }
+
+    /// The buffer with all its text detached from the input.
+    fn into_owned(mut self) -> Nodes<'static> {
+        let mut owned = Nodes::with_capacity(self.slots.len());
+        for slot in &mut self.slots {
+            let slot = mem::replace(slot, Slot::new(SlotKind::Not));
+            owned.push(slot.into_owned());
+        }
+        owned
+    }
+}
+
+impl Drop for Nodes<'_> {
+    fn drop(&mut self) {
+        if self.owns {
+            for slot in &mut self.slots {
+                slot.release();
+            }
+        }
+    }
+}
+
+impl PartialEq for Nodes<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.slots == other.slots
+    }
+}
+
+/// A filter that is one leaf, which frees the text the leaf owns.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Lone<'a>(Slot<'a>);
+
+impl<'a> Lone<'a> {
+    /// Takes ownership of `slot`.
+    #[inline(always)]
+    pub(crate) const fn new(slot: Slot<'a>) -> Self {
+        Lone(slot)
+    }
+
+    /// The slot, handed to the caller (who must give it an owner).
+    #[inline(always)]
+    pub(crate) fn take(mut self) -> Slot<'a> {
+        mem::replace(&mut self.0, Slot::new(SlotKind::Not))
+    }
+}
+
+impl Drop for Lone<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.0.owns_text() {
+            self.0.release();
+        }
     }
 }
 
@@ -212,8 +436,8 @@ impl<'f, 'a> FilterRef<'f, 'a> {
 
     /// A copy of this subtree as a filter of its own.
     pub fn to_filter(self) -> Filter<'a> {
-        let mut slots = self.subtree().to_vec();
-        if let Some(root) = slots.last_mut() {
+        let mut slots = Nodes::cloned(self.subtree());
+        if let Some(root) = slots.as_mut_slice().last_mut() {
             root.next = 0;
         }
         Filter::from_slots(slots)
@@ -247,12 +471,12 @@ impl<'f, 'a> FilterRef<'f, 'a> {
 
 impl<'a> Filter<'a> {
     /// A filter from its slots (post-order, the root last); a lone leaf is kept in place.
-    pub(crate) fn from_slots(mut slots: Vec<Slot<'a>>) -> Self {
+    pub(crate) fn from_slots(mut slots: Nodes<'a>) -> Self {
         if slots.len() == 1
             && let Some(leaf) = slots.pop()
         {
             return Filter {
-                repr: Repr::Leaf(leaf),
+                repr: Repr::Leaf(Lone::new(leaf)),
             };
         }
         Filter {
@@ -262,9 +486,9 @@ impl<'a> Filter<'a> {
 
     /// A filter that is one leaf (a comparison or `pr`), without allocating.
     #[inline]
-    pub(crate) const fn leaf(slot: Slot<'a>) -> Self {
+    pub(crate) const fn leaf(leaf: Lone<'a>) -> Self {
         Filter {
-            repr: Repr::Leaf(slot),
+            repr: Repr::Leaf(leaf),
         }
     }
 
@@ -272,15 +496,19 @@ impl<'a> Filter<'a> {
     #[inline]
     fn slots(&self) -> &[Slot<'a>] {
         match &self.repr {
-            Repr::Leaf(slot) => std::slice::from_ref(slot),
-            Repr::Tree(slots) => slots,
+            Repr::Leaf(leaf) => std::slice::from_ref(&leaf.0),
+            Repr::Tree(slots) => slots.as_slice(),
         }
     }
 
     /// The nodes, moved out.
-    fn into_slots(self) -> Vec<Slot<'a>> {
+    fn into_slots(self) -> Nodes<'a> {
         match self.repr {
-            Repr::Leaf(slot) => vec![slot],
+            Repr::Leaf(leaf) => {
+                let mut slots = Nodes::with_capacity(1);
+                slots.push(leaf.take());
+                slots
+            }
             Repr::Tree(slots) => slots,
         }
     }
@@ -315,12 +543,12 @@ impl<'a> Filter<'a> {
 
     /// `attr op value`.
     pub fn compare(attr: AttrPath<'a>, op: CompareOp, value: CompValue<'a>) -> Self {
-        Filter::leaf(Slot::new(SlotKind::Compare(Comparison { attr, op, value })))
+        Filter::from(Comparison { attr, op, value })
     }
 
     /// `attr pr`.
     pub fn present(attr: AttrPath<'a>) -> Self {
-        Filter::leaf(Slot::new(SlotKind::Present(attr)))
+        Filter::leaf(Lone::new(Slot::new(SlotKind::present(attr))))
     }
 
     /// `not (inner)`.
@@ -334,7 +562,7 @@ impl<'a> Filter<'a> {
     /// `attr[inner]`: a value path.
     pub fn value_path(attr: AttrPath<'a>, inner: Filter<'a>) -> Self {
         let mut slots = inner.into_slots();
-        slots.push(Slot::new(SlotKind::ValuePath(attr)));
+        slots.push(Slot::new(SlotKind::value_path(attr)));
         Filter::from_slots(slots)
     }
 
@@ -349,20 +577,20 @@ impl<'a> Filter<'a> {
     }
 
     fn chain(terms: impl IntoIterator<Item = Filter<'a>>, and: bool) -> Self {
-        let mut slots: Vec<Slot<'a>> = Vec::new();
+        let mut slots = Nodes::with_capacity(0);
         let mut first = None;
         let mut prev: Option<usize> = None;
         let mut len = 0u32;
         for term in terms {
             match term.repr {
-                Repr::Leaf(slot) => slots.push(slot),
+                Repr::Leaf(leaf) => slots.push(leaf.take()),
                 // The first term's buffer is reused, so wrapping a tree is not a copy.
-                Repr::Tree(more) if slots.is_empty() => slots = more,
-                Repr::Tree(more) => slots.extend(more),
+                Repr::Tree(more) if slots.len() == 0 => slots = more,
+                Repr::Tree(more) => slots.append(more),
             }
             let root = slots.len() - 1;
             if let Some(p) = prev
-                && let Some(s) = slots.get_mut(p)
+                && let Some(s) = slots.as_mut_slice().get_mut(p)
             {
                 s.next = offset(root - p);
             }
@@ -384,25 +612,10 @@ impl<'a> Filter<'a> {
 
     /// Detaches the filter from the input it borrows from (without recursion).
     pub fn into_owned(self) -> Filter<'static> {
-        let own = |slot: Slot<'a>| Slot {
-            next: slot.next,
-            kind: match slot.kind {
-                SlotKind::Compare(c) => SlotKind::Compare(Comparison {
-                    attr: c.attr.into_owned(),
-                    op: c.op,
-                    value: c.value.into_owned(),
-                }),
-                SlotKind::Present(a) => SlotKind::Present(a.into_owned()),
-                SlotKind::Not => SlotKind::Not,
-                SlotKind::And { first, len } => SlotKind::And { first, len },
-                SlotKind::Or { first, len } => SlotKind::Or { first, len },
-                SlotKind::ValuePath(a) => SlotKind::ValuePath(a.into_owned()),
-            },
-        };
         Filter {
             repr: match self.repr {
-                Repr::Leaf(slot) => Repr::Leaf(own(slot)),
-                Repr::Tree(slots) => Repr::Tree(slots.into_iter().map(own).collect()),
+                Repr::Leaf(leaf) => Repr::Leaf(Lone::new(leaf.take().into_owned())),
+                Repr::Tree(slots) => Repr::Tree(slots.into_owned()),
             },
         }
     }
@@ -424,7 +637,7 @@ impl<'a> Filter<'a> {
 
 impl<'a> From<Comparison<'a>> for Filter<'a> {
     fn from(c: Comparison<'a>) -> Self {
-        Filter::leaf(Slot::new(SlotKind::Compare(c)))
+        Filter::leaf(Lone::new(Slot::new(SlotKind::compare(c))))
     }
 }
 
@@ -839,6 +1052,16 @@ impl std::fmt::Debug for AttrPath<'_> {
 }
 
 impl CompValue<'_> {
+    /// Whether the value owns its text.
+    #[inline(always)]
+    fn owns_text(&self) -> bool {
+        match self {
+            CompValue::String(s) => matches!(s, Cow::Owned(_)),
+            CompValue::Number(n) => matches!(n.0, Cow::Owned(_)),
+            CompValue::Null | CompValue::Bool(_) => false,
+        }
+    }
+
     /// Detaches the value from the input it borrows from.
     pub fn into_owned(self) -> CompValue<'static> {
         match self {

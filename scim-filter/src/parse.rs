@@ -23,7 +23,7 @@ use std::mem;
 use std::ops::Range;
 
 use crate::ast::{
-    AttrPath, CompValue, CompareOp, Comparison, Filter, Number, Path, Slot, SlotKind,
+    AttrPath, CompValue, CompareOp, Comparison, Filter, Lone, Nodes, Number, Path, Slot, SlotKind,
 };
 use crate::error::{Expected, ParseError, ParseErrorKind, Target};
 
@@ -177,6 +177,8 @@ impl Parser {
         }
         let mut st = State::new(self, input);
         // A filter that is one comparison (or `pr`) needs none of the group machinery.
+        // (A bare slot: on every path below it is handed to its owner, a `Lone` or the
+        // buffer of `State::quick`, before anything else can return.)
         let mut first = None;
         if let Err(e) = st.first_leaf(&mut first) {
             return Err(fail(e));
@@ -189,14 +191,15 @@ impl Parser {
         if first.is_some() {
             st.skip_ws();
             let end = st.pos;
-            if end == st.b().len() {
+            if end == st.b().len()
+                && let Some(leaf) = first
+            {
                 // A leaf's depth is 1.
                 if let Err(e) = st.check_depth(1, end..end) {
+                    drop(Lone::new(leaf));
                     return Err(fail(e));
                 }
-                if let Some(leaf) = first {
-                    return Ok(Filter::leaf(leaf));
-                }
+                return Ok(Filter::leaf(Lone::new(leaf)));
             }
         }
         // A valid filter is read by the quick pass; anything it leaves (an error, deep
@@ -223,6 +226,7 @@ impl Parser {
         let fail = |e: Fault| e.into_error(input, Target::Filter);
         self.precheck(input, Target::Filter).map_err(fail)?;
         let mut st = State::new(self, input);
+        // (A bare slot, handed to `State::filter`'s buffer.)
         let mut first = None;
         let present = st.first_leaf(&mut first).map_err(fail)?;
         if first.is_some() {
@@ -480,7 +484,7 @@ const INLINE_FRAMES: usize = 4;
 /// frames, the first [`INLINE_FRAMES`] of them in place: a filter with few groups
 /// allocates no stack.
 struct Groups<'a> {
-    slots: Vec<Slot<'a>>,
+    slots: Nodes<'a>,
     /// The innermost open group.
     cur: Frame,
     /// How many groups enclose `cur`.
@@ -494,7 +498,7 @@ struct Groups<'a> {
 impl<'a> Groups<'a> {
     fn new(opener: Opener, at: usize, capacity: usize) -> Self {
         Groups {
-            slots: Vec::with_capacity(capacity),
+            slots: Nodes::with_capacity(capacity),
             cur: Frame::new(opener, at),
             saved: 0,
             inline: [None; INLINE_FRAMES],
@@ -533,7 +537,7 @@ impl<'a> Groups<'a> {
     /// Pushes a finished node.
     #[inline(always)]
     fn push(&mut self, kind: SlotKind<'a>) {
-        self.slots.push(Slot::new(kind));
+        self.slots.push_parsed(Slot::new(kind));
     }
 
     /// Adds the term just finished to `chain`.
@@ -552,7 +556,7 @@ impl<'a> Groups<'a> {
 
     #[inline]
     fn push_and(&mut self, depth: usize) {
-        Groups::link(&mut self.slots, &mut self.cur.and);
+        Groups::link(self.slots.as_mut_slice(), &mut self.cur.and);
         self.cur.and_depth = self.cur.and_depth.max(depth as u32);
     }
 
@@ -563,7 +567,7 @@ impl<'a> Groups<'a> {
         if self.cur.and.len == 0 {
             return depth;
         }
-        Groups::link(&mut self.slots, &mut self.cur.and);
+        Groups::link(self.slots.as_mut_slice(), &mut self.cur.and);
         let depth = 1 + (self.cur.and_depth as usize).max(depth);
         let chain = mem::replace(&mut self.cur.and, Chain::EMPTY);
         self.cur.and_depth = 0;
@@ -577,7 +581,7 @@ impl<'a> Groups<'a> {
 
     #[inline]
     fn push_or(&mut self, depth: usize) {
-        Groups::link(&mut self.slots, &mut self.cur.or);
+        Groups::link(self.slots.as_mut_slice(), &mut self.cur.or);
         self.cur.or_depth = self.cur.or_depth.max(depth as u32);
     }
 
@@ -588,7 +592,7 @@ impl<'a> Groups<'a> {
         if self.cur.or.len == 0 {
             return depth;
         }
-        Groups::link(&mut self.slots, &mut self.cur.or);
+        Groups::link(self.slots.as_mut_slice(), &mut self.cur.or);
         let depth = 1 + (self.cur.or_depth as usize).max(depth);
         let chain = self.cur.or;
         let first = (self.slots.len() as u32).wrapping_sub(chain.first);
@@ -878,7 +882,7 @@ impl<'a> State<'a> {
         at: usize,
         first: Option<Slot<'a>>,
         first_present: bool,
-    ) -> PResult<Vec<Slot<'a>>> {
+    ) -> PResult<Nodes<'a>> {
         // Room for about one node per 10 bytes of input (the reference filter has nine in
         // its 92 bytes), so that the buffer rarely grows.
         let mut groups = Groups::new(base, at, self.b().len() / 10 + 3);
@@ -887,7 +891,7 @@ impl<'a> State<'a> {
         let mut in_bracket = base == Opener::PathBracket;
         let mut present = match first {
             Some(leaf) => {
-                groups.slots.push(leaf);
+                groups.slots.push_parsed(leaf);
                 first_present
             }
             None => {
@@ -1004,7 +1008,7 @@ impl<'a> State<'a> {
                         } else {
                             d
                         };
-                        groups.push(SlotKind::ValuePath(attr));
+                        groups.push(SlotKind::value_path(attr));
                         depth = d + 1;
                         self.check_depth(depth, opened_at..self.pos)?;
                         present = false;
@@ -1166,7 +1170,7 @@ impl<'a> State<'a> {
                             self.count(start..self.pos)?;
                             // Built in the sink's call, so that it is written where it goes.
                             let text = cut(self.src, open + 1, end);
-                            sink(SlotKind::Compare(Comparison {
+                            sink(SlotKind::compare(Comparison {
                                 attr,
                                 op,
                                 value: CompValue::String(Cow::Borrowed(text)),
@@ -1178,13 +1182,13 @@ impl<'a> State<'a> {
                     self.skip_ws();
                     let value = self.comp_value()?;
                     self.count(start..self.pos)?;
-                    sink(SlotKind::Compare(Comparison { attr, op, value }));
+                    sink(SlotKind::compare(Comparison { attr, op, value }));
                     return Ok(false);
                 }
                 Some(None) => {
                     self.pos = p + 3;
                     self.count(start..self.pos)?;
-                    sink(SlotKind::Present(attr));
+                    sink(SlotKind::present(attr));
                     return Ok(true);
                 }
                 None => {}
@@ -1197,7 +1201,7 @@ impl<'a> State<'a> {
         {
             self.pos = p + 3;
             self.count(start..self.pos)?;
-            sink(SlotKind::Present(attr));
+            sink(SlotKind::present(attr));
             return Ok(true);
         }
         self.skip_ws();
@@ -1219,13 +1223,13 @@ impl<'a> State<'a> {
             self.pos = at + 2;
             let Some(op) = op else {
                 self.count(start..self.pos)?;
-                sink(SlotKind::Present(attr));
+                sink(SlotKind::present(attr));
                 return Ok(true);
             };
             self.skip_ws();
             let value = self.comp_value()?;
             self.count(start..self.pos)?;
-            sink(SlotKind::Compare(Comparison { attr, op, value }));
+            sink(SlotKind::compare(Comparison { attr, op, value }));
             return Ok(false);
         }
         let (leaf, present) = self.attr_exp_slow(attr, start, at)?;
@@ -1254,7 +1258,7 @@ impl<'a> State<'a> {
         }
         if word.eq_ignore_ascii_case("pr") {
             self.count(start..self.pos)?;
-            return Ok((SlotKind::Present(attr), true));
+            return Ok((SlotKind::present(attr), true));
         }
         let Some(op) = CompareOp::from_keyword(word) else {
             return Err(Fault::new(
@@ -1266,7 +1270,7 @@ impl<'a> State<'a> {
         self.skip_ws();
         let value = self.comp_value()?;
         self.count(start..self.pos)?;
-        Ok((SlotKind::Compare(Comparison { attr, op, value }), false))
+        Ok((SlotKind::compare(Comparison { attr, op, value }), false))
     }
 
     /// `compValue`: a JSON string, number, `true`, `false` or `null`; or a bare word.
@@ -1655,7 +1659,7 @@ impl<'a> State<'a> {
 
     /// The Entra form: after `attr[filter]`, at `.`: `.subAttr op value` (or `.subAttr pr`),
     /// merged into the value filter as one more `and` term.
-    fn entra_comparison(&mut self, slots: &mut Vec<Slot<'a>>, depth: usize) -> PResult<usize> {
+    fn entra_comparison(&mut self, slots: &mut Nodes<'a>, depth: usize) -> PResult<usize> {
         self.pos += 1;
         let start = self.pos;
         let name = self.plain_name()?;
@@ -1667,25 +1671,25 @@ impl<'a> State<'a> {
         if let Some(Slot {
             kind: SlotKind::And { first, len },
             ..
-        }) = slots.last()
+        }) = slots.as_slice().last()
         {
             let (first, len) = (*first, *len);
             slots.pop();
-            if let Some(last) = slots.last_mut() {
+            if let Some(last) = slots.as_mut_slice().last_mut() {
                 last.next = 1;
             }
-            slots.push(Slot::new(leaf));
-            slots.push(Slot::new(SlotKind::And {
+            slots.push_parsed(Slot::new(leaf));
+            slots.push_parsed(Slot::new(SlotKind::And {
                 first: first + 1,
                 len: len + 1,
             }));
             return Ok(depth);
         }
-        if let Some(last) = slots.get_mut(root) {
+        if let Some(last) = slots.as_mut_slice().get_mut(root) {
             last.next = 1;
         }
-        slots.push(Slot::new(leaf));
-        slots.push(Slot::new(SlotKind::And { first: 2, len: 2 }));
+        slots.push_parsed(Slot::new(leaf));
+        slots.push_parsed(Slot::new(SlotKind::And { first: 2, len: 2 }));
         Ok(depth + 1)
     }
 

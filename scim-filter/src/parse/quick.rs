@@ -21,7 +21,7 @@
 //!
 //! [`Parser::parse`]: super::Parser::parse
 
-use super::{Chain, Groups, Logic, Slot, SlotKind, State, cut, letters_end};
+use super::{Chain, Groups, Logic, Nodes, Slot, SlotKind, State, cut, letters_end};
 use crate::ast::AttrPath;
 
 /// The deepest nesting of groups (`(`, `not (`, `[`) the quick pass reads.
@@ -54,12 +54,12 @@ impl<'a> State<'a> {
     /// The whole filter, after its first term if [`State::first_leaf`] read one (`first`)
     /// or read a value path's `attr[` (in [`State::value_path`]): its nodes, or `None` for
     /// [`State::filter`] to parse it again.
-    pub(super) fn quick(&mut self, first: Option<Slot<'a>>) -> Option<Vec<Slot<'a>>> {
+    pub(super) fn quick(&mut self, first: Option<Slot<'a>>) -> Option<Nodes<'a>> {
         // Room for about one node per 10 bytes of input, as in `State::filter`.
-        let mut slots = Vec::with_capacity(self.b().len() / 10 + 3);
+        let mut slots = Nodes::with_capacity(self.b().len() / 10 + 3);
         let depth = match first {
             Some(leaf) => {
-                slots.push(leaf);
+                slots.push_parsed(leaf);
                 1
             }
             None => match self.value_path.take() {
@@ -81,7 +81,7 @@ impl<'a> State<'a> {
     /// One call a group: the terms are read inline, a group inside calls this again.
     fn quick_chain(
         &mut self,
-        slots: &mut Vec<Slot<'a>>,
+        slots: &mut Nodes<'a>,
         nest: usize,
         in_bracket: bool,
         first: Option<usize>,
@@ -137,7 +137,7 @@ impl<'a> State<'a> {
     #[inline(always)]
     fn quick_term(
         &mut self,
-        slots: &mut Vec<Slot<'a>>,
+        slots: &mut Nodes<'a>,
         nest: usize,
         in_bracket: bool,
     ) -> Option<usize> {
@@ -161,7 +161,7 @@ impl<'a> State<'a> {
     /// [`State::quick_term`]).
     #[cfg_attr(not(debug_assertions), inline(always))]
     #[cfg_attr(debug_assertions, inline(never))]
-    fn quick_operand(&mut self, slots: &mut Vec<Slot<'a>>, in_bracket: bool) -> Option<Term<'a>> {
+    fn quick_operand(&mut self, slots: &mut Nodes<'a>, in_bracket: bool) -> Option<Term<'a>> {
         self.skip_ws();
         let start = self.pos;
         let b = self.b();
@@ -245,7 +245,7 @@ impl<'a> State<'a> {
     /// depth (`(filter)` adds no node).
     fn quick_enclosed(
         &mut self,
-        slots: &mut Vec<Slot<'a>>,
+        slots: &mut Nodes<'a>,
         nest: usize,
         in_bracket: bool,
         closer: u8,
@@ -266,7 +266,7 @@ impl<'a> State<'a> {
     /// pushed with its attribute `attr`; its depth.
     fn quick_bracket(
         &mut self,
-        slots: &mut Vec<Slot<'a>>,
+        slots: &mut Nodes<'a>,
         attr: AttrPath<'a>,
         nest: usize,
     ) -> Option<usize> {
@@ -276,7 +276,7 @@ impl<'a> State<'a> {
         } else {
             depth
         };
-        push(slots, SlotKind::ValuePath(attr));
+        push(slots, SlotKind::value_path(attr));
         Some(depth + 1)
     }
 }
@@ -291,16 +291,16 @@ struct Linked {
 impl Linked {
     /// A chain of one term: the buffer's last slot, `depth` deep.
     #[inline(always)]
-    fn new(slots: &mut [Slot<'_>], depth: usize) -> Self {
+    fn new(slots: &mut Nodes<'_>, depth: usize) -> Self {
         let mut links = Chain::EMPTY;
-        Groups::link(slots, &mut links);
+        Groups::link(slots.as_mut_slice(), &mut links);
         Linked { links, depth }
     }
 
     /// Adds the term just finished (the buffer's last slot, `depth` deep).
     #[inline(always)]
-    fn add(&mut self, slots: &mut [Slot<'_>], depth: usize) {
-        Groups::link(slots, &mut self.links);
+    fn add(&mut self, slots: &mut Nodes<'_>, depth: usize) {
+        Groups::link(slots.as_mut_slice(), &mut self.links);
         self.depth = self.depth.max(depth);
     }
 
@@ -310,7 +310,7 @@ impl Linked {
     #[inline(always)]
     fn finish<'a>(
         self,
-        slots: &mut Vec<Slot<'a>>,
+        slots: &mut Nodes<'a>,
         node: impl FnOnce(u32, u32) -> SlotKind<'a>,
     ) -> usize {
         if self.links.len == 1 {
@@ -327,8 +327,8 @@ impl Linked {
 
 /// Pushes a node.
 #[inline(always)]
-fn push<'a>(slots: &mut Vec<Slot<'a>>, kind: SlotKind<'a>) {
-    slots.push(Slot::new(kind));
+fn push<'a>(slots: &mut Nodes<'a>, kind: SlotKind<'a>) {
+    slots.push_parsed(Slot::new(kind));
 }
 
 #[cfg(test)]
