@@ -20,7 +20,11 @@ use std::mem::{self, ManuallyDrop};
 ///
 /// A filter is a tree kept flat: all its nodes are in one buffer (one allocation per
 /// filter, none at all for a filter that is a single comparison or `pr`), children before
-/// their parent, linked by offsets. Dropping it is a flat loop, whatever its depth. Read it
+/// their parent, linked by offsets. Dropping it never recurses: it frees the buffer, after
+/// one flat pass over it when some of its text is owned (a string value that had escapes,
+/// text given to a builder as a `String`, [`Filter::into_owned`]). Because a filter frees
+/// the text it owns itself, the input it borrows must outlive it up to its drop (the end of
+/// its scope, or an explicit `drop`), not only up to its last use. Read it
 /// through [`Filter::root`] (a [`Node`], whose variants give views of the children) or
 /// [`Filter::as_ref`] (a [`FilterRef`]); build one with [`Filter::compare`],
 /// [`Filter::present`], [`Filter::not`], [`Filter::and`], [`Filter::or`] and

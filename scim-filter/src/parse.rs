@@ -10,8 +10,8 @@
 //!   16 groups nested, which [`Parser::parse`] tries first. It gives up on anything it would
 //!   have to report, and the full parser then reads the input again.
 //!
-//! The nesting budget protects what walks the tree afterwards (printing, evaluating,
-//! dropping), not the parsers. Every decision needs at most one token of lookahead, so
+//! The nesting budget protects what walks the tree afterwards (printing, evaluating), not
+//! the parsers. Every decision needs at most one token of lookahead, so
 //! parsing time is linear in the input.
 //!
 //! Whitespace (spaces and tabs) may be repeated between tokens; it is required only where
@@ -114,8 +114,8 @@ impl Parser {
     /// Sets the nesting budget: both the depth of the tree ([`Filter::depth`]) and the
     /// nesting of parentheses and brackets (redundant ones included) must stay within it.
     ///
-    /// Printing, evaluating and dropping a filter recurse once per level, so a raised budget
-    /// raises the stack those need.
+    /// Printing and evaluating a filter recurse once per level, so a raised budget raises
+    /// the stack those need (dropping one does not recurse).
     pub const fn max_depth(mut self, depth: usize) -> Self {
         self.max_depth = depth;
         self
