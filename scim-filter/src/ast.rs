@@ -116,14 +116,17 @@ impl<'a> Slot<'a> {
     /// Whether the slot's leaf owns text (which its owner must free).
     #[inline(always)]
     fn owns_text(&self) -> bool {
-        match &self.kind {
-            SlotKind::Compare(c) => !c.attr.is_borrowed() || c.value.owns_text(),
-            SlotKind::Present(a) | SlotKind::ValuePath(a) => !a.is_borrowed(),
-            SlotKind::Not | SlotKind::And { .. } | SlotKind::Or { .. } => false,
-        }
+        !self.paths_borrowed() || self.value_owns_text()
+    }
+
+    /// Whether the slot is a comparison whose value owns its text.
+    #[inline(always)]
+    fn value_owns_text(&self) -> bool {
+        matches!(&self.kind, SlotKind::Compare(c) if c.value.owns_text())
     }
 
     /// Whether the slot's path, if it has one, borrows its text.
+    #[inline(always)]
     fn paths_borrowed(&self) -> bool {
         match &self.kind {
             SlotKind::Compare(c) => c.attr.is_borrowed(),
@@ -142,8 +145,8 @@ impl<'a> Slot<'a> {
     }
 
     /// The slot, with its leaf's text detached from the input.
-    fn into_owned(mut self) -> Slot<'static> {
-        let kind = match mem::replace(&mut self.kind, SlotKind::Not) {
+    fn into_owned(self) -> Slot<'static> {
+        let kind = match self.kind {
             SlotKind::Compare(c) => {
                 let c = ManuallyDrop::into_inner(c);
                 SlotKind::compare(Comparison {
@@ -206,9 +209,7 @@ impl<'a> Nodes<'a> {
     #[inline(always)]
     pub(crate) fn push_parsed(&mut self, slot: Slot<'a>) {
         debug_assert!(slot.paths_borrowed(), "the parser borrows every path");
-        if let SlotKind::Compare(c) = &slot.kind
-            && c.value.owns_text()
-        {
+        if slot.value_owns_text() {
             self.owns = true;
         }
         self.slots.push(slot);
@@ -255,9 +256,10 @@ impl<'a> Nodes<'a> {
 
     /// The buffer with all its text detached from the input.
     fn into_owned(mut self) -> Nodes<'static> {
-        let mut owned = Nodes::with_capacity(self.slots.len());
-        for slot in &mut self.slots {
-            let slot = mem::replace(slot, Slot::new(SlotKind::Not));
+        // (Taken out whole: this buffer is then empty, and its drop frees nothing.)
+        let slots = mem::take(&mut self.slots);
+        let mut owned = Nodes::with_capacity(slots.len());
+        for slot in slots {
             owned.push(slot.into_owned());
         }
         owned
